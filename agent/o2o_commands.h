@@ -1,0 +1,11 @@
+/* o2o_commands.h: the subcommands of the `o2o` program, one cmd_*.c file each.
+ * Each takes the arguments after its own name (argv[0] is the subcommand name) and
+ * returns the process exit code: 0 ok, 1 failure, 2 usage error. */
+#pragma once
+
+int o2o_cmd_train_online(int argc, char **argv); /* cmd_train.c   SAC online training */
+int o2o_cmd_eval(int argc, char **argv);         /* cmd_eval.c    deterministic episodes */
+int o2o_cmd_collect(int argc, char **argv);      /* cmd_collect.c record a dataset */
+int o2o_cmd_dataset(int argc, char **argv);      /* cmd_dataset.c dataset info */
+int o2o_cmd_render(int argc, char **argv);       /* cmd_render.c  rollout frames/video */
+int o2o_cmd_bench(int argc, char **argv);        /* cmd_bench.c   benchmarks */

@@ -1,0 +1,124 @@
+/* o2o_bridge.h: the client side of the wire (public API of bridge/ used by the agent).
+ *
+ * bridge/PROTOCOL.md is the contract; bridge/o2o_wire.h has the message codec that both
+ * the client and the o2o-sim server use. bridge/ knows nothing of MuJoCo or neural
+ * networks: it moves typed arrays.
+ *
+ * Errors: functions return 0 on success or a negative O2O_BRIDGE_E* code and write a
+ * message to err. A server's ERROR reply becomes O2O_BRIDGE_EREMOTE with its text.
+ */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define O2O_BRIDGE_MAX_OBS 64
+#define O2O_BRIDGE_MAX_ACT 16
+#define O2O_BRIDGE_MAX_PARAMS 16
+#define O2O_BRIDGE_ERRLEN 512
+
+enum {
+  O2O_BRIDGE_OK = 0,
+  O2O_BRIDGE_ETIMEOUT = -1, /* no reply within the timeout */
+  O2O_BRIDGE_EPROTO = -2,   /* malformed or unexpected message */
+  O2O_BRIDGE_EREMOTE = -3,  /* the server answered ERROR */
+  O2O_BRIDGE_EZMQ = -4,     /* transport failure */
+  O2O_BRIDGE_EINVAL = -5,   /* bad argument */
+  O2O_BRIDGE_ESPAWN = -6,   /* could not start an o2o-sim child */
+};
+
+/* What HELLO returns (SPEC). Dynamics parameters travel as named doubles so bridge/
+ * needs no knowledge of what they mean. */
+typedef struct o2o_bridge_spec {
+  char scenario[64];
+  char variant[8]; /* "real" or "sim" */
+  char task[32];
+  int num_envs;
+  int obs_dim;
+  int act_dim;
+  float act_low[O2O_BRIDGE_MAX_ACT];
+  float act_high[O2O_BRIDGE_MAX_ACT];
+  double dt;
+  int max_episode_steps;
+  int state_dim;
+  int num_params;
+  char param_names[O2O_BRIDGE_MAX_PARAMS][32]; /* e.g. "gravity_scale", "action_delay" */
+  double params[O2O_BRIDGE_MAX_PARAMS];
+} o2o_bridge_spec;
+
+/* One batch of step results (arrays owned by the client/pool, valid until its next call);
+ * the same meaning and SAME_STEP autoreset as o2o_step_result in sim/o2o_sim.h. */
+typedef struct o2o_bridge_batch {
+  int num_envs;
+  float *obs;            /* [num_envs][obs_dim] */
+  float *reward;         /* [num_envs] */
+  uint8_t *terminated;   /* [num_envs] */
+  uint8_t *truncated;    /* [num_envs] */
+  float *final_obs;      /* [num_envs][obs_dim] */
+  int32_t *episode_step; /* [num_envs] */
+} o2o_bridge_batch;
+
+/* ---- one connection to one o2o-sim ---------------------------------------------------- */
+typedef struct o2o_client o2o_client;
+
+o2o_client *o2o_client_connect(const char *endpoint, int timeout_ms, char *err, size_t errlen);
+void o2o_client_destroy(o2o_client *c);
+const o2o_bridge_spec *o2o_client_spec(const o2o_client *c);
+int o2o_client_reset(o2o_client *c, const uint64_t *seeds, float *obs, char *err, size_t errlen);
+int o2o_client_step(o2o_client *c, const float *actions, o2o_bridge_batch *out, char *err,
+                    size_t errlen);
+int o2o_client_set_dynamics(o2o_client *c, int num_params, const char (*names)[32],
+                            const double *values, char *err, size_t errlen);
+int o2o_client_get_state(o2o_client *c, int env, double *state, char *err, size_t errlen);
+int o2o_client_set_state(o2o_client *c, int env, const double *state, char *err, size_t errlen);
+/* RGB frame of env, [height][width][3], top row first. */
+int o2o_client_render(o2o_client *c, int env, int width, int height, uint8_t *rgb, char *err,
+                      size_t errlen);
+int o2o_client_close(o2o_client *c, char *err, size_t errlen); /* asks the server to exit */
+
+/* ---- a pool of K o2o-sim processes x N envs, presented as one batch of K*N ----------- */
+typedef struct o2o_pool_config {
+  /* Either spawn local children... */
+  const char *scenario;   /* name or path; NULL when endpoints are given */
+  const char *variant;    /* "real" (default) or "sim" */
+  int num_procs;          /* K, default 1 */
+  int envs_per_proc;      /* N, default 1 */
+  const char *sim_exe;    /* o2o-sim to spawn; NULL = next to the running program, then PATH */
+  int render;             /* children open their live window (--render) */
+  /* ...or connect to running servers. */
+  const char *const *endpoints;
+  int num_endpoints;
+  int timeout_ms;         /* fault detection, default 5000 */
+  int quiet;              /* no progress/fault messages on stderr */
+} o2o_pool_config;
+
+typedef struct o2o_pool o2o_pool;
+
+o2o_pool *o2o_pool_create(const o2o_pool_config *cfg, char *err, size_t errlen);
+void o2o_pool_destroy(o2o_pool *p); /* closes connections, reaps children it spawned */
+const o2o_bridge_spec *o2o_pool_spec(const o2o_pool *p); /* num_envs = K*N */
+/* Env j of the batch is seeded with seed + j. obs: [K*N][obs_dim] out. */
+int o2o_pool_reset(o2o_pool *p, uint64_t seed, float *obs, char *err, size_t errlen);
+/* Steps all K processes in parallel. A process that died or timed out is restarted (if
+ * spawned) or reconnected; its envs come back with truncated = 1 and a fresh reset obs. */
+int o2o_pool_step(o2o_pool *p, const float *actions, o2o_bridge_batch *out, char *err,
+                  size_t errlen);
+/* Split-phase step, to overlap the agent's work with the simulators':
+ * send now, do other work, then receive. */
+int o2o_pool_step_send(o2o_pool *p, const float *actions, char *err, size_t errlen);
+int o2o_pool_step_recv(o2o_pool *p, o2o_bridge_batch *out, char *err, size_t errlen);
+int o2o_pool_set_dynamics(o2o_pool *p, int num_params, const char (*names)[32],
+                          const double *values, char *err, size_t errlen);
+/* Env j of the batch (process j / N, env j % N). */
+int o2o_pool_render(o2o_pool *p, int env, int width, int height, uint8_t *rgb, char *err,
+                    size_t errlen);
+int o2o_pool_get_state(o2o_pool *p, int env, double *state, char *err, size_t errlen);
+int o2o_pool_set_state(o2o_pool *p, int env, const double *state, char *err, size_t errlen);
+int o2o_pool_restarts(const o2o_pool *p); /* faults recovered so far */
+
+#ifdef __cplusplus
+}
+#endif
