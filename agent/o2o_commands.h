@@ -8,4 +8,6 @@ int o2o_cmd_eval(int argc, char **argv);         /* cmd_eval.c    deterministic 
 int o2o_cmd_collect(int argc, char **argv);      /* cmd_collect.c record a dataset */
 int o2o_cmd_dataset(int argc, char **argv);      /* cmd_dataset.c dataset info */
 int o2o_cmd_render(int argc, char **argv);       /* cmd_render.c  rollout frames/video */
-int o2o_cmd_bench(int argc, char **argv);        /* cmd_bench.c   benchmarks */
+int o2o_cmd_bench(int argc, char **argv);        /* cmd_bench.c   benchmarks (dispatch) */
+int o2o_bench_sac(int argc, char **argv);        /* cmd_bench_sac.c     SAC updates/s vs floor */
+int o2o_bench_dataset(int argc, char **argv);    /* cmd_bench_dataset.c HDF5 read/write speed */

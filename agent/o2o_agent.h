@@ -1,0 +1,46 @@
+/* o2o_agent.h: the shared types of agent/ that cross file boundaries: named tensors (for
+ * checkpoints), transition batches, replay buffers, the SAC learner and a loaded policy.
+ * Each piece has its own header with the full API (nn.h, sac.h, replay.h, checkpoint.h,
+ * policy.h); this one holds only what several of them agree on. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define O2O_AGENT_ERRLEN 512
+
+/* A named float32 tensor owned elsewhere: how a learner exposes its parameters and
+ * optimizer state to checkpoints ("actor.l0.weight", "critic.adam_m", ...). */
+typedef struct o2o_tensor_ref {
+  char name[96];
+  float *data;
+  int ndim;
+  int64_t shape[4];
+} o2o_tensor_ref;
+
+static inline int64_t o2o_tensor_numel(const o2o_tensor_ref *t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+  return n;
+}
+
+/* A batch of transitions, row-major float32, B rows. done = 1 only for true terminals
+ * (never for time-limit truncation). is_real marks rows from the real (offline) buffer
+ * when a batch mixes real and sim data (H2O); NULL when the batch has one source. */
+typedef struct o2o_batch {
+  int size;          /* B */
+  int obs_dim, act_dim;
+  float *obs;        /* [B][obs_dim] */
+  float *act;        /* [B][act_dim] */
+  float *rew;        /* [B] */
+  float *next_obs;   /* [B][obs_dim] */
+  float *done;       /* [B] 0 or 1 */
+  uint8_t *is_real;  /* [B] or NULL */
+} o2o_batch;
+
+#ifdef __cplusplus
+}
+#endif
