@@ -1,0 +1,86 @@
+/* render_gl.c: GLFW start-up shared by the offscreen renderer and the live window, the
+ * tracking camera, and a guarded mjr_makeContext. */
+#include <GLFW/glfw3.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render_mj.h"
+
+static int glfw_refs;
+static char glfw_error[512];
+
+static void on_glfw_error(int code, const char *text) {
+  snprintf(glfw_error, sizeof glfw_error, "GLFW error 0x%x: %s", code, text ? text : "?");
+}
+
+const char *o2o_render_glfw_last_error(void) { return glfw_error; }
+
+int o2o_render_glfw_acquire(const char *who, char *err, size_t errlen) {
+  if (glfw_refs > 0) {
+    glfw_refs++;
+    return 0;
+  }
+  glfw_error[0] = 0;
+  glfwSetErrorCallback(on_glfw_error);
+  if (!glfwInit()) {
+    const char *display = getenv("DISPLAY");
+    snprintf(err, errlen,
+             "%s: cannot open a display for OpenGL (%s; DISPLAY=%s). To render without a "
+             "screen, run under Xvfb: xvfb-run -a <your command> (Debian package xvfb)",
+             who, glfw_error[0] ? glfw_error : "glfwInit failed",
+             display && *display ? display : "unset");
+    return -1;
+  }
+  glfw_refs = 1;
+  return 0;
+}
+
+void o2o_render_glfw_release(void) {
+  if (glfw_refs <= 0) return;
+  if (--glfw_refs == 0) glfwTerminate();
+}
+
+void o2o_render_default_camera(const mjModel *m, mjvCamera *cam) {
+  mjv_defaultFreeCamera(m, cam);
+  int body = -1;
+  for (int j = 0; j < m->njnt; j++) {
+    if (m->jnt_type[j] == mjJNT_FREE || m->jnt_type[j] == mjJNT_SLIDE) {
+      body = m->body_rootid[m->jnt_bodyid[j]];
+      break;
+    }
+  }
+  if (body <= 0) return; /* nothing moves through space: the overview camera is right */
+  cam->type = mjCAMERA_TRACKING;
+  cam->trackbodyid = body;
+  cam->fixedcamid = -1;
+  /* Side view of the x-z plane (locomotion tasks move along +x), a little from above. */
+  cam->azimuth = 90;
+  cam->elevation = -15;
+  cam->distance = 1.2 * m->stat.extent;
+}
+
+/* mju_error handler that returns to o2o_render_make_context instead of exiting. */
+static jmp_buf make_context_jump;
+static char make_context_msg[256];
+
+static void on_mju_error(const char *msg) {
+  snprintf(make_context_msg, sizeof make_context_msg, "%s", msg ? msg : "?");
+  longjmp(make_context_jump, 1);
+}
+
+int o2o_render_make_context(const mjModel *m, mjrContext *con, int fontscale, char *err,
+                            size_t errlen) {
+  void (*saved)(const char *) = mju_user_error;
+  mjr_defaultContext(con);
+  mju_user_error = on_mju_error;
+  if (setjmp(make_context_jump)) {
+    mju_user_error = saved;
+    snprintf(err, errlen, "MuJoCo could not create its OpenGL context: %s", make_context_msg);
+    return -1;
+  }
+  mjr_makeContext(m, con, fontscale);
+  mju_user_error = saved;
+  return 0;
+}

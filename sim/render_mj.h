@@ -1,0 +1,40 @@
+/* render_mj.h: MuJoCo-level rendering helpers shared by render.c, viewer.c, the render
+ * benchmark and tests (sim/ code only). The public API is o2o_render.h; this adds
+ * renderers on a bare mjModel/mjData (for --model in the benchmark, and so the renderer
+ * does not depend on a vecenv) and the GLFW bookkeeping both windows share. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <mujoco/mujoco.h>
+
+#include "o2o_render.h"
+
+/* Largest frame side accepted (the offscreen buffer grows on demand up to this). */
+#define O2O_RENDER_MAX_SIDE 4096
+
+/* Offscreen renderer on a model (the model must outlive the renderer). */
+o2o_renderer *o2o_renderer_create_mj(const mjModel *m, int width, int height, int fast,
+                                     char *err, size_t errlen);
+/* Render d (of the creation model) into rgb [height][width][3], top row first. */
+int o2o_renderer_frame_mj(o2o_renderer *r, mjData *d, int width, int height, uint8_t *rgb,
+                          char *err, size_t errlen);
+/* Shadows and reflections off (1) or on (0), changeable between frames. */
+void o2o_renderer_set_fast(o2o_renderer *r, int fast);
+
+/* ---- internal: shared by render.c and viewer.c --------------------------------------- */
+
+/* glfwInit with a reference count (the offscreen renderer and the live window may both
+ * live in one o2o-sim). On failure err says how to run headless. 0 ok, -1 error. */
+int o2o_render_glfw_acquire(const char *who, char *err, size_t errlen);
+void o2o_render_glfw_release(void);
+/* The last GLFW error text (from the error callback), "" if none. */
+const char *o2o_render_glfw_last_error(void);
+
+/* Camera tracking the main body: the root body of the first free or slide joint (the
+ * torso of a hopper or cheetah); a fixed overview camera when the model has none. */
+void o2o_render_default_camera(const mjModel *m, mjvCamera *cam);
+
+/* mjr_makeContext reports failures through mju_error, which exits the process by default.
+ * This runs it with a handler that turns the error into a message: 0 ok, -1 error. */
+int o2o_render_make_context(const mjModel *m, mjrContext *con, int fontscale, char *err,
+                            size_t errlen);
