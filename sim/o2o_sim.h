@@ -14,6 +14,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -118,6 +119,11 @@ int o2o_vecenv_reset(o2o_vecenv *env, const uint64_t *seeds, float *obs, char *e
 int o2o_vecenv_step(o2o_vecenv *env, const float *actions, o2o_step_result *out, char *err,
                     size_t errlen);
 
+/* Same as o2o_vecenv_step, with the number of action values the caller holds (count must be
+ * num_envs * act_dim): the checked entry for data that came from outside (the bridge). */
+int o2o_vecenv_step_n(o2o_vecenv *env, const float *actions, size_t count, o2o_step_result *out,
+                      char *err, size_t errlen);
+
 /* Change the dynamics of every env (applied from the next step; state is kept). */
 int o2o_vecenv_set_dynamics(o2o_vecenv *env, const o2o_dynamics *dyn, char *err, size_t errlen);
 void o2o_vecenv_get_dynamics(const o2o_vecenv *env, o2o_dynamics *dyn);
@@ -127,6 +133,12 @@ void o2o_vecenv_get_dynamics(const o2o_vecenv *env, o2o_dynamics *dyn);
  * set_state(get_state()) makes the env continue bit-identically. */
 int o2o_vecenv_get_state(const o2o_vecenv *env, int i, double *state);
 int o2o_vecenv_set_state(o2o_vecenv *env, int i, const double *state, char *err, size_t errlen);
+
+/* Run `episodes` episodes of uniform random actions in one env of the scenario variant
+ * (seeded with seed) and print one line per episode (return, length) and the mean to out.
+ * 0 ok, <0 with err set. */
+int o2o_sim_random_rollout(const o2o_scenario *sc, o2o_variant variant, int episodes,
+                           uint64_t seed, FILE *out, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }
