@@ -3,8 +3,8 @@
  * A hidden GLFW window only provides the OpenGL context; MuJoCo draws into its offscreen
  * framebuffer (mjFB_OFFSCREEN), whose size is fixed when the mjrContext is made from the
  * model's visual/global offwidth x offheight. To serve any requested size, the context is
- * made from a copy of the model with those two fields raised, and remade larger when a
- * bigger frame is requested. */
+ * made from a copy of the model with those two fields set to the creation size, and remade
+ * larger when a bigger frame is requested (smaller frames use a corner of the buffer). */
 #include <GLFW/glfw3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,15 +35,16 @@ static int check_size(int width, int height, char *err, size_t errlen) {
   return 0;
 }
 
-/* (Re)make the mjrContext with an offscreen buffer of at least width x height. */
+/* (Re)make the mjrContext with an offscreen buffer of width x height. */
 static int make_context(o2o_renderer *r, int width, int height, char *err, size_t errlen) {
   mjModel *copy = mj_copyModel(NULL, r->m);
   if (!copy) {
     snprintf(err, errlen, "out of memory copying the model for the renderer");
     return -1;
   }
-  if (copy->vis.global.offwidth < width) copy->vis.global.offwidth = width;
-  if (copy->vis.global.offheight < height) copy->vis.global.offheight = height;
+  /* Exactly the size asked for: a larger buffer than the frame costs clears and blits. */
+  copy->vis.global.offwidth = width;
+  copy->vis.global.offheight = height;
   if (r->have_context) {
     mjr_freeContext(&r->con);
     r->have_context = 0;
@@ -64,8 +65,8 @@ static int make_context(o2o_renderer *r, int width, int height, char *err, size_
   return 0;
 }
 
-o2o_renderer *o2o_renderer_create_mj(const mjModel *m, int width, int height, int fast,
-                                     char *err, size_t errlen) {
+o2o_renderer *o2o_renderer_create_mj(const mjModel *m, int width, int height, int fast, char *err,
+                                     size_t errlen) {
   if (!m) {
     snprintf(err, errlen, "o2o_renderer_create: no model");
     return NULL;
@@ -113,8 +114,7 @@ o2o_renderer *o2o_renderer_create(o2o_vecenv *env, int width, int height, int fa
     snprintf(err, errlen, "o2o_renderer_create: no vecenv");
     return NULL;
   }
-  o2o_renderer *r = o2o_renderer_create_mj(o2o_vecenv_model(env), width, height, fast, err,
-                                           errlen);
+  o2o_renderer *r = o2o_renderer_create_mj(o2o_vecenv_model(env), width, height, fast, err, errlen);
   if (r) r->env = env;
   return r;
 }

@@ -1,6 +1,7 @@
 /* render_gl.c: GLFW start-up shared by the offscreen renderer and the live window, the
  * tracking camera, and a guarded mjr_makeContext. */
 #include <GLFW/glfw3.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,9 @@ static void on_glfw_error(int code, const char *text) {
   snprintf(glfw_error, sizeof glfw_error, "GLFW error 0x%x: %s", code, text ? text : "?");
 }
 
-const char *o2o_render_glfw_last_error(void) { return glfw_error; }
+const char *o2o_render_glfw_last_error(void) {
+  return glfw_error;
+}
 
 int o2o_render_glfw_acquire(const char *who, char *err, size_t errlen) {
   if (glfw_refs > 0) {
@@ -42,6 +45,26 @@ void o2o_render_glfw_release(void) {
   if (--glfw_refs == 0) glfwTerminate();
 }
 
+/* Radius of the tracked body's subtree around its centre of mass at qpos0 (the model's
+ * stat.extent would include the floor plane and put the camera far away). */
+static double subtree_radius(const mjModel *m, int body) {
+  mjData *d = mj_makeData(m);
+  if (!d) return m->stat.extent;
+  mj_forward(m, d);
+  const mjtNum *com = d->subtree_com + 3 * body;
+  double radius = 0;
+  for (int g = 0; g < m->ngeom; g++) {
+    int b = m->geom_bodyid[g];
+    if (b == 0 || m->body_rootid[b] != body) continue;
+    double dx = d->geom_xpos[3 * g] - com[0], dy = d->geom_xpos[3 * g + 1] - com[1],
+           dz = d->geom_xpos[3 * g + 2] - com[2];
+    double r = sqrt(dx * dx + dy * dy + dz * dz) + m->geom_rbound[g];
+    if (r > radius) radius = r;
+  }
+  mj_deleteData(d);
+  return radius > 0 ? radius : m->stat.extent;
+}
+
 void o2o_render_default_camera(const mjModel *m, mjvCamera *cam) {
   mjv_defaultFreeCamera(m, cam);
   int body = -1;
@@ -58,7 +81,7 @@ void o2o_render_default_camera(const mjModel *m, mjvCamera *cam) {
   /* Side view of the x-z plane (locomotion tasks move along +x), a little from above. */
   cam->azimuth = 90;
   cam->elevation = -15;
-  cam->distance = 1.2 * m->stat.extent;
+  cam->distance = 3.5 * subtree_radius(m, body);
 }
 
 /* mju_error handler that returns to o2o_render_make_context instead of exiting. */

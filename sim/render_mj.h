@@ -13,8 +13,8 @@
 #define O2O_RENDER_MAX_SIDE 4096
 
 /* Offscreen renderer on a model (the model must outlive the renderer). */
-o2o_renderer *o2o_renderer_create_mj(const mjModel *m, int width, int height, int fast,
-                                     char *err, size_t errlen);
+o2o_renderer *o2o_renderer_create_mj(const mjModel *m, int width, int height, int fast, char *err,
+                                     size_t errlen);
 /* Render d (of the creation model) into rgb [height][width][3], top row first. */
 int o2o_renderer_frame_mj(o2o_renderer *r, mjData *d, int width, int height, uint8_t *rgb,
                           char *err, size_t errlen);

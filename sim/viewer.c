@@ -56,14 +56,23 @@ static void on_key(GLFWwindow *w, int key, int scancode, int action, int mods) {
   o2o_viewer *v = glfwGetWindowUserPointer(w);
   if (action == GLFW_RELEASE) return;
   switch (key) {
-  case GLFW_KEY_SPACE: v->paused = !v->paused; break;
-  case GLFW_KEY_S: v->slow = !v->slow; break;
-  case GLFW_KEY_F: v->fast = !v->fast; break;
+  case GLFW_KEY_SPACE:
+    v->paused = !v->paused;
+    break;
+  case GLFW_KEY_S:
+    v->slow = !v->slow;
+    break;
+  case GLFW_KEY_F:
+    v->fast = !v->fast;
+    break;
   case GLFW_KEY_RIGHT:
     if (v->paused) v->step_once = 1;
     break;
-  case GLFW_KEY_ESCAPE: glfwSetWindowShouldClose(w, GLFW_TRUE); break;
-  default: break;
+  case GLFW_KEY_ESCAPE:
+    glfwSetWindowShouldClose(w, GLFW_TRUE);
+    break;
+  default:
+    break;
   }
 }
 
@@ -164,8 +173,7 @@ static void draw(o2o_viewer *v) {
   mjrRect viewport = {0, 0, 0, 0};
   glfwGetFramebufferSize(v->window, &viewport.width, &viewport.height);
   mjr_setBuffer(mjFB_WINDOW, &v->con);
-  mjv_updateScene(v->m, o2o_vecenv_data(v->env, 0), &v->opt, NULL, &v->cam, mjCAT_ALL,
-                  &v->scn);
+  mjv_updateScene(v->m, o2o_vecenv_data(v->env, 0), &v->opt, NULL, &v->cam, mjCAT_ALL, &v->scn);
   mjr_render(viewport, &v->scn, &v->con);
 
   char labels[256], values[256];
@@ -173,12 +181,11 @@ static void draw(o2o_viewer *v) {
   snprintf(labels, sizeof labels,
            "step\nreward\nepisode return\nlast episode return\nepisodes\nspeed");
   snprintf(values, sizeof values, "%ld\n%.3f\n%.2f\n%.2f\n%ld\n%s", v->steps,
-           (double)v->last_reward, v->episode_return, v->last_episode_return, v->episodes,
-           speed);
+           (double)v->last_reward, v->episode_return, v->last_episode_return, v->episodes, speed);
   mjr_overlay(mjFONT_NORMAL, mjGRID_TOPLEFT, viewport, labels, values, &v->con);
   mjr_overlay(mjFONT_NORMAL, mjGRID_BOTTOMLEFT, viewport,
-              "space pause   S slow motion   right arrow step (paused)   F fast   Esc close",
-              NULL, &v->con);
+              "space pause   S slow motion   right arrow step (paused)   F fast   Esc close", NULL,
+              &v->con);
   glfwSwapBuffers(v->window);
   v->last_draw = now_seconds();
 }
@@ -218,8 +225,10 @@ int o2o_viewer_update(o2o_viewer *v, const o2o_step_result *res) {
     double dt = o2o_vecenv_spec(v->env)->dt * (v->slow ? VIEWER_SLOW_FACTOR : 1.0);
     v->deadline += dt;
     t = now_seconds();
-    if (v->deadline > t) sleep_seconds(v->deadline - t);
-    else if (t - v->deadline > 0.25) v->deadline = t;
+    if (v->deadline > t)
+      sleep_seconds(v->deadline - t);
+    else if (t - v->deadline > 0.25)
+      v->deadline = t;
   }
   return glfwWindowShouldClose(v->window) ? 1 : 0;
 }

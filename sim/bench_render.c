@@ -1,0 +1,296 @@
+/* bench_render.c: o2o-bench-render, offscreen rendering speed.
+ *
+ * Measures frames/s of o2o's offscreen renderer (physics step + render + read-back, as a
+ * video recorder does) in fast mode (shadows and reflections off) and at full quality,
+ * and, in the same run, MuJoCo's own `mujoco-record` sample on the same model and size
+ * (Debian libmujoco-samples). The phases are interleaved over several rounds so that a
+ * busy machine slows all of them alike; the best round of each is reported.
+ *
+ * mujoco-record's wall time includes its start-up (model load, GL context), so it runs
+ * twice per round with a short and a long duration and its rate is taken from the
+ * difference. It renders at the model's offscreen size, so it gets a compiled copy of the
+ * model (.mjb) with offwidth x offheight set to the benchmark size.
+ *
+ * Needs a display or Xvfb: xvfb-run -a ./o2o-bench-render */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "o2o_sim_mj.h"
+#include "o2o_version.h"
+#include "render_mj.h"
+
+typedef struct {
+  const char *scenario;
+  const char *model;
+  const char *record_exe;
+  const char *json;
+  const char *snapshot;
+  int width, height, frames, rounds, no_record;
+} bench_args;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: o2o-bench-render [--scenario NAME | --model FILE.xml] [--width W] [--height H]\n"
+          "                        [--frames N] [--rounds R] [--record-exe PATH] [--no-record]\n"
+          "                        [--json FILE] [--snapshot FILE.ppm]\n"
+          "Offscreen frames/s of o2o's renderer (fast mode and full quality) against MuJoCo's\n"
+          "mujoco-record sample on the same model and size, measured in the same run.\n"
+          "Defaults: --scenario hopper --width 480 --height 480 --frames 300 --rounds 3\n"
+          "--record-exe mujoco-record. Needs a display or Xvfb: xvfb-run -a o2o-bench-render\n");
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || !end || *end || v < lo || v > hi) {
+    fprintf(stderr, "o2o-bench-render: %s wants an integer in [%d, %d], got '%s'\n", flag, lo, hi,
+            s);
+    return -1;
+  }
+  *out = (int)v;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, bench_args *a) {
+  *a = (bench_args){.scenario = "hopper",
+                    .record_exe = "mujoco-record",
+                    .width = 480,
+                    .height = 480,
+                    .frames = 300,
+                    .rounds = 3};
+  for (int i = 1; i < argc; i++) {
+    const char *f = argv[i];
+    if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+      usage(stdout);
+      exit(0);
+    }
+    if (!strcmp(f, "--version")) {
+      printf("o2o-bench-render %s\n", O2O_VERSION);
+      exit(0);
+    }
+    if (!strcmp(f, "--no-record")) {
+      a->no_record = 1;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "o2o-bench-render: unknown flag or missing value: %s\n", f);
+      return -1;
+    }
+    const char *v = argv[++i];
+    int rc = 0;
+    if (!strcmp(f, "--scenario"))
+      a->scenario = v;
+    else if (!strcmp(f, "--model"))
+      a->model = v;
+    else if (!strcmp(f, "--record-exe"))
+      a->record_exe = v;
+    else if (!strcmp(f, "--json"))
+      a->json = v;
+    else if (!strcmp(f, "--snapshot"))
+      a->snapshot = v;
+    else if (!strcmp(f, "--width"))
+      rc = parse_int(f, v, 1, O2O_RENDER_MAX_SIDE, &a->width);
+    else if (!strcmp(f, "--height"))
+      rc = parse_int(f, v, 1, O2O_RENDER_MAX_SIDE, &a->height);
+    else if (!strcmp(f, "--frames"))
+      rc = parse_int(f, v, 10, 1000000, &a->frames);
+    else if (!strcmp(f, "--rounds"))
+      rc = parse_int(f, v, 1, 100, &a->rounds);
+    else {
+      fprintf(stderr, "o2o-bench-render: unknown flag %s (see --help)\n", f);
+      return -1;
+    }
+    if (rc) return -1;
+  }
+  return 0;
+}
+
+/* Frames/s of our renderer: mj_step then a frame, as mujoco-record does per frame. */
+static double bench_ours(o2o_renderer *r, const mjModel *m, mjData *d, int fast, int frames,
+                         int width, int height, uint8_t *rgb) {
+  char err[512];
+  o2o_renderer_set_fast(r, fast);
+  for (int f = 0; f < 5; f++) /* warm-up: first frames upload textures, compile shaders */
+    if (o2o_renderer_frame_mj(r, d, width, height, rgb, err, sizeof err)) goto fail;
+  double t0 = now_seconds();
+  for (int f = 0; f < frames; f++) {
+    /* A wobbling control so the body moves and the camera follows it. */
+    for (int k = 0; k < m->nu; k++)
+      d->ctrl[k] = 0.5 * sin(0.05 * f + k);
+    mj_step(m, d);
+    if (o2o_renderer_frame_mj(r, d, width, height, rgb, err, sizeof err)) goto fail;
+  }
+  return frames / (now_seconds() - t0);
+fail:
+  fprintf(stderr, "o2o-bench-render: %s\n", err);
+  return -1;
+}
+
+/* Wall time of one `mujoco-record MODEL DURATION FPS /dev/null` run, -1 on failure. */
+static double time_record(const char *exe, const char *mjb, double duration, double fps) {
+  char dur[64], rate[64];
+  snprintf(dur, sizeof dur, "%.9g", duration);
+  snprintf(rate, sizeof rate, "%.9g", fps);
+  double t0 = now_seconds();
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    FILE *null = freopen("/dev/null", "w", stdout); /* its progress dots */
+    (void)null;
+    execlp(exe, exe, mjb, dur, rate, "/dev/null", (char *)NULL);
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  double t = now_seconds() - t0;
+  /* record returns 1 after a successful run (its main ends with `return 1`). */
+  if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)) {
+    fprintf(stderr, "o2o-bench-render: %s failed (status %d)\n", exe,
+            WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return -1;
+  }
+  return t;
+}
+
+/* mujoco-record renders once per physics step when fps exceeds 1/timestep; its frame
+ * count over a duration is then the number of steps. Rate from two durations. */
+static double bench_record(const bench_args *a, const char *mjb, double timestep) {
+  int n_short = a->frames / 5, n_long = a->frames + n_short;
+  double fps = 10.0 / timestep;
+  /* durations sit half a step past a multiple so rounding cannot add or drop a step */
+  double t_short = time_record(a->record_exe, mjb, (n_short - 0.5) * timestep, fps);
+  double t_long = time_record(a->record_exe, mjb, (n_long - 0.5) * timestep, fps);
+  if (t_short < 0 || t_long < 0 || t_long <= t_short) return -1;
+  return (n_long - n_short) / (t_long - t_short);
+}
+
+static int write_ppm(const char *path, const uint8_t *rgb, int w, int h) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  fprintf(f, "P6\n%d %d\n255\n", w, h);
+  size_t n = fwrite(rgb, 3, (size_t)w * h, f);
+  return (fclose(f) || n != (size_t)w * h) ? -1 : 0;
+}
+
+static double best(const double *v, int n) {
+  double b = -1;
+  for (int i = 0; i < n; i++)
+    if (v[i] > b) b = v[i];
+  return b;
+}
+
+int main(int argc, char **argv) {
+  bench_args a;
+  if (parse_args(argc, argv, &a)) return 2;
+  char err[1024];
+  o2o_scenario sc;
+  o2o_vecenv *env = NULL;
+  mjModel *own_model = NULL;
+  const mjModel *m;
+  const char *what;
+  if (a.model) {
+    own_model = mj_loadXML(a.model, NULL, err, sizeof err);
+    if (!own_model) {
+      fprintf(stderr, "o2o-bench-render: cannot load %s: %s\n", a.model, err);
+      return 1;
+    }
+    m = own_model;
+    what = a.model;
+  } else {
+    if (o2o_scenario_load(&sc, a.scenario, err, sizeof err)) {
+      fprintf(stderr, "o2o-bench-render: %s\n", err);
+      return 1;
+    }
+    env = o2o_vecenv_create(&sc, O2O_VARIANT_REAL, 1, err, sizeof err);
+    if (!env) {
+      fprintf(stderr, "o2o-bench-render: %s\n", err);
+      return 1;
+    }
+    m = o2o_vecenv_model(env);
+    what = sc.model_path;
+  }
+  /* Own mjData, so the benchmark drives physics exactly like mujoco-record does. */
+  mjData *d = mj_makeData(m);
+  uint8_t *rgb = malloc((size_t)a.width * a.height * 3);
+  o2o_renderer *r =
+      d && rgb ? o2o_renderer_create_mj(m, a.width, a.height, 1, err, sizeof err) : NULL;
+  if (!r) {
+    fprintf(stderr, "o2o-bench-render: %s\n", d && rgb ? err : "out of memory");
+    return 1;
+  }
+  mj_forward(m, d);
+
+  /* The model for mujoco-record: compiled, offscreen buffer = benchmark size. */
+  char mjb[64] = "";
+  if (!a.no_record) {
+    snprintf(mjb, sizeof mjb, "/tmp/o2o-bench-render-%d.mjb", (int)getpid());
+    mjModel *copy = mj_copyModel(NULL, m);
+    copy->vis.global.offwidth = a.width;
+    copy->vis.global.offheight = a.height;
+    mj_saveModel(copy, mjb, NULL, 0);
+    mj_deleteModel(copy);
+  }
+
+  fprintf(stderr, "o2o-bench-render: %s, %dx%d, %d frames x %d rounds\n", what, a.width, a.height,
+          a.frames, a.rounds);
+  double fast[100], full[100], rec[100];
+  for (int k = 0; k < a.rounds; k++) {
+    fast[k] = bench_ours(r, m, d, 1, a.frames, a.width, a.height, rgb);
+    full[k] = bench_ours(r, m, d, 0, a.frames, a.width, a.height, rgb);
+    rec[k] = a.no_record ? -1 : bench_record(&a, mjb, m->opt.timestep);
+    fprintf(stderr, "  round %d/%d: o2o fast %.1f  o2o full %.1f  mujoco-record %.1f frames/s\n",
+            k + 1, a.rounds, fast[k], full[k], rec[k]);
+    if (fast[k] < 0 || full[k] < 0) return 1;
+  }
+  if (a.snapshot) {
+    o2o_renderer_set_fast(r, 0);
+    if (o2o_renderer_frame_mj(r, d, a.width, a.height, rgb, err, sizeof err) ||
+        write_ppm(a.snapshot, rgb, a.width, a.height))
+      fprintf(stderr, "o2o-bench-render: could not write snapshot %s\n", a.snapshot);
+  }
+  double bf = best(fast, a.rounds), bq = best(full, a.rounds), br = best(rec, a.rounds);
+  printf("model %s, %dx%d (best of %d rounds, frames/s, physics step + render + read-back)\n", what,
+         a.width, a.height, a.rounds);
+  printf("  o2o fast (no shadows/reflections) %8.1f   target >= 30\n", bf);
+  printf("  o2o full quality                  %8.1f\n", bq);
+  if (br > 0) {
+    printf("  mujoco-record (full quality)      %8.1f\n", br);
+    printf("  ratio o2o full / mujoco-record    %8.2f   target >= 1\n", bq / br);
+  } else if (!a.no_record) {
+    printf("  mujoco-record                     failed (is libmujoco-samples installed?)\n");
+  }
+  if (a.json) {
+    FILE *f = fopen(a.json, "w");
+    if (!f) {
+      fprintf(stderr, "o2o-bench-render: cannot write %s: %s\n", a.json, strerror(errno));
+    } else {
+      fprintf(f,
+              "{\"bench\": \"render\", \"model\": \"%s\", \"width\": %d, \"height\": %d, "
+              "\"frames\": %d, \"rounds\": %d, \"o2o_fast_fps\": %.2f, \"o2o_full_fps\": %.2f, "
+              "\"record_full_fps\": %.2f, \"ratio_full_vs_record\": %.3f}\n",
+              what, a.width, a.height, a.frames, a.rounds, bf, bq, br, br > 0 ? bq / br : -1.0);
+      fclose(f);
+    }
+  }
+  if (mjb[0]) unlink(mjb);
+  o2o_renderer_destroy(r);
+  free(rgb);
+  mj_deleteData(d);
+  mj_deleteModel(own_model);
+  o2o_vecenv_destroy(env);
+  return 0;
+}
