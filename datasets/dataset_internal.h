@@ -1,0 +1,24 @@
+/* dataset_internal.h: helpers shared by the datasets/ sources (not part of the API). */
+#pragma once
+#include <hdf5.h>
+#include <stdarg.h>
+
+#include "o2o_dataset.h"
+
+/* Turn HDF5's automatic error printing off for this thread (it would spam stderr). */
+void o2o_ds_silence_hdf5(void);
+/* Innermost HDF5 error description of this thread's stack ("" if none). */
+void o2o_ds_h5_message(char *buf, size_t len);
+/* snprintf into err (NULL-safe); returns code so callers can `return o2o_ds_err(...)`. */
+int o2o_ds_err(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The o2o_dtype of an HDF5 type (O2O_DTYPE_NONE if unsupported, e.g. compound). */
+o2o_dtype o2o_ds_classify(hid_t type);
+/* Native in-memory HDF5 type for a numeric dtype (BOOL: a fresh enum; caller closes
+ * with o2o_ds_close_type). */
+hid_t o2o_ds_mem_type(o2o_dtype t);
+void o2o_ds_close_type(o2o_dtype t, hid_t h);
+/* int8 enum {FALSE=0, TRUE=1}: what h5py writes for numpy bool (caller H5Tclose). */
+hid_t o2o_ds_bool_type(void);
+/* First non-finite value of a [rows][cols] float array: returns its index or -1. */
+int64_t o2o_ds_first_nonfinite(const float *v, int64_t count);
