@@ -79,6 +79,34 @@ int o2o_client_render(o2o_client *c, int env, int width, int height, uint8_t *rg
                       size_t errlen);
 int o2o_client_close(o2o_client *c, char *err, size_t errlen); /* asks the server to exit */
 
+/* Connection options (added by the bridge): CURVE keys for a server bound to a
+ * non-loopback tcp address, and an optional shared ZeroMQ context (a pool can share one
+ * among its clients; NULL = the client creates and owns its own). */
+typedef struct o2o_client_options {
+  int timeout_ms;               /* every call fails with O2O_BRIDGE_ETIMEOUT after this; <= 0: 5000 */
+  const char *curve_server_key; /* file with the server's public key (server.pub), or NULL */
+  const char *curve_client_key; /* file with this client's key pair (client.key); NULL with a
+                                   server key = a fresh ephemeral pair */
+  void *zmq_ctx;                /* shared context, or NULL */
+} o2o_client_options;
+o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_options *opt,
+                                    char *err, size_t errlen);
+const char *o2o_client_endpoint(const o2o_client *c);
+void o2o_client_set_timeout(o2o_client *c, int timeout_ms);
+
+/* Split-phase step (for a pool stepping K servers in parallel): send the actions, then
+ * collect the reply. step_recv waits at most the client's timeout. Between the two the
+ * caller may zmq_poll(ZMQ_POLLIN) o2o_client_socket(c): readable means a reply (possibly a
+ * stale one from a request that timed out earlier, which step_recv skips) has arrived.
+ * Only one request may be outstanding per client. */
+int o2o_client_step_send(o2o_client *c, const float *actions, char *err, size_t errlen);
+int o2o_client_step_recv(o2o_client *c, o2o_bridge_batch *out, char *err, size_t errlen);
+/* Same as step_recv but with its own timeout (0 = only what has already arrived). */
+int o2o_client_step_recv_timeout(o2o_client *c, o2o_bridge_batch *out, int timeout_ms,
+                                 char *err, size_t errlen);
+int o2o_client_pending(const o2o_client *c); /* 1 while a request awaits its reply */
+void *o2o_client_socket(o2o_client *c);      /* the ZeroMQ DEALER socket */
+
 /* ---- a pool of K o2o-sim processes x N envs, presented as one batch of K*N ----------- */
 typedef struct o2o_pool_config {
   /* Either spawn local children... */

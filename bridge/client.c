@@ -1,0 +1,464 @@
+/* client.c: one DEALER connection to one o2o-sim (o2o_client_* of o2o_bridge.h).
+ *
+ * Every request carries a fresh request id; replies with another id (answers to requests
+ * that timed out earlier) are skipped, so a late reply can never be mistaken for the
+ * answer to the current request. */
+#include "o2o_bridge.h"
+#include "o2o_wire.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+struct o2o_client {
+  void *ctx;
+  int own_ctx;
+  void *sock;
+  int timeout_ms;
+  char endpoint[256];
+  uint32_t next_id;
+  uint32_t pending_id;
+  int pending_type; /* 0 = nothing outstanding */
+  o2o_bridge_spec spec;
+  o2o_wire_tx *tx;
+  o2o_wire_rx rx;
+  /* batch arrays handed out by step (valid until the next call) */
+  float *obs, *reward, *final_obs;
+  uint8_t *terminated, *truncated;
+  int32_t *episode_step;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int send_request(o2o_client *c, o2o_wire_header *h, const o2o_wire_frame *arrays,
+                        int narrays, char *err, size_t errlen) {
+  if (c->pending_type) {
+    set_err(err, errlen, "%s: a %s request is still waiting for its reply", c->endpoint,
+            o2o_wire_type_name(c->pending_type));
+    return O2O_BRIDGE_EINVAL;
+  }
+  h->request_id = ++c->next_id;
+  if (o2o_wire_send(c->sock, c->tx, NULL, 0, h, arrays, narrays) != 0) {
+    if (errno == EAGAIN) {
+      set_err(err, errlen, "%s: could not send %s within %d ms", c->endpoint,
+              o2o_wire_type_name(h->type), c->timeout_ms);
+      return O2O_BRIDGE_ETIMEOUT;
+    }
+    set_err(err, errlen, "%s: sending %s failed: %s", c->endpoint, o2o_wire_type_name(h->type),
+            zmq_strerror(errno));
+    return O2O_BRIDGE_EZMQ;
+  }
+  c->pending_id = h->request_id;
+  c->pending_type = h->type;
+  return 0;
+}
+
+/* Waits for the reply to the outstanding request; msg views stay valid until the next
+ * receive. A timeout abandons the request (its late reply will be skipped). */
+static int recv_reply(o2o_client *c, int timeout_ms, o2o_wire_msg *msg, char *err, size_t errlen) {
+  if (!c->pending_type) {
+    set_err(err, errlen, "%s: no request is waiting for a reply", c->endpoint);
+    return O2O_BRIDGE_EINVAL;
+  }
+  int type = c->pending_type;
+  int64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    int64_t left = deadline - now_ms();
+    if (left < 0) left = 0;
+    zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+    int rc = zmq_poll(&it, 1, (long)left);
+    if (rc < 0 && errno == EINTR) {
+      if (left == 0)
+        rc = 0;
+      else
+        continue;
+    }
+    if (rc < 0) {
+      set_err(err, errlen, "%s: zmq_poll: %s", c->endpoint, zmq_strerror(errno));
+      return O2O_BRIDGE_EZMQ;
+    }
+    if (rc == 0) {
+      c->pending_type = 0;
+      set_err(err, errlen, "%s: no reply to %s within %d ms (is o2o-sim running?)", c->endpoint,
+              o2o_wire_type_name(type), timeout_ms);
+      return O2O_BRIDGE_ETIMEOUT;
+    }
+    if (o2o_wire_recv(c->sock, &c->rx, ZMQ_DONTWAIT) != 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      set_err(err, errlen, "%s: receive failed: %s", c->endpoint, zmq_strerror(errno));
+      return O2O_BRIDGE_EZMQ;
+    }
+    char derr[O2O_BRIDGE_ERRLEN];
+    /* Extra frames past the kept ones still make the count wrong (kept > 7 > any type). */
+    int drc = o2o_wire_decode(c->rx.frames, c->rx.num_frames, msg, derr, sizeof derr);
+    if (drc == 0 || drc == -O2O_WIRE_EVERSION) {
+      if (msg->h.request_id != c->pending_id) continue; /* stale reply */
+    } else if (msg->h.request_id != c->pending_id) {
+      continue; /* unreadable and not ours: skip */
+    }
+    c->pending_type = 0;
+    if (drc == -O2O_WIRE_EVERSION) {
+      set_err(err, errlen, "%s: server speaks protocol version %u, this client speaks %d",
+              c->endpoint, (unsigned)msg->h.version, O2O_WIRE_VERSION);
+      return O2O_BRIDGE_EPROTO;
+    }
+    if (drc) {
+      set_err(err, errlen, "%s: malformed reply to %s: %s", c->endpoint, o2o_wire_type_name(type),
+              derr);
+      return O2O_BRIDGE_EPROTO;
+    }
+    if (msg->h.type == O2O_MSG_ERROR) {
+      set_err(err, errlen, "%s: o2o-sim answered ERROR %s: %.*s", c->endpoint,
+              o2o_wire_error_name(msg->h.code), (int)msg->arrays[0].size,
+              (const char *)msg->arrays[0].data);
+      return O2O_BRIDGE_EREMOTE;
+    }
+    if (msg->h.type != (type | O2O_MSG_REPLY)) {
+      set_err(err, errlen, "%s: reply to %s has type %s", c->endpoint, o2o_wire_type_name(type),
+              o2o_wire_type_name(msg->h.type));
+      return O2O_BRIDGE_EPROTO;
+    }
+    return 0;
+  }
+}
+
+static int call(o2o_client *c, o2o_wire_header *h, const o2o_wire_frame *arrays, int narrays,
+                o2o_wire_msg *reply, char *err, size_t errlen) {
+  int rc = send_request(c, h, arrays, narrays, err, errlen);
+  if (rc) return rc;
+  return recv_reply(c, c->timeout_ms, reply, err, errlen);
+}
+
+o2o_client *o2o_client_connect(const char *endpoint, int timeout_ms, char *err, size_t errlen) {
+  o2o_client_options opt = {0};
+  opt.timeout_ms = timeout_ms;
+  return o2o_client_connect_opts(endpoint, &opt, err, errlen);
+}
+
+static int setup_curve(o2o_client *c, const o2o_client_options *opt, char *err, size_t errlen) {
+  char server_pub[41], pub[41], sec[41];
+  if (o2o_wire_read_key_file(opt->curve_server_key, server_pub, NULL, err, errlen)) return -1;
+  if (opt->curve_client_key) {
+    if (o2o_wire_read_key_file(opt->curve_client_key, pub, sec, err, errlen)) return -1;
+  } else if (zmq_curve_keypair(pub, sec) != 0) {
+    set_err(err, errlen, "zmq_curve_keypair: %s", zmq_strerror(errno));
+    return -1;
+  }
+  if (zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, server_pub, 40) ||
+      zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) ||
+      zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, sec, 40)) {
+    set_err(err, errlen, "CURVE options: %s", zmq_strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_options *opt, char *err,
+                                    size_t errlen) {
+  if (!endpoint || !*endpoint) {
+    set_err(err, errlen, "o2o_client_connect: no endpoint");
+    return NULL;
+  }
+  o2o_client *c = calloc(1, sizeof *c);
+  if (!c || o2o_wire_rx_init(&c->rx) != 0 || !(c->tx = o2o_wire_tx_create())) {
+    set_err(err, errlen, "out of memory");
+    o2o_client_destroy(c);
+    return NULL;
+  }
+  snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
+  c->timeout_ms = opt && opt->timeout_ms > 0 ? opt->timeout_ms : 5000;
+  c->ctx = opt ? opt->zmq_ctx : NULL;
+  if (!c->ctx) {
+    c->ctx = zmq_ctx_new();
+    c->own_ctx = 1;
+  }
+  if (c->ctx) c->sock = zmq_socket(c->ctx, ZMQ_DEALER);
+  if (!c->sock) {
+    set_err(err, errlen, "%s: cannot create a ZeroMQ socket: %s", endpoint, zmq_strerror(errno));
+    o2o_client_destroy(c);
+    return NULL;
+  }
+  int zero = 0;
+  zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero); /* exit never waits for a peer */
+  zmq_setsockopt(c->sock, ZMQ_SNDTIMEO, &c->timeout_ms, sizeof c->timeout_ms);
+  if (opt && opt->curve_server_key && setup_curve(c, opt, err, errlen)) {
+    o2o_client_destroy(c);
+    return NULL;
+  }
+  if (zmq_connect(c->sock, endpoint) != 0) {
+    set_err(err, errlen, "%s: cannot connect: %s", endpoint, zmq_strerror(errno));
+    o2o_client_destroy(c);
+    return NULL;
+  }
+  o2o_wire_header h;
+  o2o_wire_header_init(&h, O2O_MSG_HELLO, 0);
+  o2o_wire_msg reply;
+  int rc = call(c, &h, NULL, 0, &reply, err, errlen);
+  if (rc == 0) {
+    char derr[O2O_BRIDGE_ERRLEN];
+    if (o2o_wire_spec_decode(&reply, &c->spec, derr, sizeof derr) != 0) {
+      set_err(err, errlen, "%s: bad SPEC: %s", endpoint, derr);
+      rc = O2O_BRIDGE_EPROTO;
+    }
+  }
+  if (rc == 0) {
+    size_t n = (size_t)c->spec.num_envs, o = (size_t)c->spec.obs_dim;
+    c->obs = malloc(4 * n * o);
+    c->final_obs = malloc(4 * n * o);
+    c->reward = malloc(4 * n);
+    c->episode_step = malloc(4 * n);
+    c->terminated = malloc(n);
+    c->truncated = malloc(n);
+    if (!c->obs || !c->final_obs || !c->reward || !c->episode_step || !c->terminated ||
+        !c->truncated) {
+      set_err(err, errlen, "out of memory for %zu envs", n);
+      rc = O2O_BRIDGE_EINVAL;
+    }
+  }
+  if (rc) {
+    o2o_client_destroy(c);
+    return NULL;
+  }
+  return c;
+}
+
+void o2o_client_destroy(o2o_client *c) {
+  if (!c) return;
+  if (c->sock) zmq_close(c->sock);
+  if (c->own_ctx && c->ctx) zmq_ctx_term(c->ctx);
+  o2o_wire_rx_free(&c->rx);
+  o2o_wire_tx_destroy(c->tx);
+  free(c->obs);
+  free(c->final_obs);
+  free(c->reward);
+  free(c->episode_step);
+  free(c->terminated);
+  free(c->truncated);
+  free(c);
+}
+
+const o2o_bridge_spec *o2o_client_spec(const o2o_client *c) {
+  return &c->spec;
+}
+const char *o2o_client_endpoint(const o2o_client *c) {
+  return c->endpoint;
+}
+void o2o_client_set_timeout(o2o_client *c, int timeout_ms) {
+  c->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+  zmq_setsockopt(c->sock, ZMQ_SNDTIMEO, &c->timeout_ms, sizeof c->timeout_ms);
+}
+int o2o_client_pending(const o2o_client *c) {
+  return c->pending_type != 0;
+}
+void *o2o_client_socket(o2o_client *c) {
+  return c->sock;
+}
+
+/* The reply's dims must be the spec's: a server never changes them. */
+static int check_dims(o2o_client *c, const o2o_wire_msg *m, char *err, size_t errlen) {
+  if (m->h.num_envs != c->spec.num_envs || m->h.obs_dim != c->spec.obs_dim) {
+    set_err(err, errlen, "%s: reply has %d envs x %d obs, spec says %d x %d", c->endpoint,
+            m->h.num_envs, m->h.obs_dim, c->spec.num_envs, c->spec.obs_dim);
+    return O2O_BRIDGE_EPROTO;
+  }
+  return 0;
+}
+
+int o2o_client_reset(o2o_client *c, const uint64_t *seeds, float *obs, char *err, size_t errlen) {
+  o2o_wire_header h;
+  o2o_wire_header_init(&h, O2O_MSG_RESET, 0);
+  h.num_envs = c->spec.num_envs;
+  o2o_wire_frame a = {seeds, seeds ? 8 * (size_t)c->spec.num_envs : 0};
+  if (!seeds) h.flags |= O2O_WIRE_FLAG_NO_SEEDS;
+  o2o_wire_msg m;
+  int rc = call(c, &h, &a, 1, &m, err, errlen);
+  if (rc) return rc;
+  if ((rc = check_dims(c, &m, err, errlen))) return rc;
+  if (obs) memcpy(obs, m.arrays[0].data, m.arrays[0].size);
+  return 0;
+}
+
+int o2o_client_step_send(o2o_client *c, const float *actions, char *err, size_t errlen) {
+  if (!actions) {
+    set_err(err, errlen, "o2o_client_step: actions is NULL");
+    return O2O_BRIDGE_EINVAL;
+  }
+  /* Checked here too so the caller learns which env is at fault without a round trip. */
+  long bad =
+      o2o_wire_find_nonfinite_f32(actions, (size_t)c->spec.num_envs * (size_t)c->spec.act_dim);
+  if (bad >= 0) {
+    set_err(err, errlen, "action of env %ld, component %ld is NaN or inf", bad / c->spec.act_dim,
+            bad % c->spec.act_dim);
+    return O2O_BRIDGE_EINVAL;
+  }
+  o2o_wire_header h;
+  o2o_wire_header_init(&h, O2O_MSG_STEP, 0);
+  h.num_envs = c->spec.num_envs;
+  h.act_dim = c->spec.act_dim;
+  o2o_wire_frame a = {actions, 4 * (size_t)c->spec.num_envs * (size_t)c->spec.act_dim};
+  return send_request(c, &h, &a, 1, err, errlen);
+}
+
+int o2o_client_step_recv_timeout(o2o_client *c, o2o_bridge_batch *out, int timeout_ms, char *err,
+                                 size_t errlen) {
+  if (c->pending_type != O2O_MSG_STEP) {
+    set_err(err, errlen, "%s: step_recv without a STEP outstanding", c->endpoint);
+    return O2O_BRIDGE_EINVAL;
+  }
+  o2o_wire_msg m;
+  int rc = recv_reply(c, timeout_ms, &m, err, errlen);
+  if (rc) return rc;
+  if ((rc = check_dims(c, &m, err, errlen))) return rc;
+  size_t n = (size_t)c->spec.num_envs;
+  memcpy(c->obs, m.arrays[0].data, m.arrays[0].size);
+  memcpy(c->reward, m.arrays[1].data, m.arrays[1].size);
+  memcpy(c->terminated, m.arrays[2].data, n);
+  memcpy(c->truncated, m.arrays[3].data, n);
+  memcpy(c->final_obs, m.arrays[4].data, m.arrays[4].size);
+  memcpy(c->episode_step, m.arrays[5].data, m.arrays[5].size);
+  if (out) {
+    out->num_envs = (int)n;
+    out->obs = c->obs;
+    out->reward = c->reward;
+    out->terminated = c->terminated;
+    out->truncated = c->truncated;
+    out->final_obs = c->final_obs;
+    out->episode_step = c->episode_step;
+  }
+  return 0;
+}
+
+int o2o_client_step_recv(o2o_client *c, o2o_bridge_batch *out, char *err, size_t errlen) {
+  return o2o_client_step_recv_timeout(c, out, c->timeout_ms, err, errlen);
+}
+
+int o2o_client_step(o2o_client *c, const float *actions, o2o_bridge_batch *out, char *err,
+                    size_t errlen) {
+  int rc = o2o_client_step_send(c, actions, err, errlen);
+  if (rc) return rc;
+  return o2o_client_step_recv(c, out, err, errlen);
+}
+
+int o2o_client_set_dynamics(o2o_client *c, int num_params, const char (*names)[32],
+                            const double *values, char *err, size_t errlen) {
+  if (num_params < 0 || num_params > O2O_BRIDGE_MAX_PARAMS || (num_params && (!names || !values))) {
+    set_err(err, errlen,
+            "o2o_client_set_dynamics: %d parameters (0..%d, names and values "
+            "needed)",
+            num_params, O2O_BRIDGE_MAX_PARAMS);
+    return O2O_BRIDGE_EINVAL;
+  }
+  /* Copy names into clean NUL-padded records (the caller's may hold garbage after NUL). */
+  char recs[O2O_BRIDGE_MAX_PARAMS][O2O_WIRE_NAME_SIZE];
+  memset(recs, 0, sizeof recs);
+  for (int i = 0; i < num_params; i++) {
+    size_t len = strnlen(names[i], 32);
+    if (len == 0 || len == 32) {
+      set_err(err, errlen,
+              "o2o_client_set_dynamics: parameter %d has an empty or unterminated "
+              "name",
+              i);
+      return O2O_BRIDGE_EINVAL;
+    }
+    memcpy(recs[i], names[i], len);
+  }
+  o2o_wire_header h;
+  o2o_wire_header_init(&h, O2O_MSG_SET_DYNAMICS, 0);
+  h.num_params = num_params;
+  o2o_wire_frame a[2] = {{recs, O2O_WIRE_NAME_SIZE * (size_t)num_params},
+                         {values, 8 * (size_t)num_params}};
+  o2o_wire_msg m;
+  int rc = call(c, &h, a, 2, &m, err, errlen);
+  if (rc) return rc;
+  /* The reply holds every parameter now in effect: keep the spec current. */
+  int np = m.h.num_params;
+  c->spec.num_params = np;
+  for (int i = 0; i < np; i++)
+    memcpy(c->spec.param_names[i], (const char *)m.arrays[0].data + i * O2O_WIRE_NAME_SIZE, 32);
+  if (np) memcpy(c->spec.params, m.arrays[1].data, m.arrays[1].size);
+  return 0;
+}
+
+static int check_env(o2o_client *c, int env, char *err, size_t errlen) {
+  if (env < 0 || env >= c->spec.num_envs) {
+    set_err(err, errlen, "env %d out of range (server has %d envs)", env, c->spec.num_envs);
+    return O2O_BRIDGE_EINVAL;
+  }
+  return 0;
+}
+
+int o2o_client_get_state(o2o_client *c, int env, double *state, char *err, size_t errlen) {
+  int rc = check_env(c, env, err, errlen);
+  if (rc) return rc;
+  o2o_wire_header h;
+  o2o_wire_header_init(&h, O2O_MSG_GET_STATE, 0);
+  h.env = env;
+  o2o_wire_msg m;
+  if ((rc = call(c, &h, NULL, 0, &m, err, errlen))) return rc;
+  if (m.h.state_dim != c->spec.state_dim || m.h.env != env) {
+    set_err(err, errlen, "%s: STATE reply for env %d with %d doubles, expected env %d, %d",
+            c->endpoint, m.h.env, m.h.state_dim, env, c->spec.state_dim);
+    return O2O_BRIDGE_EPROTO;
+  }
+  memcpy(state, m.arrays[0].data, m.arrays[0].size);
+  return 0;
+}
+
+int o2o_client_set_state(o2o_client *c, int env, const double *state, char *err, size_t errlen) {
+  int rc = check_env(c, env, err, errlen);
+  if (rc) return rc;
+  o2o_wire_header h;
+  o2o_wire_header_init(&h, O2O_MSG_SET_STATE, 0);
+  h.env = env;
+  h.state_dim = c->spec.state_dim;
+  o2o_wire_frame a = {state, 8 * (size_t)c->spec.state_dim};
+  o2o_wire_msg m;
+  return call(c, &h, &a, 1, &m, err, errlen);
+}
+
+int o2o_client_render(o2o_client *c, int env, int width, int height, uint8_t *rgb, char *err,
+                      size_t errlen) {
+  int rc = check_env(c, env, err, errlen);
+  if (rc) return rc;
+  if (width < 1 || height < 1 || width > O2O_WIRE_MAX_PIXELS || height > O2O_WIRE_MAX_PIXELS) {
+    set_err(err, errlen, "render size %dx%d outside 1..%d", width, height, O2O_WIRE_MAX_PIXELS);
+    return O2O_BRIDGE_EINVAL;
+  }
+  o2o_wire_header h;
+  o2o_wire_header_init(&h, O2O_MSG_RENDER, 0);
+  h.env = env;
+  h.width = width;
+  h.height = height;
+  o2o_wire_msg m;
+  if ((rc = call(c, &h, NULL, 0, &m, err, errlen))) return rc;
+  if (m.h.width != width || m.h.height != height) {
+    set_err(err, errlen, "%s: FRAME reply is %dx%d, asked for %dx%d", c->endpoint, m.h.width,
+            m.h.height, width, height);
+    return O2O_BRIDGE_EPROTO;
+  }
+  memcpy(rgb, m.arrays[0].data, m.arrays[0].size);
+  return 0;
+}
+
+int o2o_client_close(o2o_client *c, char *err, size_t errlen) {
+  o2o_wire_header h;
+  o2o_wire_header_init(&h, O2O_MSG_CLOSE, 0);
+  o2o_wire_msg m;
+  return call(c, &h, NULL, 0, &m, err, errlen);
+}
