@@ -66,11 +66,22 @@ static int never_terminated(const mjModel *m, const mjData *d) {
   return 0;
 }
 
+/* generic: any model; obs = qpos ++ qvel, reward 0, never terminates, no reset noise. For
+ * custom models and the physics tests. */
+static void generic_observe(const mjModel *m, const mjData *d, float *obs) {
+  int k = 0;
+  for (int i = 0; i < m->nq; i++)
+    obs[k++] = (float)d->qpos[i];
+  for (int i = 0; i < m->nv; i++)
+    obs[k++] = (float)d->qvel[i];
+}
+
 static const o2o_task TASKS[] = {
     {"pendulum", 2, 2, 1, 4, 2, 0.01, 0, 0.0, 0, 1.0, pendulum_observe, pendulum_terminated},
     {"hopper", 6, 6, 3, 11, 4, 5e-3, 0, 1e-3, 1, 1.0, planar_observe, hopper_terminated},
     {"halfcheetah", 9, 9, 6, 17, 5, 0.1, 1, 0.1, 1, 0.0, cheetah_observe, never_terminated},
     {"walker2d", 9, 9, 6, 17, 4, 5e-3, 0, 1e-3, 1, 1.0, planar_observe, walker2d_terminated},
+    {"generic", 0, 0, 0, 0, 1, 0.0, 0, 0.0, 0, 0.0, generic_observe, never_terminated},
 };
 
 const o2o_task *o2o_task_find(const char *name) {
@@ -80,7 +91,7 @@ const o2o_task *o2o_task_find(const char *name) {
 }
 
 const char *o2o_task_names(void) {
-  return "pendulum, hopper, halfcheetah, walker2d";
+  return "pendulum, hopper, halfcheetah, walker2d, generic";
 }
 
 void o2o_task_reset_data(const o2o_task *t, const mjModel *m, mjData *d, double s, o2o_rng *rng) {

@@ -79,14 +79,23 @@ o2o_vecenv *o2o_vecenv_create(const o2o_scenario *sc, o2o_variant variant, int n
     goto fail;
   }
   mjModel *m0 = env->m0;
-  if (m0->nq != task->nq || m0->nv != task->nv || m0->nu != task->nu) {
+  if (task->nq == 0 &&
+      (m0->nu < 1 || m0->nu > O2O_SIM_MAX_ACT || m0->nq + m0->nv > O2O_SIM_MAX_OBS)) {
+    if (err)
+      snprintf(err, errlen,
+               "%s: model has nq=%d nv=%d nu=%d; task '%s' needs 1 <= nu <= %d and nq + nv <= %d",
+               sc->model_path, m0->nq, m0->nv, m0->nu, task->name, O2O_SIM_MAX_ACT,
+               O2O_SIM_MAX_OBS);
+    goto fail;
+  }
+  if (task->nq != 0 && (m0->nq != task->nq || m0->nv != task->nv || m0->nu != task->nu)) {
     if (err)
       snprintf(err, errlen, "%s: model has nq=%d nv=%d nu=%d but task '%s' needs nq=%d nv=%d nu=%d",
                sc->model_path, m0->nq, m0->nv, m0->nu, task->name, task->nq, task->nv, task->nu);
     goto fail;
   }
   env->nu = m0->nu;
-  env->obs_dim = task->obs_dim;
+  env->obs_dim = task->obs_dim ? task->obs_dim : m0->nq + m0->nv;
   env->m = mj_copyModel(NULL, m0);
   env->scratch = mj_makeData(m0);
   env->d = calloc(num_envs, sizeof *env->d);
