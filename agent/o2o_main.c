@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blas_setup.h"
 #include "o2o_commands.h"
 #include "o2o_version.h"
 
@@ -29,6 +30,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  o2o_blas_setup(argc, argv); /* first: may re-execute with a fast OpenBLAS kernel */
   if (argc < 2) {
     usage(stderr);
     return 2;

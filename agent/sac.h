@@ -19,6 +19,8 @@ typedef struct o2o_sac_config {
   float log_std_min, log_std_max; /* default -20, 2 */
   int utd;               /* gradient updates per env step, default 1 */
   int start_steps;       /* uniform-random env steps before learning, default 5000 */
+  float last_layer_gain; /* >0: last layers xavier_uniform(gain), bias 0 (CQL family 1e-2);
+                            default 0 = PyTorch default init everywhere */
 } o2o_sac_config;
 
 void o2o_sac_config_default(o2o_sac_config *cfg);
@@ -41,5 +43,26 @@ void o2o_sac_act(o2o_sac *s, const float *obs, int n, int deterministic, float *
 int o2o_sac_update(o2o_sac *s, const o2o_batch *batch, o2o_sac_stats *stats, char *err,
                    size_t errlen);
 /* Every parameter, target parameter, Adam moment and scalar (log_alpha, step counters as
- * float tensors) as named tensors, for checkpoints. The array is owned by s. */
+ * float tensors) as named tensors, for checkpoints. The array is owned by s; the data
+ * pointers are the live state (write into them to load a checkpoint).
+ *
+ * Names (L = layers + 1 Linear layers, i = 0..L-1, k = 0..num_critics-1, H = hidden):
+ *   actor.l<i>.weight [out][in], actor.l<i>.bias [out]    actor obs -> H ... -> 2*act_dim;
+ *       the last layer's outputs are [mu (act_dim) | raw log-std (act_dim)]
+ *   critic<k>.l<i>.weight, critic<k>.l<i>.bias            critic (obs ++ act) -> H ... -> 1
+ *   critic<k>.l<i>.ln.weight, .ln.bias [H]                hidden layers, critic_layernorm only
+ *   critic_target<k>.l<i>.*                               target critics, same shapes
+ *   log_alpha [1]
+ *   actor.adam_m, actor.adam_v [P_actor]                  Adam moments over the flat actor
+ *   critic.adam_m, critic.adam_v [P_critic]               parameter arrays (layer-major, see nn.h)
+ *   log_alpha.adam_m, log_alpha.adam_v [1]
+ *   sac.updates, actor.adam_step, critic.adam_step, log_alpha.adam_step [2]:
+ *       integer counters as {low 24 bits, high bits} (exact in float32)
+ *   sac.rng [16]: the sampling generator's 256-bit state as 16-bit integers
+ * The counters and sac.rng are copies: after writing into them, call o2o_sac_tensors_loaded
+ * (the next act/update/tensors call also adopts changed values by itself). Restoring every
+ * tensor resumes training bit-exactly. */
 int o2o_sac_tensors(o2o_sac *s, const o2o_tensor_ref **tensors);
+/* Adopt the step counters and rng state written into the tensors; -1 + err if they are not
+ * valid (the previous state stays). */
+int o2o_sac_tensors_loaded(o2o_sac *s, char *err, size_t errlen);
