@@ -71,7 +71,8 @@ static int send_request(o2o_client *c, o2o_wire_header *h, const o2o_wire_frame 
 
 /* Waits for the reply to the outstanding request; msg views stay valid until the next
  * receive. A timeout abandons the request (its late reply will be skipped). */
-static int recv_reply(o2o_client *c, int timeout_ms, o2o_wire_msg *msg, char *err, size_t errlen) {
+static int recv_reply_ex(o2o_client *c, int timeout_ms, int abandon, o2o_wire_msg *msg, char *err,
+                         size_t errlen) {
   if (!c->pending_type) {
     set_err(err, errlen, "%s: no request is waiting for a reply", c->endpoint);
     return O2O_BRIDGE_EINVAL;
@@ -94,7 +95,7 @@ static int recv_reply(o2o_client *c, int timeout_ms, o2o_wire_msg *msg, char *er
       return O2O_BRIDGE_EZMQ;
     }
     if (rc == 0) {
-      c->pending_type = 0;
+      if (abandon) c->pending_type = 0;
       set_err(err, errlen, "%s: no reply to %s within %d ms (is o2o-sim running?)", c->endpoint,
               o2o_wire_type_name(type), timeout_ms);
       return O2O_BRIDGE_ETIMEOUT;
@@ -136,6 +137,10 @@ static int recv_reply(o2o_client *c, int timeout_ms, o2o_wire_msg *msg, char *er
     }
     return 0;
   }
+}
+
+static int recv_reply(o2o_client *c, int timeout_ms, o2o_wire_msg *msg, char *err, size_t errlen) {
+  return recv_reply_ex(c, timeout_ms, 1, msg, err, errlen);
 }
 
 static int call(o2o_client *c, o2o_wire_header *h, const o2o_wire_frame *arrays, int narrays,
@@ -315,14 +320,14 @@ int o2o_client_step_send(o2o_client *c, const float *actions, char *err, size_t 
   return send_request(c, &h, &a, 1, err, errlen);
 }
 
-int o2o_client_step_recv_timeout(o2o_client *c, o2o_bridge_batch *out, int timeout_ms, char *err,
-                                 size_t errlen) {
+static int step_recv(o2o_client *c, o2o_bridge_batch *out, int timeout_ms, int abandon, char *err,
+                     size_t errlen) {
   if (c->pending_type != O2O_MSG_STEP) {
     set_err(err, errlen, "%s: step_recv without a STEP outstanding", c->endpoint);
     return O2O_BRIDGE_EINVAL;
   }
   o2o_wire_msg m;
-  int rc = recv_reply(c, timeout_ms, &m, err, errlen);
+  int rc = recv_reply_ex(c, timeout_ms, abandon, &m, err, errlen);
   if (rc) return rc;
   if ((rc = check_dims(c, &m, err, errlen))) return rc;
   size_t n = (size_t)c->spec.num_envs;
@@ -344,8 +349,17 @@ int o2o_client_step_recv_timeout(o2o_client *c, o2o_bridge_batch *out, int timeo
   return 0;
 }
 
+int o2o_client_step_recv_timeout(o2o_client *c, o2o_bridge_batch *out, int timeout_ms, char *err,
+                                 size_t errlen) {
+  return step_recv(c, out, timeout_ms < 0 ? 0 : timeout_ms, 0, err, errlen);
+}
+
 int o2o_client_step_recv(o2o_client *c, o2o_bridge_batch *out, char *err, size_t errlen) {
-  return o2o_client_step_recv_timeout(c, out, c->timeout_ms, err, errlen);
+  return step_recv(c, out, c->timeout_ms, 1, err, errlen);
+}
+
+void o2o_client_abandon(o2o_client *c) {
+  c->pending_type = 0;
 }
 
 int o2o_client_step(o2o_client *c, const float *actions, o2o_bridge_batch *out, char *err,

@@ -101,9 +101,12 @@ void o2o_client_set_timeout(o2o_client *c, int timeout_ms);
  * Only one request may be outstanding per client. */
 int o2o_client_step_send(o2o_client *c, const float *actions, char *err, size_t errlen);
 int o2o_client_step_recv(o2o_client *c, o2o_bridge_batch *out, char *err, size_t errlen);
-/* Same as step_recv but with its own timeout (0 = only what has already arrived). */
+/* step_recv abandons the request when it times out (its late reply is skipped later).
+ * step_recv_timeout waits timeout_ms (0 = only what has already arrived) and on
+ * O2O_BRIDGE_ETIMEOUT keeps the request outstanding: call it again, or o2o_client_abandon. */
 int o2o_client_step_recv_timeout(o2o_client *c, o2o_bridge_batch *out, int timeout_ms,
                                  char *err, size_t errlen);
+void o2o_client_abandon(o2o_client *c);
 int o2o_client_pending(const o2o_client *c); /* 1 while a request awaits its reply */
 void *o2o_client_socket(o2o_client *c);      /* the ZeroMQ DEALER socket */
 
