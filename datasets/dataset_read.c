@@ -435,19 +435,20 @@ const o2o_dataset_info *o2o_dataset_get_info(const o2o_dataset *d) {
 /* Rows [row0, row0 + rows) of core key k as float32 into out ([rows][cols]). */
 static int read_rows(o2o_dataset *d, int k, int64_t row0, int64_t rows, float *out, char *err,
                      size_t errlen) {
-  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)rows, 1};
   hid_t fs = H5Dget_space(d->dset[k]);
-  if (d->rank[k] == 2) H5Sget_simple_extent_dims(fs, NULL, NULL);
-  if (d->rank[k] == 2) {
-    hsize_t dims[2];
-    H5Sget_simple_extent_dims(fs, dims, NULL);
-    count[1] = dims[1];
+  hsize_t dims[2] = {0, 1};
+  H5Sget_simple_extent_dims(fs, dims, NULL);
+  hid_t ms = H5S_ALL;
+  /* Whole array: H5S_ALL. A row range: a hyperslab and a memory space of the same shape
+   * (a rank mismatch between the two sends HDF5 down a much slower path). */
+  if (row0 != 0 || (hsize_t)rows != dims[0]) {
+    hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)rows, dims[1]};
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    ms = H5Screate_simple(d->rank[k], count, NULL);
   }
-  H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-  hsize_t mcount = count[0] * count[1];
-  hid_t ms = H5Screate_simple(1, &mcount, NULL);
-  herr_t rc = H5Dread(d->dset[k], H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out);
-  H5Sclose(ms);
+  herr_t rc =
+      H5Dread(d->dset[k], H5T_NATIVE_FLOAT, ms, ms == H5S_ALL ? H5S_ALL : fs, H5P_DEFAULT, out);
+  if (ms != H5S_ALL) H5Sclose(ms);
   H5Sclose(fs);
   if (rc < 0) {
     char h5[256];
