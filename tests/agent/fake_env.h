@@ -1,0 +1,125 @@
+/* fake_env.h: a tiny in-process o2o_train_env for tests of the training loop (no simulator):
+ * a 1-d point pushed by its action. obs = (x, v, t/T), reward = 1 - |x|, terminated when
+ * |x| > 3, truncated after T steps. Can inject a NaN reward at a chosen env step and call a
+ * hook there (to snapshot files the loop must not touch afterwards). */
+#pragma once
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+
+typedef struct fake_env {
+  o2o_bridge_spec spec;
+  int T;
+  float *x, *v, *obs, *final_obs, *reward;
+  uint8_t *term, *trunc;
+  int32_t *t;
+  float *pending; /* actions of the outstanding step */
+  int64_t steps;  /* env steps taken (all envs) */
+  int64_t nan_at; /* inject a NaN reward into env 0 once steps reaches this (0 = never) */
+  void (*on_nan)(void *);
+  void *on_nan_ctx;
+  uint64_t rng;
+} fake_env;
+
+static float fake_uniform(uint64_t *s) {
+  *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (float)((*s >> 40) * (1.0 / 16777216.0)) - 0.5f;
+}
+
+static void fake_obs(fake_env *f, int i, float *o) {
+  o[0] = f->x[i];
+  o[1] = f->v[i];
+  o[2] = (float)f->t[i] / (float)f->T;
+}
+
+static void fake_reset_one(fake_env *f, int i) {
+  f->x[i] = 2.0f * fake_uniform(&f->rng);
+  f->v[i] = 0;
+  f->t[i] = 0;
+}
+
+static const o2o_bridge_spec *fake_spec(void *ctx) {
+  return &((fake_env *)ctx)->spec;
+}
+
+static int fake_reset(void *ctx, uint64_t seed, float *obs, char *err, size_t errlen) {
+  (void)err, (void)errlen;
+  fake_env *f = ctx;
+  f->rng = seed * 2654435761ULL + 1;
+  for (int i = 0; i < f->spec.num_envs; i++) {
+    fake_reset_one(f, i);
+    fake_obs(f, i, obs + 3 * i);
+  }
+  return 0;
+}
+
+static int fake_send(void *ctx, const float *actions, char *err, size_t errlen) {
+  (void)err, (void)errlen;
+  fake_env *f = ctx;
+  memcpy(f->pending, actions, (size_t)f->spec.num_envs * sizeof(float));
+  return 0;
+}
+
+static int fake_recv(void *ctx, o2o_bridge_batch *out, char *err, size_t errlen) {
+  (void)err, (void)errlen;
+  fake_env *f = ctx;
+  for (int i = 0; i < f->spec.num_envs; i++) {
+    float a = fmaxf(-2.0f, fminf(2.0f, f->pending[i]));
+    f->v[i] = 0.8f * f->v[i] + 0.1f * a;
+    f->x[i] += f->v[i];
+    f->t[i]++;
+    f->reward[i] = 1.0f - fabsf(f->x[i]);
+    f->term[i] = fabsf(f->x[i]) > 3.0f;
+    f->trunc[i] = !f->term[i] && f->t[i] >= f->T;
+    fake_obs(f, i, f->final_obs + 3 * i);
+    if (f->term[i] || f->trunc[i]) fake_reset_one(f, i);
+    fake_obs(f, i, f->obs + 3 * i);
+    f->steps++;
+    if (f->nan_at > 0 && f->steps == f->nan_at) {
+      f->reward[0] = NAN;
+      if (f->on_nan) f->on_nan(f->on_nan_ctx);
+    }
+  }
+  out->num_envs = f->spec.num_envs;
+  out->obs = f->obs;
+  out->reward = f->reward;
+  out->terminated = f->term;
+  out->truncated = f->trunc;
+  out->final_obs = f->final_obs;
+  out->episode_step = f->t;
+  return 0;
+}
+
+static void fake_destroy(void *ctx) {
+  fake_env *f = ctx;
+  free(f->x), free(f->v), free(f->obs), free(f->final_obs), free(f->reward);
+  free(f->term), free(f->trunc), free(f->t), free(f->pending);
+  free(f);
+}
+
+static fake_env *fake_env_create(o2o_train_env *env, int num_envs, int T) {
+  fake_env *f = calloc(1, sizeof(*f));
+  snprintf(f->spec.scenario, sizeof(f->spec.scenario), "fake-point");
+  snprintf(f->spec.variant, sizeof(f->spec.variant), "real");
+  snprintf(f->spec.task, sizeof(f->spec.task), "point");
+  f->spec.num_envs = num_envs;
+  f->spec.obs_dim = 3;
+  f->spec.act_dim = 1;
+  f->spec.act_low[0] = -2.0f;
+  f->spec.act_high[0] = 2.0f;
+  f->spec.max_episode_steps = T;
+  f->T = T;
+  size_t n = (size_t)num_envs;
+  f->x = calloc(n, 4), f->v = calloc(n, 4), f->obs = calloc(3 * n, 4);
+  f->final_obs = calloc(3 * n, 4), f->reward = calloc(n, 4), f->term = calloc(n, 1);
+  f->trunc = calloc(n, 1), f->t = calloc(n, 4), f->pending = calloc(n, 4);
+  env->ctx = f;
+  env->spec = fake_spec;
+  env->reset = fake_reset;
+  env->step_send = fake_send;
+  env->step_recv = fake_recv;
+  env->destroy = fake_destroy;
+  return f;
+}
