@@ -333,6 +333,21 @@ static int check_grads(o2o_sac *s, const float *grads, const float *params, size
   return -1;
 }
 
+/* A non-finite parameter (including targets and log_alpha), named, or 0. */
+static int check_params(o2o_sac *s, int64_t step, char *err, size_t errlen) {
+  for (int t = 0; t < s->num_tensors; t++) {
+    const o2o_tensor_ref *r = &s->tensors[t];
+    if (strstr(r->name, "adam") || strncmp(r->name, "sac.", 4) == 0) continue;
+    long i = o2o_nn_find_nonfinite(r->data, (size_t)o2o_tensor_numel(r));
+    if (i >= 0) {
+      errf(err, errlen, "parameter %s[%ld] is %g (not finite) at update step %lld", r->name, i,
+           (double)r->data[i], (long long)step);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, char *err,
                           size_t errlen) {
   const int B = b->size, O = s->obs_dim, A = s->act_dim, OA = O + A;
@@ -351,6 +366,8 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
       check_field(b->next_obs, B, O, "next_obs", step, err, errlen) ||
       check_field(b->done, B, 1, "done", step, err, errlen))
     return -1;
+  /* parameters written from outside (a loaded checkpoint) or left broken: ~10 us */
+  if (check_params(s, step, err, errlen)) return -1;
   const float alpha = expf(s->log_alpha[0]);
   const float lsmin = s->cfg.log_std_min, lsmax = s->cfg.log_std_max;
 
@@ -373,8 +390,10 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
   const float ent = s->cfg.backup_entropy ? alpha : 0.0f;
   for (int r = 0; r < B; r++) {
     float m = qt[(size_t)r * N];
-    for (int k = 1; k < N; k++)
-      m = fminf(m, qt[(size_t)r * N + k]);
+    for (int k = 1; k < N; k++) { /* a min that keeps NaN (fminf would drop it) */
+      float v = qt[(size_t)r * N + k];
+      if (v < m || v != v) m = v;
+    }
     s->y[r] = b->rew[r] + s->cfg.gamma * (1.0f - b->done[r]) * (m - ent * logp_next[r]);
   }
 
@@ -394,7 +413,7 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
     const float *qa = q + (size_t)r * N;
     int kmin = 0;
     for (int k = 1; k < N; k++)
-      if (qa[k] < qa[kmin]) kmin = k;
+      if (qa[k] < qa[kmin] || qa[k] != qa[k]) kmin = k;
     actor_loss += (double)alpha * s->logp[r] - qa[kmin];
     lp_sum += s->logp[r];
     float *da = s->d_critic_out + (size_t)r * N;
@@ -429,6 +448,9 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
   s->log_alpha_g[0] = (float)-(lpm + s->cfg.target_entropy);
   float alpha_loss = -s->log_alpha[0] * (float)(lpm + s->cfg.target_entropy);
 
+  s->loss[0] = critic_loss;
+  s->loss[1] = actor_loss;
+  s->loss[2] = -(double)s->log_alpha[0] * (lpm + s->cfg.target_entropy);
   if (st) {
     st->critic_loss = (float)critic_loss;
     st->actor_loss = (float)actor_loss;
@@ -439,21 +461,21 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
   }
 
   /* 6. refuse non-finite losses and gradients */
-  const char *bad = !isfinite(critic_loss)  ? "critic_loss"
-                    : !isfinite(actor_loss) ? "actor_loss"
-                    : !isfinite(alpha_loss) ? "alpha_loss"
-                                            : NULL;
-  if (bad) {
-    errf(err, errlen, "%s is not finite (critic %g, actor %g, alpha %g) at update step %lld", bad,
-         critic_loss, actor_loss, (double)alpha_loss, (long long)step);
-    return -1;
-  }
+  int bad = !isfinite(critic_loss) || !isfinite(actor_loss) || !isfinite(alpha_loss) ||
+            o2o_nn_find_nonfinite(s->critic_g, s->critic_m.num_params) >= 0 ||
+            o2o_nn_find_nonfinite(s->actor_g, s->actor_m.num_params) >= 0 ||
+            !isfinite(s->log_alpha_g[0]);
+  if (!bad) return 0;
+  /* diagnose: the gradient, else the loss */
   if (check_grads(s, s->critic_g, s->critic_p, s->critic_m.num_params, "critic", step, err,
                   errlen) ||
       check_grads(s, s->actor_g, s->actor_p, s->actor_m.num_params, "actor", step, err, errlen) ||
       check_grads(s, s->log_alpha_g, s->log_alpha, 1, "temperature", step, err, errlen))
     return -1;
-  return 0;
+  errf(err, errlen,
+       "loss not finite at update step %lld: critic_loss %g, actor_loss %g, alpha_loss %g",
+       (long long)step, critic_loss, actor_loss, (double)alpha_loss);
+  return -1;
 }
 
 void o2o_sac_apply_grads(o2o_sac *s) {

@@ -26,6 +26,7 @@ struct o2o_sac {
   o2o_nn_rng rng;
   int64_t updates;
   int reuse_noise; /* tests: keep eps from the previous call (finite differences) */
+  double loss[3];  /* critic, actor, temperature loss of the last compute_grads, in double */
   /* named tensors; step counters and RNG state are mirrored into float tensors */
   o2o_tensor_ref *tensors;
   int num_tensors;
