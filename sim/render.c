@@ -56,8 +56,7 @@ static int make_context(o2o_renderer *r, int width, int height, char *err, size_
   r->have_context = 1;
   mjr_setBuffer(mjFB_OFFSCREEN, &r->con);
   if (r->con.currentBuffer != mjFB_OFFSCREEN) {
-    snprintf(err, errlen, "this OpenGL driver offers no offscreen framebuffer (%s)",
-             (const char *)glGetString(GL_RENDERER));
+    snprintf(err, errlen, "this OpenGL driver offers no offscreen framebuffer");
     return -1;
   }
   r->buf_width = r->con.offWidth > 0 ? r->con.offWidth : bw;
@@ -122,6 +121,13 @@ o2o_renderer *o2o_renderer_create(o2o_vecenv *env, int width, int height, int fa
 void o2o_renderer_set_fast(o2o_renderer *r, int fast) {
   r->scn.flags[mjRND_SHADOW] = fast ? 0 : 1;
   r->scn.flags[mjRND_REFLECTION] = fast ? 0 : 1;
+}
+
+void o2o_renderer_set_tracking(o2o_renderer *r, int tracking) {
+  if (tracking)
+    o2o_render_default_camera(r->m, &r->cam);
+  else
+    mjv_defaultFreeCamera(r->m, &r->cam);
 }
 
 void o2o_renderer_destroy(o2o_renderer *r) {

@@ -20,6 +20,9 @@ int o2o_renderer_frame_mj(o2o_renderer *r, mjData *d, int width, int height, uin
                           char *err, size_t errlen);
 /* Shadows and reflections off (1) or on (0), changeable between frames. */
 void o2o_renderer_set_fast(o2o_renderer *r, int fast);
+/* Camera: 1 = tracking the main body (the default), 0 = MuJoCo's default free camera
+ * (the overview that mujoco-record uses; the benchmark compares like with like). */
+void o2o_renderer_set_tracking(o2o_renderer *r, int tracking);
 
 /* ---- internal: shared by render.c and viewer.c --------------------------------------- */
 
