@@ -27,14 +27,26 @@ typedef struct {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: o2o-bench-sim [--scenario NAME] [--envs N] [--steps S] [--repeats R]\n"
-          "                     [--json FILE|-] [--csv FILE|-]\n"
+          "                     [--clock cpu|wall] [--json FILE|-] [--csv FILE|-]\n"
           "Env steps/s of a raw mj_step loop and of the vecenv API (same model, frame_skip,\n"
           "number of envs, random actions and reset rule), interleaved; prints both and the\n"
-          "median per-round ratio vecenv/raw.\n"
-          "Defaults: --scenario hopper --envs 16 --steps 1000 (per env per round) --repeats 7\n");
+          "median per-round ratio vecenv/raw. Both sides simulate identical trajectories\n"
+          "(checked at the end). --clock cpu (default) times this thread's CPU time, so other\n"
+          "processes on the core do not count; --clock wall times elapsed time.\n"
+          "Defaults: --scenario hopper --envs 16 --steps 250 (per env per round) --repeats 15\n");
 }
 
+/* CPU time of this thread by default: on a shared machine wall time also counts the time
+ * other processes held the core, which hits the two sides unevenly; --clock wall for wall. */
+static clockid_t bench_clock = CLOCK_THREAD_CPUTIME_ID;
+
 static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(bench_clock, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double wall_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -84,9 +96,10 @@ static double run_raw(raw_loop *r, o2o_rng *policy, int steps) {
   for (int t = 0; t < steps; t++) {
     for (int i = 0; i < r->n; i++) {
       mjData *d = r->d[i];
+      /* float like the vecenv's actions: both sides then simulate the very same trajectories */
       for (int c = 0; c < m->nu; c++)
-        d->ctrl[c] =
-            o2o_rng_range(policy, m->actuator_ctrlrange[2 * c], m->actuator_ctrlrange[2 * c + 1]);
+        d->ctrl[c] = (float)o2o_rng_range(policy, m->actuator_ctrlrange[2 * c],
+                                          m->actuator_ctrlrange[2 * c + 1]);
       for (int s = 0; s < fs; s++)
         mj_step(m, d);
       if (r->task->terminated(m, d) || ++r->steps[i] >= r->sc->max_episode_steps) {
@@ -125,7 +138,7 @@ static FILE *open_out(const char *path) {
 }
 
 int main(int argc, char **argv) {
-  bench_args a = {.scenario = "hopper", .envs = 16, .steps = 1000, .repeats = 7};
+  bench_args a = {.scenario = "hopper", .envs = 16, .steps = 250, .repeats = 15};
   for (int i = 1; i < argc; i++) {
     const char *f = argv[i];
     if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
@@ -148,7 +161,16 @@ int main(int argc, char **argv) {
       a.json = v;
     else if (!strcmp(f, "--csv"))
       a.csv = v;
-    else if (!strcmp(f, "--envs")) {
+    else if (!strcmp(f, "--clock")) {
+      if (!strcmp(v, "cpu"))
+        bench_clock = CLOCK_THREAD_CPUTIME_ID;
+      else if (!strcmp(v, "wall"))
+        bench_clock = CLOCK_MONOTONIC;
+      else {
+        fprintf(stderr, "o2o-bench-sim: --clock wants cpu or wall, got '%s'\n", v);
+        return 2;
+      }
+    } else if (!strcmp(f, "--envs")) {
       if (parse_int(f, v, 1, 4096, &a.envs)) return 2;
     } else if (!strcmp(f, "--steps")) {
       if (parse_int(f, v, 1, 100000000, &a.steps)) return 2;
@@ -200,7 +222,7 @@ int main(int argc, char **argv) {
   int failed = 0;
   run_raw(&raw, &pol_raw, a.steps / 10 + 1);
   run_vecenv(env, &pol_vec, actions, a.steps / 10 + 1, &failed);
-  double t_start = now_seconds();
+  double t_start = wall_seconds();
   for (int r = 0; r < a.repeats && !failed; r++) {
     if (r % 2 == 0) { /* alternate the order so neither side always runs first */
       raw_sps[r] = run_raw(&raw, &pol_raw, a.steps);
@@ -210,13 +232,21 @@ int main(int argc, char **argv) {
       raw_sps[r] = run_raw(&raw, &pol_raw, a.steps);
     }
     ratio[r] = vec_sps[r] / raw_sps[r];
-    double el = now_seconds() - t_start;
+    double el = wall_seconds() - t_start;
     fprintf(stderr,
             "round %d/%d: raw %.0f steps/s, vecenv %.0f steps/s, ratio %.3f  [%.1fs, ETA %.1fs]\n",
             r + 1, a.repeats, raw_sps[r], vec_sps[r], ratio[r], el,
             el / (r + 1) * (a.repeats - r - 1));
   }
   int rc = failed;
+  /* same work on both sides: every env must be in the same state */
+  int identical = 1;
+  for (int i = 0; i < a.envs && !failed; i++) {
+    const mjData *dv = o2o_vecenv_data(env, i);
+    if (memcmp(dv->qpos, raw.d[i]->qpos, sizeof(double) * raw.m->nq) ||
+        memcmp(dv->qvel, raw.d[i]->qvel, sizeof(double) * raw.m->nv))
+      identical = 0;
+  }
   if (!failed) {
     double mr = median(raw_sps, a.repeats), mv = median(vec_sps, a.repeats),
            mq = median(ratio, a.repeats);
@@ -225,16 +255,22 @@ int main(int argc, char **argv) {
            sc.name, a.envs, sc.frame_skip, a.steps, a.repeats, mj_version());
     printf("raw mj_step loop: %.0f env steps/s (%.0f mj_step/s)  median\n", mr, mr * sc.frame_skip);
     printf("vecenv API:       %.0f env steps/s (%.0f mj_step/s)  median\n", mv, mv * sc.frame_skip);
-    printf("vecenv / raw:     %.3f (median of per-round ratios; target >= 0.90)\n", mq);
+    printf("vecenv / raw:     %.3f (median of per-round ratios; target >= 0.90), %s clock\n", mq,
+           bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU");
+    printf("same trajectories on both sides: %s\n",
+           identical ? "yes (bit-identical end states)" : "NO");
     if (a.json) {
       FILE *f = open_out(a.json);
       if (f) {
         fprintf(f,
                 "{\"benchmark\":\"sim\",\"version\":\"%s\",\"mujoco\":%d,\"scenario\":\"%s\","
                 "\"envs\":%d,"
-                "\"frame_skip\":%d,\"steps_per_round\":%d,\"rounds\":%d,\"raw_steps_per_s\":%.1f,"
+                "\"frame_skip\":%d,\"steps_per_round\":%d,\"rounds\":%d,\"clock\":\"%s\","
+                "\"identical\":%s,"
+                "\"raw_steps_per_s\":%.1f,"
                 "\"vecenv_steps_per_s\":%.1f,\"ratio\":%.4f,\"per_round\":[",
-                O2O_VERSION, mj_version(), sc.name, a.envs, sc.frame_skip, a.steps, a.repeats, mr,
+                O2O_VERSION, mj_version(), sc.name, a.envs, sc.frame_skip, a.steps, a.repeats,
+                bench_clock == CLOCK_MONOTONIC ? "wall" : "cpu", identical ? "true" : "false", mr,
                 mv, mq);
         for (int r = 0; r < a.repeats; r++)
           fprintf(f, "%s{\"raw\":%.1f,\"vecenv\":%.1f,\"ratio\":%.4f}", r ? "," : "", raw_sps[r],
