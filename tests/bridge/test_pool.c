@@ -344,21 +344,25 @@ Test(pool, chunk_api_steps_every_env) {
     fill_actions(act, count, 3, 0);
     cr_assert_eq(o2o_pool_chunk_send(p, c, act, err, sizeof err), 0, "%s", err);
   }
-  int steps[4] = {0};
-  for (int i = 0; i < 20 * nc; i++) {
+  int steps[4] = {0}, rounds[64] = {0}, inflight = nc;
+  while (inflight > 0) {
     int c;
     o2o_bridge_batch b;
     cr_assert_eq(o2o_pool_chunk_recv(p, &c, &b, err, sizeof err), 0, "%s", err);
+    inflight--;
     int first, count;
     o2o_pool_chunk_range(p, c, &first, &count);
     cr_assert_eq(b.num_envs, count);
     for (int j = 0; j < count; j++)
       steps[first + j]++;
-    if (i < 19 * nc) {
-      fill_actions(act, count, 3, i);
+    if (++rounds[c] < 20) {
+      fill_actions(act, count, 3, rounds[c]);
       cr_assert_eq(o2o_pool_chunk_send(p, c, act, err, sizeof err), 0, "%s", err);
+      inflight++;
     }
   }
+  /* Nothing left in flight: receiving now is a clear error, not a hang. */
+  cr_assert_eq(o2o_pool_chunk_recv(p, NULL, NULL, err, sizeof err), O2O_BRIDGE_EINVAL);
   for (int j = 0; j < 4; j++)
     cr_assert_eq(steps[j], 20, "env %d got %d steps", j, steps[j]);
   o2o_pool_destroy(p);
