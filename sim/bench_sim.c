@@ -250,15 +250,21 @@ int main(int argc, char **argv) {
   if (!failed) {
     double mr = median(raw_sps, a.repeats), mv = median(vec_sps, a.repeats),
            mq = median(ratio, a.repeats);
-    printf("o2o-bench-sim: scenario %s, %d envs, frame_skip %d, %d steps/env/round, %d rounds "
-           "(MuJoCo %d)\n",
-           sc.name, a.envs, sc.frame_skip, a.steps, a.repeats, mj_version());
-    printf("raw mj_step loop: %.0f env steps/s (%.0f mj_step/s)  median\n", mr, mr * sc.frame_skip);
-    printf("vecenv API:       %.0f env steps/s (%.0f mj_step/s)  median\n", mv, mv * sc.frame_skip);
-    printf("vecenv / raw:     %.3f (median of per-round ratios; target >= 0.90), %s clock\n", mq,
-           bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU");
-    printf("same trajectories on both sides: %s\n",
-           identical ? "yes (bit-identical end states)" : "NO");
+    /* the summary goes to stderr when stdout carries JSON or CSV */
+    FILE *hum =
+        (a.json && !strcmp(a.json, "-")) || (a.csv && !strcmp(a.csv, "-")) ? stderr : stdout;
+    fprintf(hum,
+            "o2o-bench-sim: scenario %s, %d envs, frame_skip %d, %d steps/env/round, %d rounds "
+            "(MuJoCo %d)\n",
+            sc.name, a.envs, sc.frame_skip, a.steps, a.repeats, mj_version());
+    fprintf(hum, "raw mj_step loop: %.0f env steps/s (%.0f mj_step/s)  median\n", mr,
+            mr * sc.frame_skip);
+    fprintf(hum, "vecenv API:       %.0f env steps/s (%.0f mj_step/s)  median\n", mv,
+            mv * sc.frame_skip);
+    fprintf(hum, "vecenv / raw:     %.3f (median of per-round ratios; target >= 0.90), %s clock\n",
+            mq, bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU");
+    fprintf(hum, "same trajectories on both sides: %s\n",
+            identical ? "yes (bit-identical end states)" : "NO");
     if (a.json) {
       FILE *f = open_out(a.json);
       if (f) {
