@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -115,6 +117,7 @@ struct o2o_server {
   int nroute;
   long requests, errors;
   int closing;
+  int bound_ipc; /* remove the socket file on exit */
   char text[O2O_WIRE_MAX_TEXT];
   char err[O2O_WIRE_MAX_TEXT];
 };
@@ -135,6 +138,21 @@ static void fill_params(o2o_server *s) {
     snprintf(s->spec.param_names[i], 32, "%s", dyn_names[i]);
     s->spec.params[i] = dyn_get(&d, i);
   }
+}
+
+/* ZeroMQ silently replaces an existing ipc socket file, which would steal the endpoint of a
+ * running server: refuse if something still accepts connections there. */
+static int ipc_in_use(const char *path) {
+  struct sockaddr_un a;
+  if (strlen(path) >= sizeof a.sun_path) return 0;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  memcpy(a.sun_path, path, strlen(path));
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  int used = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  close(fd);
+  return used;
 }
 
 static int bind_socket(o2o_server *s, const o2o_server_config *cfg, char *err, size_t errlen) {
@@ -178,10 +196,15 @@ static int bind_socket(o2o_server *s, const o2o_server_config *cfg, char *err, s
     zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, sec, 40);
     zmq_setsockopt(s->sock, ZMQ_ZAP_DOMAIN, "o2o", 3);
   }
+  if (is_ipc && ipc_in_use(ep + 6)) {
+    set_err(err, errlen, "endpoint '%s' is in use by another running server", ep);
+    return -1;
+  }
   if (zmq_bind(s->sock, ep) != 0) {
     set_err(err, errlen, "cannot bind '%s': %s", ep, zmq_strerror(errno));
     return -1;
   }
+  s->bound_ipc = is_ipc;
   return 0;
 }
 
@@ -259,6 +282,7 @@ void o2o_server_destroy(o2o_server *s) {
   if (s->sock) zmq_close(s->sock);
   if (s->auth) o2o_server_auth_stop(s->auth); /* before ctx_term: its socket must close */
   if (s->ctx) zmq_ctx_term(s->ctx);
+  if (s->bound_ipc) unlink(s->endpoint + 6);
   o2o_wire_rx_free(&s->rx);
   o2o_wire_tx_destroy(s->tx);
   if (s->renderer) o2o_renderer_destroy(s->renderer);
