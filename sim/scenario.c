@@ -124,7 +124,8 @@ typedef struct parse_ctx {
   o2o_scenario *sc;
   const char *file;
   FILE *fp;
-  int line;     /* line the reader handed out last */
+  int line; /* line the reader handed out last */
+  int at_line_start;
   int err_code; /* first problem */
   char *err;
   size_t errlen;
@@ -135,7 +136,17 @@ typedef struct parse_ctx {
 static char *counting_reader(char *str, int num, void *stream) {
   parse_ctx *ctx = stream;
   char *r = fgets(str, num, ctx->fp);
-  if (r) ctx->line++;
+  if (!r) return r;
+  if (ctx->at_line_start) ctx->line++;
+  size_t len = strlen(r);
+  ctx->at_line_start = len > 0 && r[len - 1] == '\n';
+  /* inih reads at most num - 1 characters a line; the rest would come back as a bogus line */
+  if (!ctx->at_line_start && !feof(ctx->fp) && !ctx->err_code) {
+    ctx->err_code = O2O_SIM_EPARSE;
+    if (ctx->err)
+      snprintf(ctx->err, ctx->errlen, "%s:%d: line longer than %d characters", ctx->file, ctx->line,
+               num - 2);
+  }
   return r;
 }
 
@@ -312,7 +323,7 @@ int o2o_scenario_load(o2o_scenario *sc, const char *name_or_path, char *err, siz
   char *dot = strrchr(sc->name, '.');
   if (dot) *dot = '\0';
 
-  parse_ctx ctx = {.sc = sc, .file = sc->path, .err = err, .errlen = errlen};
+  parse_ctx ctx = {.sc = sc, .file = sc->path, .err = err, .errlen = errlen, .at_line_start = 1};
   snprintf(ctx.dir, sizeof ctx.dir, "%.*s", (int)(base - sc->path), sc->path);
   if (ctx.dir[0] == '\0')
     snprintf(ctx.dir, sizeof ctx.dir, ".");

@@ -134,6 +134,9 @@ Test(sim_scenario, duplicate_key_is_rejected) {
 Test(sim_scenario, syntax_error_names_line) {
   expect_bad("bad_syntax.ini", O2O_SIM_EPARSE, ":3:", "syntax error", NULL);
 }
+Test(sim_scenario, overlong_line_is_rejected_not_split) {
+  expect_bad("bad_long_line.ini", O2O_SIM_EPARSE, ":4:", "line longer than", NULL);
+}
 Test(sim_scenario, missing_required_key_is_named) {
   expect_bad("bad_missing_task.ini", O2O_SIM_EPARSE, "key 'task'", "missing", NULL);
 }
