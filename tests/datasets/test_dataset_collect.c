@@ -1,0 +1,185 @@
+/* test_dataset_collect.c: `o2o collect` end to end (spawns o2o-sim through the pool).
+ * The returns in a collected file must equal those of `o2o eval` (the training helper's
+ * evaluation loop: an independent path) for the same policy and seeds. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "o2o_dataset.h"
+
+#define POLICY O2O_TEST_DATA_DIR "/../datasets/policies/pendulum-medium.safetensors"
+
+static char err[O2O_DATASET_ERRLEN];
+
+static const char *build_dir(void) {
+  const char *b = getenv("O2O_BUILD_DIR");
+  return b ? b : O2O_TEST_BUILD_DIR;
+}
+
+/* Run a shell command, capture stdout (up to len bytes); returns the exit status. */
+static int run(const char *cmd, char *out, size_t len) {
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p, "popen %s", cmd);
+  size_t n = out ? fread(out, 1, len - 1, p) : 0;
+  if (out) out[n] = 0;
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Returns of each env's first episode in the file (env j starts from seed + j). */
+static void first_episode_returns(const char *path, int envs, double *ret) {
+  o2o_dataset *ds = o2o_dataset_open(path, NULL, err, sizeof(err));
+  cr_assert_not_null(ds, "%s", err);
+  const o2o_dataset_info *in = o2o_dataset_get_info(ds);
+  int64_t n = in->transitions;
+  float *rew = malloc(n * 4);
+  uint8_t *term = malloc(n), *tout = malloc(n);
+  o2o_dataset_dest d = {.rew = rew, .terminals = term, .timeouts = tout};
+  cr_assert_eq(o2o_dataset_read(ds, 0, n, &d, err, sizeof(err)), 0, "%s", err);
+  o2o_dataset_extra *ex;
+  int nex;
+  cr_assert_eq(o2o_dataset_read_extras(ds, &ex, &nex, err, sizeof(err)), 0, "%s", err);
+  const int32_t *env = NULL;
+  for (int i = 0; i < nex; i++)
+    if (!strcmp(ex[i].key, "infos/env_index")) env = ex[i].data;
+  cr_assert_not_null(env, "infos/env_index missing");
+  int *done = calloc(envs, sizeof(int));
+  for (int j = 0; j < envs; j++)
+    ret[j] = NAN;
+  double acc = 0;
+  int64_t start = 0;
+  for (int64_t i = 0; i < n; i++) {
+    acc += rew[i];
+    if (term[i] || tout[i]) {
+      int j = env[start];
+      for (int64_t k = start; k <= i; k++)
+        cr_assert_eq(env[k], j, "episode rows interleaved");
+      if (!done[j]) ret[j] = acc, done[j] = 1;
+      acc = 0;
+      start = i + 1;
+    }
+  }
+  for (int j = 0; j < envs; j++)
+    cr_assert(done[j], "env %d has no complete episode", j);
+  free(done);
+  o2o_dataset_extras_free(ex, nex);
+  free(rew), free(term), free(tout);
+  o2o_dataset_close(ds);
+}
+
+Test(dataset_collect, returns_match_eval, .timeout = 240) {
+  const char *b = build_dir();
+  char cmd[4096], out[8192];
+  const char *file = O2O_TEST_BUILD_DIR "/test_collect_medium.hdf5";
+  snprintf(cmd, sizeof(cmd),
+           "%s/o2o collect --scenario pendulum --policy %s --deterministic --steps 6000 "
+           "--seed 500 --procs 2 --envs 3 --out %s --json 2>/dev/null",
+           b, POLICY, file);
+  cr_assert_eq(run(cmd, out, sizeof(out)), 0, "collect failed: %s", cmd);
+  double got[6];
+  first_episode_returns(file, 6, got);
+
+  snprintf(cmd, sizeof(cmd),
+           "%s/o2o eval --checkpoint %s --scenario pendulum --episodes 6 --seed 500 --json "
+           "2>/dev/null",
+           b, POLICY);
+  cr_assert_eq(run(cmd, out, sizeof(out)), 0, "eval failed: %s", cmd);
+  const char *r = strstr(out, "\"returns\": [");
+  cr_assert_not_null(r, "no returns in eval output: %s", out);
+  r += strlen("\"returns\": [");
+  double want[6], mean_got = 0, mean_want = 0;
+  for (int j = 0; j < 6; j++) {
+    char *end;
+    want[j] = strtod(r, &end);
+    cr_assert(end != r, "cannot parse eval returns: %s", out);
+    r = end + 1;
+    cr_assert(fabs(got[j] - want[j]) < 1e-3, "env %d: dataset return %.4f, eval %.4f", j, got[j],
+              want[j]);
+    mean_got += got[j] / 6;
+    mean_want += want[j] / 6;
+  }
+  cr_assert(fabs(mean_got - mean_want) < 1e-3);
+  cr_assert(mean_want > 100, "the medium policy should balance for a while (mean %.1f)", mean_want);
+}
+
+Test(dataset_collect, random_is_reproducible_and_d4rl_shaped, .timeout = 120) {
+  const char *b = build_dir();
+  char cmd[4096];
+  const char *f1 = O2O_TEST_BUILD_DIR "/test_collect_r1.hdf5";
+  const char *f2 = O2O_TEST_BUILD_DIR "/test_collect_r2.hdf5";
+  for (int i = 0; i < 2; i++) {
+    snprintf(cmd, sizeof(cmd),
+             "%s/o2o collect --scenario pendulum --recipe random --steps 3000 --seed 11 "
+             "--procs 2 --envs 2 --out %s 2>/dev/null",
+             b, i ? f2 : f1);
+    cr_assert_eq(run(cmd, NULL, 0), 0, "%s", cmd);
+  }
+  snprintf(cmd, sizeof(cmd), "cmp -s %s %s", f1, f2);
+  cr_assert_eq(run(cmd, NULL, 0), 0, "same flags and seed gave different files");
+
+  o2o_dataset *ds = o2o_dataset_open(f1, NULL, err, sizeof(err));
+  cr_assert_not_null(ds, "%s", err);
+  const o2o_dataset_info *in = o2o_dataset_get_info(ds);
+  cr_assert_eq(in->rows, 3000);
+  cr_assert_eq(in->obs_dim, 4);
+  cr_assert_eq(in->act_dim, 1);
+  cr_assert_str_eq(in->scenario, "pendulum");
+  cr_assert_str_eq(in->variant, "real");
+  cr_assert_eq(in->episode_limit, 1000);
+  cr_assert(in->episodes > 100, "random pendulum episodes are short (%lld)",
+            (long long)in->episodes);
+  int64_t n = in->rows;
+  float *obs = malloc(n * 16), *next = malloc(n * 16), *act = malloc(n * 4);
+  uint8_t *term = malloc(n), *tout = malloc(n);
+  o2o_dataset_dest d = {
+      .obs = obs, .act = act, .next_obs = next, .terminals = term, .timeouts = tout};
+  cr_assert_eq(o2o_dataset_read(ds, 0, n, &d, err, sizeof(err)), 0, "%s", err);
+  for (int64_t i = 0; i < n; i++) {
+    cr_assert(act[i] >= -1 && act[i] <= 1, "actions are stored in the unit box");
+    /* Within an episode, next_observations[i] is observations[i + 1]. */
+    if (!term[i] && !tout[i] && i + 1 < n)
+      cr_assert(!memcmp(next + i * 4, obs + (i + 1) * 4, 16), "row %lld", (long long)i);
+    /* Pendulum ends when the pole angle leaves [-0.2, 0.2]: the final obs shows it. */
+    if (term[i]) cr_assert(fabsf(next[i * 4 + 1]) > 0.2f, "row %lld", (long long)i);
+  }
+  free(obs), free(next), free(act), free(term), free(tout);
+  o2o_dataset_close(ds);
+}
+
+Test(dataset_collect, bad_flags_are_clear) {
+  const char *b = build_dir();
+  char cmd[2048];
+  snprintf(cmd, sizeof(cmd),
+           "%s/o2o collect --scenario pendulum --recipe medium-replay --steps 10 --out "
+           "/tmp/x.hdf5 2>&1 | grep -q 'medium-replay needs'",
+           b);
+  cr_assert_eq(run(cmd, NULL, 0), 0, "medium-replay without checkpoints: unclear error");
+  snprintf(cmd, sizeof(cmd),
+           "%s/o2o collect --scenario pendulum --policy /nonexistent.safetensors --steps 10 "
+           "--out /tmp/x.hdf5 2>&1 | grep -q nonexistent",
+           b);
+  cr_assert_eq(run(cmd, NULL, 0), 0, "a missing checkpoint must be named");
+  snprintf(cmd, sizeof(cmd),
+           "%s/o2o collect --scenario pendulum --steps 10 --out /tmp/x.hdf5 --recipe expert "
+           ">/dev/null 2>&1",
+           b);
+  cr_assert_eq(run(cmd, NULL, 0), 2, "expert without a checkpoint is a usage error");
+}
+
+Test(dataset_collect, info_checks_scenario_dims, .timeout = 60) {
+  const char *b = build_dir();
+  char cmd[2048], out[16384];
+  snprintf(cmd, sizeof(cmd),
+           "%s/o2o dataset info %s/../datasets/pendulum-random.hdf5 --scenario pendulum --json "
+           "2>/dev/null",
+           b, O2O_TEST_DATA_DIR);
+  cr_assert_eq(run(cmd, out, sizeof(out)), 0, "shipped pendulum-random does not check out");
+  cr_assert(strstr(out, "\"valid\": true") && strstr(out, "\"obs_dim\": 4"), "%s", out);
+  snprintf(cmd, sizeof(cmd),
+           "%s/o2o dataset info %s/../datasets/pendulum-random.hdf5 --scenario hopper 2>&1", b,
+           O2O_TEST_DATA_DIR);
+  cr_assert_eq(run(cmd, out, sizeof(out)), 1);
+  cr_assert(strstr(out, "'observations' has 4 columns but the scenario expects 11"), "%s", out);
+}
