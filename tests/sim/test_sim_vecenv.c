@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "o2o_sim_mj.h"
 
 static char err[O2O_SIM_ERRLEN];
@@ -213,6 +214,63 @@ Test(sim_vecenv, hopper_zero_action_falls_like_gymnasium_v4) {
   cr_assert_gt(r.reward[0], 0.5, "terminal step keeps its healthy reward (v4)");
   cr_assert(fabsf(r.final_obs[1]) >= 0.2f, "ended on the angle rule: %g", r.final_obs[1]);
   o2o_vecenv_destroy(env);
+}
+
+/* Zero action, no reset noise: (steps until the episode ends, return). */
+static int zero_action_episode(o2o_scenario *sc, double *ret) {
+  sc->reset_noise_scale = 0;
+  o2o_vecenv *env = o2o_vecenv_create(sc, O2O_VARIANT_REAL, 1, err, sizeof err);
+  cr_assert_not_null(env, "%s", err);
+  float a[O2O_SIM_MAX_ACT] = {0};
+  o2o_step_result r;
+  int t = 0;
+  *ret = 0;
+  do {
+    o2o_vecenv_step(env, a, &r, err, sizeof err);
+    *ret += r.reward[0];
+    t++;
+  } while (!r.terminated[0] && !r.truncated[0]);
+  o2o_vecenv_destroy(env);
+  return t;
+}
+
+Test(sim_vecenv, walker2d_model_matches_the_v5_facts_when_both_feet_have_friction_1_9) {
+  /* The facts give the zero-action check for Walker2d-v5, whose only model difference from
+   * v4 is the right foot's friction (0.9 -> 1.9): patch a copy of our model and compare
+   * (step 135, return ~113.9). */
+  o2o_scenario sc;
+  cr_assert_eq(o2o_scenario_load(&sc, "walker2d", err, sizeof err), 0, "%s", err);
+  FILE *f = fopen(sc.model_path, "r");
+  cr_assert_not_null(f);
+  static char xml[20000];
+  size_t n = fread(xml, 1, sizeof xml - 1, f);
+  fclose(f);
+  xml[n] = 0;
+  char *p = strstr(xml, "friction=\"0.9 0.1 0.1\"");
+  cr_assert_not_null(p, "right foot friction not found");
+  p[10] = '1', p[12] = '9';
+  char path[] = "/tmp/o2o-test-walker-v5-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(write(fd, xml, n), (ssize_t)n);
+  close(fd);
+  snprintf(sc.model_path, sizeof sc.model_path, "%s", path);
+  double ret;
+  int t = zero_action_episode(&sc, &ret);
+  unlink(path);
+  cr_assert_eq(t, 135, "v5 walker fell at step %d", t);
+  cr_assert_float_eq(ret, 113.9, 0.1, "return %.3f", ret);
+  /* the shipped v4 model (right foot 0.9) behaves differently */
+  cr_assert_eq(o2o_scenario_load(&sc, "walker2d", err, sizeof err), 0, "%s", err);
+  cr_assert_neq(zero_action_episode(&sc, &ret), 135);
+}
+
+Test(sim_vecenv, halfcheetah_zero_action_matches_the_facts) {
+  o2o_scenario sc;
+  cr_assert_eq(o2o_scenario_load(&sc, "halfcheetah", err, sizeof err), 0, "%s", err);
+  double ret;
+  cr_assert_eq(zero_action_episode(&sc, &ret), 1000);
+  cr_assert_float_eq(ret, -0.25, 0.01, "return %.4f", ret);
 }
 
 /* Put env 0 of `name` into qpos/qvel (rest from reset), step once with zero action. */
