@@ -113,6 +113,12 @@ o2o_renderer *o2o_renderer_create(o2o_vecenv *env, int width, int height, int fa
     snprintf(err, errlen, "o2o_renderer_create: no vecenv");
     return NULL;
   }
+  /* How `o2o render --fast` reaches the o2o-sim processes it spawns (they inherit it). */
+  const char *quality = getenv("O2O_RENDER_QUALITY");
+  if (quality && !strcmp(quality, "fast"))
+    fast = 1;
+  else if (quality && !strcmp(quality, "full"))
+    fast = 0;
   o2o_renderer *r = o2o_renderer_create_mj(o2o_vecenv_model(env), width, height, fast, err, errlen);
   if (r) r->env = env;
   return r;

@@ -9,6 +9,10 @@
 
 #include "o2o_render.h"
 
+/* o2o_renderer_create (not _create_mj) honours the environment variable
+ * O2O_RENDER_QUALITY=fast|full over its fast argument: `o2o render --fast` sets it for the
+ * o2o-sim processes it spawns, whose RENDER handler creates the renderer. */
+
 /* Largest frame side accepted (the offscreen buffer grows on demand up to this). */
 #define O2O_RENDER_MAX_SIDE 4096
 
