@@ -141,6 +141,10 @@ static int connect_proc(o2o_pool *p, int k, int hello_timeout_ms, char *err, siz
     }
     o2o_client_set_timeout(ch->client, p->cfg.timeout_ms);
     ch->state = CHUNK_IDLE;
+    if (o2o_pool_wire_open(ch)) {
+      o2o_pool_err(err, errlen, "out of memory");
+      return O2O_BRIDGE_EINVAL;
+    }
     /* Watch the connection: a server that goes away (crash, restart behind the same
      * endpoint) is noticed when it happens, not one timeout later. */
     if (c == pr->first_chunk) {
@@ -211,6 +215,7 @@ void o2o_pool_proc_stop(o2o_pool *p, int k, int grace_ms) {
       p->chunks[c].mon = NULL;
     }
     o2o_client_destroy(p->chunks[c].client);
+    o2o_pool_wire_close(&p->chunks[c]);
     p->chunks[c].client = NULL;
     p->chunks[c].state = CHUNK_IDLE;
   }

@@ -3,6 +3,7 @@
 #pragma once
 #include <stdint.h>
 #include "o2o_bridge.h"
+#include "o2o_wire.h"
 #include "pool.h"
 #include "spawn.h"
 
@@ -22,6 +23,11 @@ typedef struct pool_chunk {
   int64_t sent_ms;   /* for the reply deadline */
   int reset_pending; /* its process restarted while the caller held the rows */
   void *mon;         /* PAIR receiving the connection's DISCONNECTED events (first chunk) */
+  /* own STEP path on the client's socket (pool_wire.c) */
+  o2o_wire_tx *tx;
+  o2o_wire_rx rx;
+  int rx_ready;
+  uint32_t next_id, pending_id;
 } pool_chunk;
 
 typedef struct pool_proc {
@@ -78,3 +84,11 @@ int o2o_pool_reset_proc(o2o_pool *p, int k, uint64_t seed, float *obs, char *err
 /* 1 if process k's child has exited or its connection reported a disconnect (events
  * are consumed); why gets a description for the fault line. */
 int o2o_pool_proc_failed(o2o_pool *p, int k, char *why, size_t len);
+
+/* pool_wire.c: STEP of a chunk's range on its socket, reply decoded into the batch rows. */
+int o2o_pool_wire_open(pool_chunk *ch);
+void o2o_pool_wire_close(pool_chunk *ch); /* after the socket is closed */
+int o2o_pool_wire_send(o2o_pool *p, pool_chunk *ch, const float *actions, char *err, size_t errlen);
+/* 1: the reply was copied into the rows; 0: nothing (more) for us yet; < 0: error
+ * (O2O_BRIDGE_EREMOTE = the server refused, others = a fault of the peer). */
+int o2o_pool_wire_recv(o2o_pool *p, pool_chunk *ch, char *err, size_t errlen);

@@ -32,17 +32,6 @@ static void write_lost_rows(o2o_pool *p, const pool_chunk *ch) {
   }
 }
 
-static void copy_reply(o2o_pool *p, const pool_chunk *ch, const o2o_bridge_batch *b) {
-  const size_t od = (size_t)p->spec.obs_dim, r0 = (size_t)ch->first, n = (size_t)ch->count;
-  memcpy(p->obs + r0 * od, b->obs, n * od * sizeof(float));
-  memcpy(p->final_obs + r0 * od, b->final_obs, n * od * sizeof(float));
-  memcpy(p->reward + r0, b->reward, n * sizeof(float));
-  memcpy(p->terminated + r0, b->terminated, n);
-  memcpy(p->truncated + r0, b->truncated, n);
-  memcpy(p->episode_step + r0, b->episode_step, n * sizeof(int32_t));
-  memset(p->lost + r0, 0, n);
-}
-
 int o2o_pool_recover(o2o_pool *p, int k, const char *reason, char *err, size_t errlen) {
   pool_proc *pr = &p->procs[k];
   int saved[4096], *states = saved;
@@ -127,18 +116,8 @@ static int send_chunk(o2o_pool *p, int c, const float *actions, char *err, size_
     ch->state = CHUNK_COLLECTED;
     return 0;
   }
-  if (p->procs[ch->proc].num_chunks != 1) {
-    o2o_pool_err(err, errlen,
-                 "o2o pool: sub-batches need STEP on a range of envs, which "
-                 "this client does not have yet");
-    return O2O_BRIDGE_EINVAL;
-  }
   char cerr[O2O_BRIDGE_ERRLEN];
-  rc = o2o_client_step_send(ch->client, actions, cerr, sizeof cerr);
-  if (rc == O2O_BRIDGE_EINVAL) {
-    o2o_pool_err(err, errlen, "o2o pool: %s", cerr);
-    return rc;
-  }
+  rc = o2o_pool_wire_send(p, ch, actions, cerr, sizeof cerr);
   ch->sent_ms = o2o_pool_now_ms();
   ch->state = CHUNK_INFLIGHT;
   if (rc) { /* could not even send (peer gone, send queue full): a fault */
@@ -210,13 +189,12 @@ static int wait_some(o2o_pool *p, char *err, size_t errlen) {
     if (who[i] < 0 || !(items[i].revents & ZMQ_POLLIN)) continue;
     pool_chunk *ch = &p->chunks[who[i]];
     if (ch->state != CHUNK_INFLIGHT) continue;
-    o2o_bridge_batch b;
     char cerr[O2O_BRIDGE_ERRLEN];
-    int r = o2o_client_step_recv_timeout(ch->client, &b, 0, cerr, sizeof cerr);
-    if (r == 0) {
-      copy_reply(p, ch, &b);
+    int r = o2o_pool_wire_recv(p, ch, cerr, sizeof cerr);
+    if (r == 1) {
       ch->state = CHUNK_COLLECTED;
       progress = 1;
+    } else if (r == 0) {                  /* a stale message only */
     } else if (r == O2O_BRIDGE_EREMOTE) { /* the server refused our request: not a fault */
       ch->state = CHUNK_IDLE;
       o2o_pool_err(err, errlen, "o2o pool: %s", cerr);
@@ -244,14 +222,8 @@ static int wait_some(o2o_pool *p, char *err, size_t errlen) {
     pool_chunk *ch = &p->chunks[c];
     if (ch->state != CHUNK_INFLIGHT || now < ch->sent_ms + p->cfg.timeout_ms) continue;
     /* A reply may have landed after the poll returned: take it rather than kill. */
-    o2o_bridge_batch b;
     char cerr[O2O_BRIDGE_ERRLEN];
-    int events = 0;
-    size_t sz = sizeof events;
-    zmq_getsockopt(o2o_client_socket(ch->client), ZMQ_EVENTS, &events, &sz);
-    if ((events & ZMQ_POLLIN) &&
-        o2o_client_step_recv_timeout(ch->client, &b, 0, cerr, sizeof cerr) == 0) {
-      copy_reply(p, ch, &b);
+    if (o2o_pool_wire_recv(p, ch, cerr, sizeof cerr) == 1) {
       ch->state = CHUNK_COLLECTED;
       progress = 1;
       continue;

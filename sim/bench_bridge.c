@@ -1,0 +1,330 @@
+/* bench_bridge.c: o2o-bench-bridge, what the process split costs in env throughput.
+ *
+ * In one run, round by round (interleaved, so a busy machine slows every figure alike),
+ * env steps/s of
+ *   a16, a64: the in-process vecenv (o2o_vecenv_step) with 16 / 64 envs, one thread;
+ *   b: one o2o-sim child x 16 envs over ipc, through the pool;
+ *   c: one o2o-sim child x 64 envs;
+ *   d: two o2o-sim children x 16 envs (one batch of 32).
+ * Every side draws the same kind of uniform random actions in the bench process, so the
+ * agent-side cost of producing actions is inside every figure. Wall clock. The pool
+ * figures are measured in the mode given by --mode:
+ *   batch: o2o_pool_step, the whole batch in lock step (the agent waits for all envs);
+ *   async: chunk by chunk (o2o_pool_chunk_recv -> actions -> o2o_pool_chunk_send), each
+ *          sub-batch goes on as soon as its own reply is in, as an agent that acts per
+ *          sub-batch would (EnvPool's async mode).
+ * Ratios b/a16, c/a64 and d/b are medians over rounds of the per-round ratios. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "o2o_bridge.h"
+#include "o2o_sim.h"
+#include "o2o_version.h"
+#include "pool.h"
+#include "sim_internal.h"
+
+#define MAX_ROUNDS 64
+
+typedef struct {
+  const char *scenario, *json, *mode;
+  int env_steps, rounds, chunks, pin, timeout_ms;
+} bench_args;
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: o2o-bench-bridge [--scenario NAME] [--env-steps S] [--rounds R]\n"
+             "                        [--mode batch|async] [--chunks C] [--pin] [--json FILE|-]\n"
+             "Env steps/s of the in-process vecenv (a16, a64) and of o2o-sim children driven\n"
+             "through the pool over ipc: (b) 1 x 16 envs, (c) 1 x 64, (d) 2 x 16; interleaved\n"
+             "rounds; prints every figure and the median per-round ratios b/a16, c/a64, d/b.\n"
+             "  --scenario NAME  default hopper\n"
+             "  --env-steps S    env steps per figure per round (default 24000)\n"
+             "  --rounds R       default 7\n"
+             "  --mode M         pool driving: batch (lock step, default) or async (per\n"
+             "                   sub-batch: an agent acting on each sub-batch as it arrives)\n"
+             "  --chunks C       sub-batches per o2o-sim process (default 1)\n"
+             "  --pin            pin each child's simulator thread to its own CPU\n"
+             "  --json FILE|-    machine-readable results\n"
+             "  --help, --version\n");
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n) {
+  double c[MAX_ROUNDS];
+  memcpy(c, v, sizeof(double) * n);
+  qsort(c, n, sizeof(double), cmp_double);
+  return n % 2 ? c[n / 2] : 0.5 * (c[n / 2 - 1] + c[n / 2]);
+}
+
+static void random_actions(o2o_rng *r, float *a, int n, int act_dim, const float *lo,
+                           const float *hi) {
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < act_dim; c++)
+      a[i * act_dim + c] = (float)o2o_rng_range(r, lo[c], hi[c]);
+}
+
+typedef struct {
+  const char *name;
+  int procs, envs; /* procs = 0: in-process vecenv */
+  o2o_vecenv *vec;
+  o2o_pool *pool;
+  float *actions;
+  double rate[MAX_ROUNDS], cpu_us[MAX_ROUNDS];
+} config;
+
+/* Returns env steps/s; *cpu_us = this process's CPU time per env step (microseconds). */
+static double run_vec(config *c, o2o_rng *r, int env_steps, double *cpu_us) {
+  const o2o_env_spec *s = o2o_vecenv_spec(c->vec);
+  int iters = env_steps / c->envs;
+  char err[O2O_SIM_ERRLEN];
+  o2o_step_result res;
+  double c0 = cpu_s(), t0 = now_s();
+  for (int t = 0; t < iters; t++) {
+    random_actions(r, c->actions, c->envs, s->act_dim, s->act_low, s->act_high);
+    if (o2o_vecenv_step(c->vec, c->actions, &res, err, sizeof err)) {
+      fprintf(stderr, "o2o-bench-bridge: %s: %s\n", c->name, err);
+      exit(1);
+    }
+  }
+  double dt = now_s() - t0;
+  *cpu_us = (cpu_s() - c0) / ((double)iters * c->envs) * 1e6;
+  return iters * c->envs / dt;
+}
+
+static double run_pool(config *c, o2o_rng *r, int env_steps, int async, double *cpu_us) {
+  const o2o_bridge_spec *s = o2o_pool_spec(c->pool);
+  const int n = s->num_envs, ad = s->act_dim;
+  char err[O2O_BRIDGE_ERRLEN];
+  o2o_bridge_batch b;
+  double c0 = cpu_s(), t0 = now_s();
+  long done = 0;
+  if (!async) {
+    int iters = env_steps / n;
+    for (int t = 0; t < iters; t++) {
+      random_actions(r, c->actions, n, ad, s->act_low, s->act_high);
+      if (o2o_pool_step(c->pool, c->actions, &b, err, sizeof err)) {
+        fprintf(stderr, "o2o-bench-bridge: %s: %s\n", c->name, err);
+        exit(1);
+      }
+    }
+    done = (long)iters * n;
+  } else {
+    int nc = o2o_pool_num_chunks(c->pool), inflight = 0;
+    for (int k = 0; k < nc; k++) {
+      int first, count;
+      o2o_pool_chunk_range(c->pool, k, &first, &count);
+      random_actions(r, c->actions + first * ad, count, ad, s->act_low, s->act_high);
+      if (o2o_pool_chunk_send(c->pool, k, c->actions + first * ad, err, sizeof err)) goto fail;
+      inflight++;
+    }
+    while (inflight) {
+      int k, first, count;
+      if (o2o_pool_chunk_recv(c->pool, &k, &b, err, sizeof err)) goto fail;
+      inflight--;
+      o2o_pool_chunk_range(c->pool, k, &first, &count);
+      done += count;
+      if (done + inflight * (long)count < env_steps) {
+        random_actions(r, c->actions + first * ad, count, ad, s->act_low, s->act_high);
+        if (o2o_pool_chunk_send(c->pool, k, c->actions + first * ad, err, sizeof err)) goto fail;
+        inflight++;
+      }
+    }
+  }
+  double dt = now_s() - t0;
+  *cpu_us = (cpu_s() - c0) / (double)done * 1e6;
+  return done / dt;
+fail:
+  fprintf(stderr, "o2o-bench-bridge: %s: %s\n", c->name, err);
+  exit(1);
+}
+
+static int parse_int(const char *flag, const char *v, int lo, int hi, int *out) {
+  char *end;
+  errno = 0;
+  long x = v ? strtol(v, &end, 10) : 0;
+  if (!v || errno || *end || end == v || x < lo || x > hi) {
+    fprintf(stderr, "o2o-bench-bridge: %s wants an integer in [%d, %d], got '%s'\n", flag, lo, hi,
+            v ? v : "(nothing)");
+    return -1;
+  }
+  *out = (int)x;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  bench_args a = {"hopper", NULL, "batch", 24000, 7, 1, 0, 10000};
+  for (int i = 1; i < argc; i++) {
+    const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(f, "--help")) {
+      usage(stdout);
+      return 0;
+    } else if (!strcmp(f, "--version")) {
+      printf("o2o-bench-bridge %s\n", O2O_VERSION);
+      return 0;
+    } else if (!strcmp(f, "--pin")) {
+      a.pin = 1;
+      continue;
+    } else if (!strcmp(f, "--scenario") && v) {
+      a.scenario = v;
+    } else if (!strcmp(f, "--json") && v) {
+      a.json = v;
+    } else if (!strcmp(f, "--mode") && v) {
+      if (strcmp(v, "batch") && strcmp(v, "async")) {
+        fprintf(stderr, "o2o-bench-bridge: --mode wants batch or async, got '%s'\n", v);
+        return 2;
+      }
+      a.mode = v;
+    } else if (!strcmp(f, "--env-steps")) {
+      if (parse_int(f, v, 1000, 100000000, &a.env_steps)) return 2;
+    } else if (!strcmp(f, "--rounds")) {
+      if (parse_int(f, v, 1, MAX_ROUNDS, &a.rounds)) return 2;
+    } else if (!strcmp(f, "--chunks")) {
+      if (parse_int(f, v, 1, 16, &a.chunks)) return 2;
+    } else {
+      fprintf(stderr, "o2o-bench-bridge: unknown flag or missing value: %s (see --help)\n", f);
+      return 2;
+    }
+    i++;
+  }
+  const int async = !strcmp(a.mode, "async");
+  char err[O2O_BRIDGE_ERRLEN];
+  o2o_scenario sc;
+  if (o2o_scenario_load(&sc, a.scenario, err, sizeof err)) {
+    fprintf(stderr, "o2o-bench-bridge: %s\n", err);
+    return 1;
+  }
+  config cf[5] = {{.name = "a16", .envs = 16},
+                  {.name = "b_1x16", .procs = 1, .envs = 16},
+                  {.name = "a64", .envs = 64},
+                  {.name = "c_1x64", .procs = 1, .envs = 64},
+                  {.name = "d_2x16", .procs = 2, .envs = 16}};
+  o2o_pool_options po = {.chunks_per_proc = a.chunks, .pin_cpus = a.pin};
+  for (int i = 0; i < 5; i++) {
+    config *c = &cf[i];
+    int total = c->procs ? c->procs * c->envs : c->envs;
+    if (!c->procs) {
+      c->vec = o2o_vecenv_create(&sc, O2O_VARIANT_REAL, c->envs, err, sizeof err);
+      if (c->vec) {
+        uint64_t seeds[64];
+        for (int j = 0; j < c->envs; j++)
+          seeds[j] = (uint64_t)j;
+        o2o_vecenv_reset(c->vec, seeds, NULL, err, sizeof err);
+      }
+    } else {
+      o2o_pool_config pc = {.scenario = a.scenario,
+                            .num_procs = c->procs,
+                            .envs_per_proc = c->envs,
+                            .timeout_ms = a.timeout_ms,
+                            .quiet = 1};
+      c->pool = o2o_pool_create_opts(&pc, &po, err, sizeof err);
+      if (c->pool && o2o_pool_reset(c->pool, 0, NULL, err, sizeof err)) {
+        o2o_pool_destroy(c->pool);
+        c->pool = NULL;
+      }
+    }
+    c->actions = malloc(sizeof(float) * total * O2O_SIM_MAX_ACT);
+    if ((!c->vec && !c->pool) || !c->actions) {
+      fprintf(stderr, "o2o-bench-bridge: %s: %s\n", c->name, err);
+      return 1;
+    }
+  }
+  fprintf(stderr,
+          "o2o-bench-bridge: %s (frame_skip %d), random actions, %d env steps per figure, "
+          "%d rounds, pool mode %s, %d sub-batch(es) per process%s\n",
+          sc.name, sc.frame_skip, a.env_steps, a.rounds, a.mode, a.chunks,
+          a.pin ? ", children pinned" : "");
+  o2o_rng rng;
+  o2o_rng_seed(&rng, 1);
+  /* Warm-up: page in models, connect, settle clocks. */
+  double dummy;
+  for (int i = 0; i < 5; i++) {
+    if (cf[i].vec)
+      run_vec(&cf[i], &rng, 2000, &dummy);
+    else
+      run_pool(&cf[i], &rng, 2000, async, &dummy);
+  }
+  double rb[MAX_ROUNDS], rc[MAX_ROUNDS], rd[MAX_ROUNDS];
+  double t_start = now_s();
+  for (int r = 0; r < a.rounds; r++) {
+    for (int i = 0; i < 5; i++) {
+      config *c = &cf[i];
+      c->rate[r] = c->vec ? run_vec(c, &rng, a.env_steps, &c->cpu_us[r])
+                          : run_pool(c, &rng, a.env_steps, async, &c->cpu_us[r]);
+    }
+    rb[r] = cf[1].rate[r] / cf[0].rate[r];
+    rc[r] = cf[3].rate[r] / cf[2].rate[r];
+    rd[r] = cf[4].rate[r] / cf[1].rate[r];
+    double el = now_s() - t_start;
+    fprintf(stderr,
+            "round %d/%d: a16 %.0f  b %.0f  a64 %.0f  c %.0f  d %.0f env steps/s  "
+            "(b/a16 %.3f, c/a64 %.3f, d/b %.2f)  ETA %.0f s\n",
+            r + 1, a.rounds, cf[0].rate[r], cf[1].rate[r], cf[2].rate[r], cf[3].rate[r],
+            cf[4].rate[r], rb[r], rc[r], rd[r], el / (r + 1) * (a.rounds - r - 1));
+  }
+  double mb = median(rb, a.rounds), mc = median(rc, a.rounds), md = median(rd, a.rounds);
+  FILE *out = a.json && !strcmp(a.json, "-") ? stderr : stdout;
+  fprintf(out, "%-8s %14s %14s %20s\n", "figure", "env steps/s", "(min-max)", "bench CPU us/step");
+  for (int i = 0; i < 5; i++) {
+    double lo = cf[i].rate[0], hi = lo;
+    for (int r = 1; r < a.rounds; r++) {
+      lo = cf[i].rate[r] < lo ? cf[i].rate[r] : lo;
+      hi = cf[i].rate[r] > hi ? cf[i].rate[r] : hi;
+    }
+    fprintf(out, "%-8s %14.0f %7.0f-%-7.0f %14.2f\n", cf[i].name, median(cf[i].rate, a.rounds), lo,
+            hi, median(cf[i].cpu_us, a.rounds));
+  }
+  fprintf(out,
+          "b/a16 = %.3f (target >= 0.85)\nc/a64 = %.3f (target >= 0.95)\n"
+          "d/b   = %.3f (target >= 1.6)\n",
+          mb, mc, md);
+  fprintf(out,
+          "(medians of %d interleaved rounds; pool mode %s, %d sub-batch(es) per process; "
+          "wall clock; the bench CPU column is this process only, not the children)\n",
+          a.rounds, a.mode, a.chunks);
+  if (a.json) {
+    FILE *f = strcmp(a.json, "-") ? fopen(a.json, "w") : stdout;
+    if (!f) {
+      fprintf(stderr, "o2o-bench-bridge: cannot write %s: %s\n", a.json, strerror(errno));
+      return 1;
+    }
+    fprintf(f,
+            "{\"bench\": \"bridge\", \"version\": \"%s\", \"scenario\": \"%s\", "
+            "\"frame_skip\": %d, \"env_steps_per_figure\": %d, \"rounds\": %d, "
+            "\"mode\": \"%s\", \"chunks_per_proc\": %d, \"pinned\": %s, \"figures\": {",
+            O2O_VERSION, sc.name, sc.frame_skip, a.env_steps, a.rounds, a.mode, a.chunks,
+            a.pin ? "true" : "false");
+    for (int i = 0; i < 5; i++)
+      fprintf(f, "%s\"%s\": {\"env_steps_per_s\": %.1f, \"bench_cpu_us_per_step\": %.3f}",
+              i ? ", " : "", cf[i].name, median(cf[i].rate, a.rounds),
+              median(cf[i].cpu_us, a.rounds));
+    fprintf(f,
+            "}, \"ratios\": {\"b_over_a16\": %.4f, \"c_over_a64\": %.4f, \"d_over_b\": %.4f}, "
+            "\"targets\": {\"b_over_a16\": 0.85, \"c_over_a64\": 0.95, \"d_over_b\": 1.6}}\n",
+            mb, mc, md);
+    if (f != stdout) fclose(f);
+  }
+  for (int i = 0; i < 5; i++) {
+    o2o_vecenv_destroy(cf[i].vec);
+    o2o_pool_destroy(cf[i].pool);
+    free(cf[i].actions);
+  }
+  return 0;
+}
