@@ -23,6 +23,7 @@ struct o2o_client {
   uint32_t next_id;
   uint32_t pending_id;
   int pending_type; /* 0 = nothing outstanding */
+  int64_t rcvtimeo; /* ZMQ_RCVTIMEO currently set (-1 = ZeroMQ's default, infinite) */
   o2o_bridge_spec spec;
   o2o_wire_tx *tx;
   o2o_wire_rx rx;
@@ -82,28 +83,26 @@ static int recv_reply_ex(o2o_client *c, int timeout_ms, int abandon, o2o_wire_ms
   for (;;) {
     int64_t left = deadline - now_ms();
     if (left < 0) left = 0;
-    zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-    int rc = zmq_poll(&it, 1, (long)left);
-    if (rc < 0 && errno == EINTR) {
-      if (left == 0)
-        rc = 0;
-      else
-        continue;
+    /* A blocking receive with a timeout: one call less than zmq_poll + receive. */
+    if (left != c->rcvtimeo) {
+      int t = (int)left;
+      zmq_setsockopt(c->sock, ZMQ_RCVTIMEO, &t, sizeof t);
+      c->rcvtimeo = left;
     }
-    if (rc < 0) {
-      set_err(err, errlen, "%s: zmq_poll: %s", c->endpoint, zmq_strerror(errno));
+    int rc = o2o_wire_recv(c->sock, &c->rx, 0);
+    if (rc != 0 && errno == EINTR) {
+      if (left > 0) continue;
+      errno = EAGAIN;
+    }
+    if (rc != 0 && errno != EAGAIN) {
+      set_err(err, errlen, "%s: receive failed: %s", c->endpoint, zmq_strerror(errno));
       return O2O_BRIDGE_EZMQ;
     }
-    if (rc == 0) {
+    if (rc != 0) {
       if (abandon) c->pending_type = 0;
       set_err(err, errlen, "%s: no reply to %s within %d ms (is o2o-sim running?)", c->endpoint,
               o2o_wire_type_name(type), timeout_ms);
       return O2O_BRIDGE_ETIMEOUT;
-    }
-    if (o2o_wire_recv(c->sock, &c->rx, ZMQ_DONTWAIT) != 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
-      set_err(err, errlen, "%s: receive failed: %s", c->endpoint, zmq_strerror(errno));
-      return O2O_BRIDGE_EZMQ;
     }
     char derr[O2O_BRIDGE_ERRLEN];
     /* Extra frames past the kept ones still make the count wrong (kept > 7 > any type). */
@@ -187,6 +186,7 @@ o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_optio
     return NULL;
   }
   snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
+  c->rcvtimeo = -1;
   c->timeout_ms = opt && opt->timeout_ms > 0 ? opt->timeout_ms : 5000;
   c->ctx = opt ? opt->zmq_ctx : NULL;
   if (!c->ctx) {

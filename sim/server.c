@@ -570,26 +570,21 @@ static void handle(o2o_server *s) {
 }
 
 int o2o_server_run(o2o_server *s, volatile sig_atomic_t *stop, char *err, size_t errlen) {
+  /* Blocking receive with a timeout (one call per request, no zmq_poll); the timeout only
+   * bounds how late a stop flag or the idle viewer is noticed. Signals interrupt it. */
+  int timeout = s->viewer ? 16 : 250;
+  zmq_setsockopt(s->sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
   while (!s->closing && !(stop && *stop) && !s->viewer_closed) {
-    zmq_pollitem_t it = {s->sock, 0, ZMQ_POLLIN, 0};
-    int rc = zmq_poll(&it, 1, s->viewer ? 16 : 250);
-    if (rc < 0) {
+    if (o2o_wire_recv(s->sock, &s->rx, 0) != 0) {
+      if (errno == EAGAIN) {
+        if (s->viewer) after_step(s, NULL); /* keep the window responsive while idle */
+        continue;
+      }
       if (errno == EINTR) continue;
-      set_err(err, errlen, "zmq_poll: %s", zmq_strerror(errno));
+      set_err(err, errlen, "receive: %s", zmq_strerror(errno));
       return -1;
     }
-    if (rc == 0) {
-      if (s->viewer) after_step(s, NULL); /* keep the window responsive while idle */
-      continue;
-    }
-    while (!s->closing) {
-      if (o2o_wire_recv(s->sock, &s->rx, ZMQ_DONTWAIT) != 0) {
-        if (errno == EAGAIN || errno == EINTR) break;
-        set_err(err, errlen, "receive: %s", zmq_strerror(errno));
-        return -1;
-      }
-      handle(s);
-    }
+    handle(s);
   }
   if (s->closing) {
     /* Give the CLOSE reply time to leave before the socket goes (LINGER is 0 otherwise). */
