@@ -2,6 +2,7 @@
 #include "train.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,13 @@
 #include "replay.h"
 
 #define RECENT 10 /* training episodes in the running mean */
+
+/* Set by SIGINT/SIGTERM during o2o_train_online: the loop saves a checkpoint and stops. */
+static volatile sig_atomic_t stop_requested;
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
   if (!err || !errlen) return;
@@ -378,6 +386,12 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     }
     if (cfg->progress)
       progress_line(&r, env_steps, updates, &last_t, &last_steps, &last_updates, tty);
+    if (stop_requested) {
+      /* The learner is consistent between iterations: keep its state. */
+      if (cfg->out_dir && checkpoint(&r, r.ckpt_path, env_steps, err, errlen)) goto done;
+      set_err(err, errlen, "interrupted at env step %lld", (long long)env_steps);
+      goto done;
+    }
   }
   if (eval_env && last_eval_step != env_steps) {
     if (evaluate(&r, env_steps, updates, err, errlen)) goto done;
@@ -412,7 +426,9 @@ done:
   if (rc) {
     /* Say what is on disk: the last good checkpoint is never overwritten after an error. */
     size_t k = strlen(err);
-    if (r.ckpt_step >= 0)
+    if (stop_requested && r.ckpt_step >= 0)
+      snprintf(err + k, errlen - k, "; checkpoint saved to %s", r.ckpt_path);
+    else if (r.ckpt_step >= 0)
       snprintf(err + k, errlen - k,
                "; training stopped, last good checkpoint %s (env step %lld) "
                "left untouched",
@@ -452,7 +468,22 @@ int o2o_train_online(const o2o_train_config *cfg, o2o_train_result *res, char *e
     env.destroy(env.ctx);
     return -1;
   }
+  /* Ctrl-C / SIGTERM: finish the iteration, checkpoint, and reap the simulators. */
+  struct sigaction sa, old_int, old_term;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  stop_requested = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
   int rc = o2o_train_run(cfg, &env, &eval_env, res, err, errlen);
+  if (rc && stop_requested && !strstr(err, "interrupted")) {
+    /* A signal cut a simulator call short: say so rather than blame the simulator. */
+    size_t k = strlen(err);
+    snprintf(err + k, errlen - k, " (interrupted by a signal)");
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
   eval_env.destroy(eval_env.ctx);
   env.destroy(env.ctx);
   return rc;
