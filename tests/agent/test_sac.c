@@ -3,6 +3,7 @@
  * bit-exact resume through the named tensors, acting, and a small learning problem. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,8 +130,8 @@ static int fd_sac(o2o_sac *s, const o2o_batch *b, int which, const char *prefix,
       }
       if (fabs(fd - a) > 1e-3 + 2e-2 * fmax(fabs(fd), fabs(a))) {
         if (bad < 5)
-          cr_log_warn("%s[%lld]: finite difference %.6f analytic %.6f", t[ti].name, (long long)e,
-                      fd, a);
+          fprintf(stderr, "gradcheck: %s[%lld]: finite difference %.6f analytic %.6f\n", t[ti].name,
+                  (long long)e, fd, a);
         bad++;
       }
     }
