@@ -22,3 +22,8 @@ void o2o_ds_close_type(o2o_dtype t, hid_t h);
 hid_t o2o_ds_bool_type(void);
 /* First non-finite value of a [rows][cols] float array: returns its index or -1. */
 int64_t o2o_ds_first_nonfinite(const float *v, int64_t count);
+/* Parallel inflate of rows [row0, row0 + rows) of a gzip(+shuffle) chunked float32/float64
+ * dataset with `cols` elements per row into out (float32). *handled = 0 when the layout is
+ * not one it decodes (caller falls back to H5Dread). Returns 0, or -1 with msg. */
+int o2o_ds_fast_read(hid_t dset, int64_t row0, int64_t rows, int cols, float *out, int *handled,
+                     char *msg, size_t msglen);

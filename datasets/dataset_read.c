@@ -22,6 +22,7 @@ struct o2o_dataset {
   o2o_dataset_info info;
   uint8_t *terminals, *timeouts; /* [rows], timeouts inferred when absent */
   int64_t *rows_of;              /* [transitions] file row of each transition, or NULL */
+  int no_fast_read;              /* O2O_DATASET_FAST_READ=0: always H5Dread */
 };
 
 /* ---- opening --------------------------------------------------------------------------- */
@@ -438,6 +439,19 @@ static int read_rows(o2o_dataset *d, int k, int64_t row0, int64_t rows, float *o
   hid_t fs = H5Dget_space(d->dset[k]);
   hsize_t dims[2] = {0, 1};
   H5Sget_simple_extent_dims(fs, dims, NULL);
+  int handled = 0;
+  char msg[256] = "";
+  if (!d->no_fast_read &&
+      o2o_ds_fast_read(d->dset[k], row0, rows, (int)dims[1], out, &handled, msg, sizeof(msg))) {
+    H5Sclose(fs);
+    return o2o_ds_err(err, errlen, O2O_DATASET_EIO, "%s: key '%s': reading rows %lld..%lld: %s",
+                      d->info.path, core_keys[k], (long long)row0, (long long)(row0 + rows - 1),
+                      msg);
+  }
+  if (handled) {
+    H5Sclose(fs);
+    return 0;
+  }
   hid_t ms = H5S_ALL;
   /* Whole array: H5S_ALL. A row range: a hyperslab and a memory space of the same shape
    * (a rank mismatch between the two sends HDF5 down a much slower path). */

@@ -369,3 +369,81 @@ Test(dataset_bad, nan_value) {
 Test(dataset_bad, inf_value) {
   expect_read_fail(FIXDIR "/bad_inf.hdf5", "'actions': inf at row 33, column 0");
 }
+
+/* ---- the parallel chunk reader gives exactly what HDF5's own read gives ------------------ */
+
+static void fast_vs_hdf5(const o2o_dataset_write_opts *wo) {
+  const char *path = O2O_TEST_BUILD_DIR "/test_fastread.hdf5";
+  synth s = synth_make(300000, 7, 3, 1000); /* obs: ~8 chunks of 1 MiB */
+  o2o_dataset_data d = {s.n, s.od, s.ad, s.obs, s.act, s.rew, s.next, s.term, s.tout, 0, NULL};
+  cr_assert_eq(o2o_dataset_write(path, &d, wo, err, sizeof(err)), 0, "%s", err);
+  const int64_t ranges[][2] = {{0, s.n}, {12345, 150000}, {1, s.n - 1}, {37449, 37449 * 2}};
+  for (int r = 0; r < 4; r++) {
+    int64_t first = ranges[r][0], count = ranges[r][1];
+    float *got[2][3];
+    for (int mode = 0; mode < 2; mode++) {
+      setenv("O2O_DATASET_FAST_READ", mode ? "0" : "1", 1);
+      o2o_dataset *ds = o2o_dataset_open(path, NULL, err, sizeof(err));
+      cr_assert_not_null(ds, "%s", err);
+      got[mode][0] = malloc(count * 7 * 4);
+      got[mode][1] = malloc(count * 3 * 4);
+      got[mode][2] = malloc(count * 4);
+      o2o_dataset_dest dst = {.obs = got[mode][0], .act = got[mode][1], .rew = got[mode][2]};
+      cr_assert_eq(o2o_dataset_read(ds, first, count, &dst, err, sizeof(err)), 0, "%s", err);
+      o2o_dataset_close(ds);
+    }
+    unsetenv("O2O_DATASET_FAST_READ");
+    cr_assert(!memcmp(got[0][0], s.obs + first * 7, count * 28), "obs range %d", r);
+    cr_assert(!memcmp(got[1][0], s.obs + first * 7, count * 28), "obs range %d (hdf5)", r);
+    cr_assert(!memcmp(got[0][1], s.act + first * 3, count * 12), "act range %d", r);
+    cr_assert(!memcmp(got[0][2], s.rew + first, count * 4), "rew range %d", r);
+    for (int m = 0; m < 2; m++)
+      for (int k = 0; k < 3; k++)
+        free(got[m][k]);
+  }
+  synth_free(&s);
+}
+
+Test(dataset_io, fast_read_shuffle_gzip) {
+  fast_vs_hdf5(NULL);
+}
+Test(dataset_io, fast_read_gzip_only) {
+  o2o_dataset_write_opts o = {.gzip_level = 6, .no_shuffle = 1};
+  fast_vs_hdf5(&o);
+}
+Test(dataset_io, fast_read_float64) {
+  o2o_dataset_write_opts o = {.gzip_level = 1, .store_f64 = 1};
+  fast_vs_hdf5(&o);
+}
+
+/* A D4RL-sized h5py file (gzip level 4, h5py's own chunking, no shuffle) reads right. */
+Test(dataset_io, h5py_large_gzip) {
+  const char *path = O2O_TEST_BUILD_DIR "/test_h5py_large.hdf5";
+  char cmd[1024];
+  snprintf(cmd, sizeof(cmd),
+           "/usr/bin/python3 -c \"import h5py, numpy as np; n = 200000; "
+           "o = (np.arange(n * 11, dtype=np.float64).reshape(n, 11) * 0.5).astype(np.float32); "
+           "f = h5py.File('%s', 'w'); "
+           "f.create_dataset('observations', data=o, compression='gzip', chunks=(20000, 11)); "
+           "f.create_dataset('actions', data=o[:, :3], compression='gzip'); "
+           "f.create_dataset('rewards', data=o[:, 0], compression='gzip'); "
+           "t = np.zeros(n, bool); t[999::1000] = True; t[-1] = False; "
+           "f.create_dataset('terminals', data=t, compression='gzip')\"",
+           path);
+  cr_assert_eq(system(cmd), 0);
+  o2o_dataset *ds = o2o_dataset_open(path, NULL, err, sizeof(err));
+  cr_assert_not_null(ds, "%s", err);
+  const o2o_dataset_info *in = o2o_dataset_get_info(ds);
+  cr_assert_eq(in->transitions, 200000 - 1, "the last row (inferred timeout) has no successor");
+  int64_t n = in->transitions;
+  float *obs = malloc(n * 44), *next = malloc(n * 44);
+  o2o_dataset_dest d = {.obs = obs, .next_obs = next};
+  cr_assert_eq(o2o_dataset_read(ds, 0, n, &d, err, sizeof(err)), 0, "%s", err);
+  for (int64_t i = 0; i < n; i += 997) {
+    cr_assert_eq(obs[i * 11 + 5], (float)((i * 11 + 5) * 0.5));
+    int64_t nx = (i % 1000 == 999) ? i : i + 1; /* terminal rows keep their own obs */
+    cr_assert_eq(next[i * 11 + 5], (float)((nx * 11 + 5) * 0.5), "row %lld", (long long)i);
+  }
+  free(obs), free(next);
+  o2o_dataset_close(ds);
+}
