@@ -131,7 +131,8 @@ void o2o_blas_setup(int argc, char **argv) {
     fprintf(stderr, "o2o: warning: OpenBLAS sgemm self-check failed on kernel %s\n",
             o2o_blas_corename());
     return;
-  } else if (!user_core && is_generic(o2o_blas_corename()) && argv) {
+  } else if (!user_core && argv &&
+             (is_generic(o2o_blas_corename()) || getenv("O2O_BLAS_ASSUME_GENERIC"))) {
     __builtin_cpu_init();
     const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
                        : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "Haswell"

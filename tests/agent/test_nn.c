@@ -384,3 +384,28 @@ Test(nn, blas_selfcheck_passes_on_the_chosen_kernel) {
   cr_expect_eq(o2o_blas_selfcheck(), 0, "sgemm mismatch on kernel %s", o2o_blas_corename());
   cr_log_info("OpenBLAS kernel %s, %d thread(s)", o2o_blas_corename(), o2o_blas_threads());
 }
+
+/* The re-exec path of the OpenBLAS trap, forced on a CPU that OpenBLAS does recognise. */
+static int run_o2o(const char *env, char *out, size_t len) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE -u O2O_BLAS_REEXEC %s %s/o2o --version 2>&1",
+           env, O2O_TEST_BUILD_DIR);
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  size_t n = fread(out, 1, len - 1, p);
+  out[n] = 0;
+  return pclose(p);
+}
+
+Test(nn, blas_trap_reexecutes_with_a_fast_kernel_once) {
+  char out[4096];
+  cr_assert_eq(run_o2o("O2O_BLAS_ASSUME_GENERIC=1", out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "selected OPENBLAS_CORETYPE=") && strstr(out, "self-check passed"),
+            "no kernel choice reported:\n%s", out);
+  const char *first = strstr(out, "o2o: OpenBLAS");
+  cr_expect(first && !strstr(first + 1, "o2o: OpenBLAS"), "said more than once:\n%s", out);
+  cr_expect(strstr(out, "o2o 0.") != NULL, "the re-executed program ran:\n%s", out);
+  /* the user's own OPENBLAS_CORETYPE is respected: no re-exec, no message */
+  cr_assert_eq(run_o2o("OPENBLAS_CORETYPE=Haswell O2O_BLAS_ASSUME_GENERIC=1", out, sizeof out), 0);
+  cr_expect(strstr(out, "o2o: OpenBLAS") == NULL, "user's OPENBLAS_CORETYPE overridden:\n%s", out);
+}
