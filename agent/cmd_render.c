@@ -208,7 +208,7 @@ typedef struct {
   int finished; /* reached --episodes: frozen on its last frame */
   double episode_return;
   double returns[64]; /* first 64 episode returns, for the summary */
-  long steps;
+  long steps, episode_steps;
 } render_side;
 
 typedef struct {
@@ -280,13 +280,15 @@ static int side_step(render_run *r, render_side *s) {
   }
   memcpy(s->obs, b.obs, sizeof(float) * (size_t)sp->obs_dim);
   s->steps++;
+  s->episode_steps++;
   s->episode_return += b.reward[0];
   if (b.terminated[0] || b.truncated[0]) {
     if (s->episodes_done < 64) s->returns[s->episodes_done] = s->episode_return;
     fprintf(stderr, "o2o render: %s episode %d: return %.2f, %ld steps\n", s->variant,
-            s->episodes_done + 1, s->episode_return, s->steps);
+            s->episodes_done + 1, s->episode_return, s->episode_steps);
     s->episodes_done++;
     s->episode_return = 0;
+    s->episode_steps = 0;
     if (r->a.episodes > 0 && s->episodes_done >= r->a.episodes) s->finished = 1;
   }
   return 0;
@@ -311,7 +313,7 @@ static int emit_frame(render_run *r) {
   return rc;
 }
 
-static void progress(const render_run *r, long target, double t0, int last) {
+static void progress(const render_run *r, long target, double t0) {
   double el = now_seconds() - t0, rate = el > 0 ? r->frames / el : 0;
   char eps[128] = "";
   for (int k = 0; k < r->nsides; k++) {
@@ -320,12 +322,12 @@ static void progress(const render_run *r, long target, double t0, int last) {
              r->side[k].episodes_done);
   }
   if (target > 0)
-    fprintf(stderr, "o2o render: frame %ld/%ld (%.0f%%), %.1f frames/s, ETA %.0f s, episodes %s%s",
+    fprintf(stderr, "o2o render: frame %ld/%ld (%.0f%%), %.1f frames/s, ETA %.0f s, episodes %s\n",
             r->frames, target, 100.0 * r->frames / target, rate,
-            rate > 0 ? (target - r->frames) / rate : 0.0, eps, last ? "\n" : "\r");
+            rate > 0 ? (target - r->frames) / rate : 0.0, eps);
   else
-    fprintf(stderr, "o2o render: frame %ld, %.1f frames/s, episodes %s (of %d)%s", r->frames, rate,
-            eps, r->a.episodes, last ? "\n" : "\r");
+    fprintf(stderr, "o2o render: frame %ld, %.1f frames/s, episodes %s (of %d)\n", r->frames, rate,
+            eps, r->a.episodes);
 }
 
 static int write_json(const render_run *r) {
@@ -419,12 +421,12 @@ static int run(render_run *r) {
       if (emit_frame(r)) return -1;
     }
     double t = now_seconds();
-    if (t - last_report > 1.0) {
-      progress(r, target, t0, 0);
+    if (t - last_report > 2.0) {
+      progress(r, target, t0);
       last_report = t;
     }
   }
-  progress(r, target, t0, 1);
+  progress(r, target, t0);
   if (r->video) {
     o2o_video *v = r->video;
     r->video = NULL;

@@ -23,6 +23,7 @@ struct o2o_renderer {
   mjvCamera cam;
   mjvOption opt;
   mjrContext con;
+  int track_body;            /* -1: fixed overview */
   int buf_width, buf_height; /* offscreen buffer size of con */
 };
 
@@ -98,7 +99,7 @@ o2o_renderer *o2o_renderer_create_mj(const mjModel *m, int width, int height, in
   mjv_defaultOption(&r->opt);
   mjv_defaultScene(&r->scn);
   mjv_makeScene(m, &r->scn, 2000);
-  o2o_render_default_camera(m, &r->cam);
+  r->track_body = o2o_render_default_camera(m, &r->cam);
   o2o_renderer_set_fast(r, fast);
   if (make_context(r, width, height, err, errlen)) {
     o2o_renderer_destroy(r);
@@ -130,10 +131,12 @@ void o2o_renderer_set_fast(o2o_renderer *r, int fast) {
 }
 
 void o2o_renderer_set_tracking(o2o_renderer *r, int tracking) {
-  if (tracking)
-    o2o_render_default_camera(r->m, &r->cam);
-  else
+  if (tracking) {
+    r->track_body = o2o_render_default_camera(r->m, &r->cam);
+  } else {
     mjv_defaultFreeCamera(r->m, &r->cam);
+    r->track_body = -1;
+  }
 }
 
 void o2o_renderer_destroy(o2o_renderer *r) {
@@ -163,6 +166,7 @@ int o2o_renderer_frame_mj(o2o_renderer *r, mjData *d, int width, int height, uin
     return -1;
   mjr_setBuffer(mjFB_OFFSCREEN, &r->con);
   mjrRect viewport = {0, 0, width, height};
+  o2o_render_track(&r->cam, d, r->track_body);
   mjv_updateScene(r->m, d, &r->opt, NULL, &r->cam, mjCAT_ALL, &r->scn);
   mjr_render(viewport, &r->scn, &r->con);
   mjr_readPixels(rgb, NULL, viewport, &r->con);

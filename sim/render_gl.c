@@ -65,7 +65,7 @@ static double subtree_radius(const mjModel *m, int body) {
   return radius > 0 ? radius : m->stat.extent;
 }
 
-void o2o_render_default_camera(const mjModel *m, mjvCamera *cam) {
+int o2o_render_default_camera(const mjModel *m, mjvCamera *cam) {
   mjv_defaultFreeCamera(m, cam);
   int body = -1;
   for (int j = 0; j < m->njnt; j++) {
@@ -74,14 +74,19 @@ void o2o_render_default_camera(const mjModel *m, mjvCamera *cam) {
       break;
     }
   }
-  if (body <= 0) return; /* nothing moves through space: the overview camera is right */
-  cam->type = mjCAMERA_TRACKING;
-  cam->trackbodyid = body;
-  cam->fixedcamid = -1;
+  if (body <= 0) return -1; /* nothing moves through space: the overview camera is right */
+  cam->type = mjCAMERA_FREE;
   /* Side view of the x-z plane (locomotion tasks move along +x), a little from above. */
   cam->azimuth = 90;
   cam->elevation = -15;
   cam->distance = 3.5 * subtree_radius(m, body);
+  return body;
+}
+
+void o2o_render_track(mjvCamera *cam, const mjData *d, int body) {
+  if (body <= 0) return;
+  for (int k = 0; k < 3; k++)
+    cam->lookat[k] = d->subtree_com[3 * body + k];
 }
 
 /* mju_error handler that returns to o2o_render_make_context instead of exiting. */

@@ -28,6 +28,10 @@ void o2o_renderer_set_fast(o2o_renderer *r, int fast);
  * (the overview that mujoco-record uses; the benchmark compares like with like). */
 void o2o_renderer_set_tracking(o2o_renderer *r, int tracking);
 
+/* Act as if the user pressed a key in the live window (GLFW_KEY_SPACE, _S, _F, _RIGHT,
+ * _ESCAPE): for tests and scripted demos. */
+void o2o_viewer_press_key(o2o_viewer *v, int glfw_key);
+
 /* ---- internal: shared by render.c and viewer.c --------------------------------------- */
 
 /* glfwInit with a reference count (the offscreen renderer and the live window may both
@@ -38,8 +42,12 @@ void o2o_render_glfw_release(void);
 const char *o2o_render_glfw_last_error(void);
 
 /* Camera tracking the main body: the root body of the first free or slide joint (the
- * torso of a hopper or cheetah); a fixed overview camera when the model has none. */
-void o2o_render_default_camera(const mjModel *m, mjvCamera *cam);
+ * torso of a hopper or cheetah); the overview camera when the model has none. Returns
+ * the tracked body (-1: none). MuJoCo's own tracking camera filters its motion, so a
+ * picture would depend on how many frames were drawn before; instead the camera is a
+ * free camera whose lookat o2o_render_track moves onto the body before every frame. */
+int o2o_render_default_camera(const mjModel *m, mjvCamera *cam);
+void o2o_render_track(mjvCamera *cam, const mjData *d, int body);
 
 /* mjr_makeContext reports failures through mju_error, which exits the process by default.
  * This runs it with a handler that turns the error into a message: 0 ok, -1 error. */

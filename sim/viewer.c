@@ -4,8 +4,8 @@
  * return). The simulation loop stays in the caller: o2o_viewer_update is called after each
  * vecenv step and paces it to real time (or 1/4 of it in slow motion), blocks while paused,
  * and reports when the window was closed. Keys: space pause, S slow motion, right arrow
- * one step while paused, F as fast as possible, Esc close. Mouse: left drag rotates,
- * right drag moves, wheel zooms. */
+ * one step while paused, F as fast as possible, Esc close. Mouse: left drag rotates, right drag or
+ * wheel zooms (the camera keeps following the body). */
 #include <GLFW/glfw3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +27,7 @@ struct o2o_viewer {
   mjvCamera cam;
   mjvOption opt;
   mjrContext con;
+  int track_body;
   /* user state */
   int paused, slow, fast, step_once;
   int button_left, button_right;
@@ -51,10 +52,7 @@ static void sleep_seconds(double s) {
   nanosleep(&ts, NULL);
 }
 
-static void on_key(GLFWwindow *w, int key, int scancode, int action, int mods) {
-  (void)scancode, (void)mods;
-  o2o_viewer *v = glfwGetWindowUserPointer(w);
-  if (action == GLFW_RELEASE) return;
+static void handle_key(o2o_viewer *v, int key) {
   switch (key) {
   case GLFW_KEY_SPACE:
     v->paused = !v->paused;
@@ -69,11 +67,20 @@ static void on_key(GLFWwindow *w, int key, int scancode, int action, int mods) {
     if (v->paused) v->step_once = 1;
     break;
   case GLFW_KEY_ESCAPE:
-    glfwSetWindowShouldClose(w, GLFW_TRUE);
+    glfwSetWindowShouldClose(v->window, GLFW_TRUE);
     break;
   default:
     break;
   }
+}
+
+static void on_key(GLFWwindow *w, int key, int scancode, int action, int mods) {
+  (void)scancode, (void)mods;
+  if (action != GLFW_RELEASE) handle_key(glfwGetWindowUserPointer(w), key);
+}
+
+void o2o_viewer_press_key(o2o_viewer *v, int glfw_key) {
+  if (v) handle_key(v, glfw_key);
 }
 
 static void on_button(GLFWwindow *w, int button, int action, int mods) {
@@ -93,7 +100,7 @@ static void on_cursor(GLFWwindow *w, double x, double y) {
   int height = 1;
   glfwGetWindowSize(w, NULL, &height);
   if (height < 1) height = 1;
-  int action = v->button_right ? mjMOUSE_MOVE_V : mjMOUSE_ROTATE_V;
+  int action = v->button_right ? mjMOUSE_ZOOM : mjMOUSE_ROTATE_V;
   mjv_moveCamera(v->m, action, dx / height, dy / height, &v->scn, &v->cam);
 }
 
@@ -144,7 +151,7 @@ o2o_viewer *o2o_viewer_create(o2o_vecenv *env, char *err, size_t errlen) {
   mjv_defaultOption(&v->opt);
   mjv_defaultScene(&v->scn);
   mjv_makeScene(v->m, &v->scn, 2000);
-  o2o_render_default_camera(v->m, &v->cam);
+  v->track_body = o2o_render_default_camera(v->m, &v->cam);
   if (o2o_render_make_context(v->m, &v->con, mjFONTSCALE_150, err, errlen)) {
     o2o_viewer_destroy(v);
     return NULL;
@@ -173,6 +180,7 @@ static void draw(o2o_viewer *v) {
   mjrRect viewport = {0, 0, 0, 0};
   glfwGetFramebufferSize(v->window, &viewport.width, &viewport.height);
   mjr_setBuffer(mjFB_WINDOW, &v->con);
+  o2o_render_track(&v->cam, o2o_vecenv_data(v->env, 0), v->track_body);
   mjv_updateScene(v->m, o2o_vecenv_data(v->env, 0), &v->opt, NULL, &v->cam, mjCAT_ALL, &v->scn);
   mjr_render(viewport, &v->scn, &v->con);
 
