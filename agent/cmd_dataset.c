@@ -115,6 +115,7 @@ static int info_main(int argc, char **argv) {
     return 2;
   }
   char err[O2O_DATASET_ERRLEN];
+  static char scenario_task[32];
   if (scenario) {
     o2o_bridge_spec spec;
     if (scenario_spec(scenario, &spec, err, sizeof(err))) {
@@ -124,6 +125,8 @@ static int info_main(int argc, char **argv) {
     if (!oo.expect_obs_dim) oo.expect_obs_dim = spec.obs_dim;
     if (!oo.expect_act_dim) oo.expect_act_dim = spec.act_dim;
     if (!oo.episode_limit) oo.episode_limit = spec.max_episode_steps;
+    snprintf(scenario_task, sizeof(scenario_task), "%s", spec.task);
+    if (!task) task = scenario_task;
   }
   o2o_dataset *ds = NULL;
   int rc = o2o_dataset_open2(path, &oo, &ds, err, sizeof(err));
