@@ -1,0 +1,105 @@
+/* test_cmd_train.c: the `o2o train-online` and `o2o eval` commands end to end (a short run
+ * through the bridge pool with spawned o2o-sim children), their usage errors, and a corrupt
+ * checkpoint given to `o2o eval`. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *build_dir(void) {
+  const char *b = getenv("O2O_BUILD_DIR");
+  return b ? b : O2O_TEST_BUILD_DIR;
+}
+
+/* Run `o2o ARGS` with stdout+stderr captured into out; returns the exit code. */
+static int run_o2o(const char *args, char *out, size_t cap) {
+  char cmd[4096];
+  snprintf(cmd, sizeof(cmd), "%s/o2o %s 2>&1", build_dir(), args);
+  FILE *f = popen(cmd, "r");
+  cr_assert_not_null(f);
+  size_t n = fread(out, 1, cap - 1, f);
+  out[n] = 0;
+  int st = pclose(f);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char dir[256];
+static void setup(void) {
+  snprintf(dir, sizeof(dir), "/tmp/o2o_test_cmd_train_XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+}
+static void teardown(void) {
+  char cmd[512];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+TestSuite(cmd_train, .init = setup, .fini = teardown, .timeout = 240);
+
+Test(cmd_train, usage_errors) {
+  static char out[8192];
+  cr_assert_eq(run_o2o("train-online --help", out, sizeof(out)), 0);
+  cr_assert(strstr(out, "--scenario") && strstr(out, "--batch-size") && strstr(out, "--utd"), "%s",
+            out);
+  cr_assert_eq(run_o2o("train-online --steps -5", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "--steps expects an integer"), "%s", out);
+  cr_assert_eq(run_o2o("train-online --gamma abc", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "--gamma expects a number"), "%s", out);
+  cr_assert_eq(run_o2o("train-online --hidden 2.5", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "--hidden expects an integer"), "%s", out);
+  cr_assert_eq(run_o2o("train-online --bogus 1", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "unknown option '--bogus'"), "%s", out);
+  cr_assert_eq(run_o2o("train-online --variant fake", out, sizeof(out)), 2);
+  cr_assert_eq(run_o2o("eval", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "--checkpoint is required"), "%s", out);
+  cr_assert_eq(run_o2o("eval --help", out, sizeof(out)), 0);
+}
+
+Test(cmd_train, unknown_scenario_fails_cleanly) {
+  static char out[8192];
+  char args[1024];
+  snprintf(args, sizeof(args),
+           "train-online --scenario no-such-scenario --steps 10 --quiet --out %s/r", dir);
+  cr_assert_eq(run_o2o(args, out, sizeof(out)), 1, "%s", out);
+  cr_assert(strstr(out, "no-such-scenario"), "%s", out);
+}
+
+Test(cmd_train, short_run_then_eval) {
+  static char out[16384];
+  char args[2048];
+  snprintf(args, sizeof(args),
+           "train-online --scenario pendulum --steps 400 --envs 2 --start-steps 100 --hidden 16 "
+           "--batch-size 16 --eval-every 200 --eval-episodes 2 --checkpoint-every 200 --seed 4 "
+           "--out %s/run --json",
+           dir);
+  int rc = run_o2o(args, out, sizeof(out));
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert(strstr(out, "\"env_steps\": 400"), "%s", out);
+  cr_assert(strstr(out, "[eval] step 200"), "progress/eval lines on stderr: %s", out);
+  char p[512];
+  const char *files[] = {"config.json", "metrics.csv", "checkpoint.safetensors",
+                         "final.safetensors"};
+  for (int i = 0; i < 4; i++) {
+    snprintf(p, sizeof(p), "%s/run/%s", dir, files[i]);
+    cr_assert_eq(access(p, R_OK), 0, "missing %s", p);
+  }
+  snprintf(args, sizeof(args), "eval --checkpoint %s/run/final.safetensors --episodes 3 --json",
+           dir);
+  rc = run_o2o(args, out, sizeof(out));
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert(strstr(out, "\"scenario\": \"pendulum\"") && strstr(out, "\"episodes\": 3") &&
+                strstr(out, "\"mean\": "),
+            "%s", out);
+  /* A corrupt checkpoint: clear error naming the file, exit 1. */
+  snprintf(p, sizeof(p), "%s/run/final.safetensors", dir);
+  FILE *f = fopen(p, "r+b");
+  cr_assert_not_null(f);
+  fseek(f, 12, SEEK_SET);
+  fputs("}}}}", f); /* break the JSON header */
+  fclose(f);
+  rc = run_o2o(args, out, sizeof(out));
+  cr_assert_eq(rc, 1, "%s", out);
+  cr_assert(strstr(out, "final.safetensors") && strstr(out, "header JSON"), "%s", out);
+}
