@@ -9,7 +9,7 @@
 
 #include "render_mj.h"
 
-static int glfw_refs;
+static int glfw_ready; /* glfwInit succeeded (never undone, see release) */
 static char glfw_error[512];
 
 static void on_glfw_error(int code, const char *text) {
@@ -21,10 +21,7 @@ const char *o2o_render_glfw_last_error(void) {
 }
 
 int o2o_render_glfw_acquire(const char *who, char *err, size_t errlen) {
-  if (glfw_refs > 0) {
-    glfw_refs++;
-    return 0;
-  }
+  if (glfw_ready) return 0;
   glfw_error[0] = 0;
   glfwSetErrorCallback(on_glfw_error);
   if (!glfwInit()) {
@@ -36,14 +33,15 @@ int o2o_render_glfw_acquire(const char *who, char *err, size_t errlen) {
              display && *display ? display : "unset");
     return -1;
   }
-  glfw_refs = 1;
+  glfw_ready = 1;
   return 0;
 }
 
-void o2o_render_glfw_release(void) {
-  if (glfw_refs <= 0) return;
-  if (--glfw_refs == 0) glfwTerminate();
-}
+/* GLFW stays initialised until the process exits: glfwTerminate closes the X display,
+ * which unloads Mesa's driver, and LeakSanitizer then reports Mesa's never-freed
+ * allocations as "<unknown module>" leaks that no suppression can name. Re-initialising
+ * for every renderer would also cost a display connection each time. */
+void o2o_render_glfw_release(void) {}
 
 /* Radius of the tracked body's subtree around its centre of mass at qpos0 (the model's
  * stat.extent would include the floor plane and put the camera far away). */

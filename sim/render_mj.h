@@ -34,8 +34,9 @@ void o2o_viewer_press_key(o2o_viewer *v, int glfw_key);
 
 /* ---- internal: shared by render.c and viewer.c --------------------------------------- */
 
-/* glfwInit with a reference count (the offscreen renderer and the live window may both
- * live in one o2o-sim). On failure err says how to run headless. 0 ok, -1 error. */
+/* glfwInit once per process (the offscreen renderer and the live window may both live in
+ * one o2o-sim); release does not terminate GLFW (see render_gl.c). On failure err says
+ * how to run headless. 0 ok, -1 error. */
 int o2o_render_glfw_acquire(const char *who, char *err, size_t errlen);
 void o2o_render_glfw_release(void);
 /* The last GLFW error text (from the error callback), "" if none. */
