@@ -77,6 +77,7 @@ typedef struct {
   o2o_sac_stats last_stats;
   double t0, last_eval_mean;
   int have_eval;
+  int tty; /* stderr is a terminal: progress overwrites one line */
 } run_state;
 
 static double recent_mean(const run_state *r) {
@@ -146,8 +147,8 @@ static int evaluate(run_state *r, int64_t env_steps, int64_t updates, char *err,
   if (cfg->progress) {
     char sc[48] = "";
     if (has_score) snprintf(sc, sizeof(sc), " (D4RL %.1f)", score);
-    fprintf(stderr, "\r\033[K[eval] step %lld: return %.1f +- %.1f over %d episodes%s\n",
-            (long long)env_steps, mean, sqrt(var), n, sc);
+    fprintf(stderr, "%s[eval] step %lld: return %.1f +- %.1f over %d episodes%s\n",
+            r->tty ? "\r\033[K" : "", (long long)env_steps, mean, sqrt(var), n, sc);
   }
   return 0;
 }
@@ -291,7 +292,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   }
   if (cfg->validate_transitions && check_finite_rows(r.obs, E, O, "obs", 0, err, errlen)) goto done;
 
-  const int tty = isatty(2);
+  const int tty = r.tty = isatty(2);
   double last_t = now_s();
   int64_t last_steps = 0, last_updates = 0;
   int64_t env_steps = 0, updates = 0, last_eval_step = -1;
