@@ -36,6 +36,7 @@ struct o2o_viewer {
   long steps, episodes;
   float last_reward;
   double episode_return, last_episode_return;
+  double last_time; /* env 0's simulated time at the last update */
   /* pacing */
   double deadline, last_draw;
 };
@@ -211,8 +212,10 @@ int o2o_viewer_update(o2o_viewer *v, const o2o_step_result *res) {
       v->episodes++;
     }
   } else {
-    v->episode_return = 0; /* after a reset */
+    /* NULL: after a reset, or an idle redraw. A reset shows as simulated time going back. */
+    if (o2o_vecenv_data(v->env, 0)->time < v->last_time) v->episode_return = 0;
   }
+  v->last_time = o2o_vecenv_data(v->env, 0)->time;
 
   double t = now_seconds();
   if (v->paused || v->last_draw < 0 || t - v->last_draw >= 1.0 / VIEWER_MAX_FPS) draw(v);

@@ -159,3 +159,34 @@ Test(render_cli, bad_arguments_are_usage_errors) {
                1, "%s", out);
   cr_assert(strstr(out, "/nonexistent/actor.safetensors"), "%s", out);
 }
+
+Test(render_cli, checkpoint_policy_renders_deterministically_and_must_fit_the_scenario) {
+  /* A real checkpoint from a short training run (pendulum, a few hundred steps). */
+  char dir[64], cmd[1024], args[1024], a[160], b[160];
+  rt_tempdir(dir, sizeof dir);
+  snprintf(cmd, sizeof cmd,
+           "%s train-online --scenario pendulum --steps 400 --eval-every 400 --eval-episodes 1 "
+           "--checkpoint-every 400 --out %s/train --quiet",
+           O2O, dir);
+  cr_assert_eq(rt_run(cmd, out, sizeof out), 0, "training failed:\n%s", out);
+  for (int run = 0; run < 2; run++) {
+    snprintf(args, sizeof args,
+             "--checkpoint %s/train/final.safetensors --scenario pendulum --out %s/ck%d "
+             "--seconds 0.3 --fps 10 --width 64 --height 48 --fast --seed 5",
+             dir, dir, run);
+    cr_assert_eq(o2o_render(args), 0, "o2o render failed:\n%s", out);
+    cr_assert(strstr(out, "final.safetensors"), "%s", out);
+  }
+  for (int f = 0; f < 3; f++) {
+    snprintf(a, sizeof a, "%s/ck0/frame_%06d.png", dir, f);
+    snprintf(b, sizeof b, "%s/ck1/frame_%06d.png", dir, f);
+    cr_assert(files_equal(a, b), "checkpoint rollout frame %d not deterministic", f);
+  }
+  /* The pendulum policy on the hopper: observation sizes differ -> clear error. */
+  snprintf(args, sizeof args,
+           "--checkpoint %s/train/final.safetensors --scenario hopper --out %s/bad "
+           "--seconds 0.3 --width 64 --height 48",
+           dir, dir);
+  cr_assert_eq(o2o_render(args), 1, "%s", out);
+  cr_assert(strstr(out, "obs_dim"), "%s", out);
+}
