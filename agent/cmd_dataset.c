@@ -13,22 +13,26 @@
 #include "o2o_version.h"
 
 static void usage(FILE *f) {
-  fprintf(
-      f, "usage: o2o dataset info FILE [--json] [--scenario S] [--task T] [--limit N]\n"
-         "                        [--obs-dim N] [--act-dim N] [--keys]\n"
-         "  Checks a D4RL-layout HDF5 file (keys, dtypes, ranks, first dimensions, NaN/inf,\n"
-         "  episode lengths) and prints transitions, episodes, return min/mean/max, the D4RL\n"
-         "  normalised score (hopper, halfcheetah, walker2d, ant) and per-dimension\n"
-         "  observation/action min, max, mean, std.\n"
-         "  --scenario S  check obs/action dims against scenario S (asks an o2o-sim for its\n"
-         "                spec) and take the episode limit from it\n"
-         "  --task T      task for the normalised score (default: metadata/task, the\n"
-         "                scenario or the file name)\n"
-         "  --limit N     episode limit (default: metadata/max_episode_steps, else 1000)\n"
-         "  --obs-dim N, --act-dim N  expected dimensions\n"
-         "  --keys        list every dataset in the file with dtype and shape\n"
-         "  --json        one JSON object on stdout\n"
-         "exit code: 0 valid, 1 invalid or unreadable (the error names file, key, row), 2 usage\n");
+  fprintf(f,
+          "usage: o2o dataset info FILE [--json] [--scenario S] [--task T] [--limit N]\n"
+          "                        [--obs-dim N] [--act-dim N] [--keys]\n"
+          "  Checks a D4RL-layout HDF5 file (keys, dtypes, ranks, first dimensions, NaN/inf,\n"
+          "  episode lengths) and prints transitions, episodes, return min/mean/max, the D4RL\n"
+          "  normalised score (hopper, halfcheetah, walker2d, ant) and per-dimension\n"
+          "  observation/action min, max, mean, std.\n"
+          "  --scenario S  check obs/action dims against scenario S (asks an o2o-sim for its\n"
+          "                spec) and take the episode limit from it\n"
+          "  --task T      task for the normalised score (default: metadata/task, the\n"
+          "                scenario or the file name)\n"
+          "  --limit N     episode limit (default: metadata/max_episode_steps, else 1000)\n"
+          "  --obs-dim N, --act-dim N  expected dimensions\n"
+          "  --keys        list every dataset in the file with dtype and shape\n"
+          "  --json        one JSON object on stdout\n"
+          "exit code: 0 valid, 1 invalid or unreadable (the error names file, key, row), 2 usage\n"
+          "\n"
+          "usage: o2o dataset import-minari SRC --out FILE [--gzip L]\n"
+          "  Converts a Minari dataset (HDF5 backend; SRC = its directory or main_data.hdf5)\n"
+          "  into the D4RL layout (Box observation/action spaces only).\n");
 }
 
 static void json_num(FILE *f, double v) {
@@ -305,8 +309,40 @@ static int info_main(int argc, char **argv) {
   return 0;
 }
 
+static int import_minari_main(int argc, char **argv) {
+  const char *src = NULL, *out = NULL;
+  o2o_dataset_write_opts wo = {.gzip_level = 1};
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return 0;
+    } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+      out = argv[++i];
+    } else if (!strcmp(argv[i], "--gzip") && i + 1 < argc) {
+      wo.gzip_level = atoi(argv[++i]);
+    } else if (argv[i][0] != '-' && !src) {
+      src = argv[i];
+    } else {
+      fprintf(stderr, "o2o dataset import-minari: unexpected argument '%s'\n", argv[i]);
+      return 2;
+    }
+  }
+  if (!src || !out) {
+    fprintf(stderr, "usage: o2o dataset import-minari SRC --out FILE [--gzip L]\n");
+    return 2;
+  }
+  char err[O2O_DATASET_ERRLEN];
+  if (o2o_dataset_import_minari(src, out, &wo, err, sizeof(err))) {
+    fprintf(stderr, "o2o dataset import-minari: %s\n", err);
+    return 1;
+  }
+  fprintf(stderr, "wrote %s (check it with: o2o dataset info %s)\n", out, out);
+  return 0;
+}
+
 int o2o_cmd_dataset(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "info")) return info_main(argc - 1, argv + 1);
+  if (argc >= 2 && !strcmp(argv[1], "import-minari")) return import_minari_main(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "--version")) {
     printf("o2o %s\n", O2O_VERSION);
     return 0;

@@ -225,3 +225,37 @@ int o2o_dataset_ref_scores(const char *task, double *ref_min, double *ref_max) {
     }
   return 0;
 }
+
+int o2o_ds_read_flags(hid_t dset, o2o_dtype t, int64_t n, uint8_t *out, const char *path,
+                      const char *key, char *err, size_t errlen) {
+  int is_float = t == O2O_DTYPE_F32 || t == O2O_DTYPE_F64;
+  size_t esize = t == O2O_DTYPE_BOOL ? 1 : 8;
+  void *tmp = malloc((size_t)(n ? n : 1) * esize);
+  if (!tmp) return o2o_ds_err(err, errlen, O2O_DATASET_ENOMEM, "%s: out of memory", path);
+  hid_t mt = t == O2O_DTYPE_BOOL ? o2o_ds_bool_type()
+             : is_float          ? H5T_NATIVE_DOUBLE
+                                 : H5T_NATIVE_INT64;
+  herr_t rc = H5Dread(dset, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp);
+  if (t == O2O_DTYPE_BOOL) H5Tclose(mt);
+  if (rc < 0) {
+    char h5[256];
+    o2o_ds_h5_message(h5, sizeof(h5));
+    free(tmp);
+    return o2o_ds_err(err, errlen, O2O_DATASET_EIO, "%s: key '%s': read failed (%s)", path, key,
+                      h5);
+  }
+  for (int64_t i = 0; i < n; i++) {
+    double v = t == O2O_DTYPE_BOOL ? (double)((int8_t *)tmp)[i]
+               : is_float          ? ((double *)tmp)[i]
+                                   : (double)((int64_t *)tmp)[i];
+    if (v != 0.0 && v != 1.0) {
+      free(tmp);
+      return o2o_ds_err(err, errlen, O2O_DATASET_EVALUE,
+                        "%s: key '%s': row %lld holds %g (flags must be 0 or 1)", path, key,
+                        (long long)i, v);
+    }
+    out[i] = v != 0.0;
+  }
+  free(tmp);
+  return 0;
+}

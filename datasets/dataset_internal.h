@@ -27,3 +27,7 @@ int64_t o2o_ds_first_nonfinite(const float *v, int64_t count);
  * not one it decodes (caller falls back to H5Dread). Returns 0, or -1 with msg. */
 int o2o_ds_fast_read(hid_t dset, int64_t row0, int64_t rows, int cols, float *out, int *handled,
                      char *msg, size_t msglen);
+/* A flag array of n rows (bool enum, any integer, or 0/1 floats) as 0/1 bytes; any other
+ * value is an error naming path, key and row. */
+int o2o_ds_read_flags(hid_t dset, o2o_dtype t, int64_t n, uint8_t *out, const char *path,
+                      const char *key, char *err, size_t errlen);

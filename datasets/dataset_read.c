@@ -158,40 +158,9 @@ static void guess_task(const char *s, char *task, size_t len) {
 
 /* Flags of `rows` rows as 0/1 bytes; anything else is an error naming the row. */
 static int read_flags(o2o_dataset *d, int k, uint8_t *out, char *err, size_t errlen) {
-  const o2o_dataset_info *info = &d->info;
-  const o2o_dataset_extra *key = find_key(info, core_keys[k]);
-  int64_t n = info->rows;
-  o2o_dtype t = key->dtype;
-  int is_float = t == O2O_DTYPE_F32 || t == O2O_DTYPE_F64;
-  size_t esize = t == O2O_DTYPE_BOOL ? 1 : 8;
-  void *tmp = malloc((size_t)(n ? n : 1) * esize);
-  if (!tmp) return o2o_ds_err(err, errlen, O2O_DATASET_ENOMEM, "%s: out of memory", info->path);
-  hid_t mt = t == O2O_DTYPE_BOOL ? o2o_ds_bool_type()
-             : is_float          ? H5T_NATIVE_DOUBLE
-                                 : H5T_NATIVE_INT64;
-  herr_t rc = H5Dread(d->dset[k], mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp);
-  if (t == O2O_DTYPE_BOOL) H5Tclose(mt);
-  if (rc < 0) {
-    char h5[256];
-    o2o_ds_h5_message(h5, sizeof(h5));
-    free(tmp);
-    return o2o_ds_err(err, errlen, O2O_DATASET_EIO, "%s: key '%s': read failed (%s)", info->path,
-                      core_keys[k], h5);
-  }
-  for (int64_t i = 0; i < n; i++) {
-    double v = t == O2O_DTYPE_BOOL ? (double)((int8_t *)tmp)[i]
-               : is_float          ? ((double *)tmp)[i]
-                                   : (double)((int64_t *)tmp)[i];
-    if (v != 0.0 && v != 1.0) {
-      free(tmp);
-      return o2o_ds_err(err, errlen, O2O_DATASET_EVALUE,
-                        "%s: key '%s': row %lld holds %g (flags must be 0 or 1)", info->path,
-                        core_keys[k], (long long)i, v);
-    }
-    out[i] = v != 0.0;
-  }
-  free(tmp);
-  return 0;
+  const o2o_dataset_extra *key = find_key(&d->info, core_keys[k]);
+  return o2o_ds_read_flags(d->dset[k], key->dtype, d->info.rows, out, d->info.path, core_keys[k],
+                           err, errlen);
 }
 
 /* Shapes, dtypes and first dimensions of the core keys (and of infos/...). */

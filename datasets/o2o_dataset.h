@@ -157,6 +157,13 @@ typedef struct o2o_dataset_write_opts {
 int o2o_dataset_write(const char *path, const o2o_dataset_data *data,
                       const o2o_dataset_write_opts *opts, char *err, size_t errlen);
 
+/* Import a Minari dataset (HDF5 backend: src = the dataset directory, its data/ folder or
+ * main_data.hdf5) into a D4RL-layout file: episode_i/observations [T+1] give observations
+ * and next_observations, terminations -> terminals, truncations -> timeouts. Box spaces
+ * only; metadata.json is kept as metadata/minari_metadata_json. */
+int o2o_dataset_import_minari(const char *src, const char *out_path,
+                              const o2o_dataset_write_opts *opts, char *err, size_t errlen);
+
 /* Helpers to build metadata entries (data is malloc'ed; free with o2o_dataset_extras_free). */
 void o2o_dataset_extra_string(o2o_dataset_extra *e, const char *key, const char *value);
 void o2o_dataset_extra_int(o2o_dataset_extra *e, const char *key, int64_t value);

@@ -98,5 +98,39 @@ def main():
         f.truncate(size // 2)
 
 
+def minari(out):
+    """A Minari (HDF5 backend) dataset: 3 episodes of lengths 4, 6, 5; episode 1 truncated.
+    observations[ep][t, j] = 100 * ep + t + 0.5 * j (T + 1 rows), actions = -obs[:T, :2],
+    rewards[t] = ep + 0.25 * t."""
+    d = os.path.join(out, "minari", "pendulum", "test-v0", "data")
+    os.makedirs(d, exist_ok=True)
+    with h5py.File(os.path.join(d, "main_data.hdf5"), "w") as f:
+        for ep, T in enumerate([4, 6, 5]):
+            g = f.create_group(f"episode_{ep}")
+            g.attrs["id"] = ep
+            g.attrs["total_steps"] = T
+            t = np.arange(T + 1, dtype=np.float64)[:, None]
+            obs = 100 * ep + t + 0.5 * np.arange(3)[None, :]
+            g.create_dataset("observations", data=obs)  # float64, as gymnasium Box
+            g.create_dataset("actions", data=-obs[:T, :2].astype(np.float32))
+            g.create_dataset("rewards", data=ep + 0.25 * np.arange(T))
+            term = np.zeros(T, bool)
+            trunc = np.zeros(T, bool)
+            (trunc if ep == 1 else term)[-1] = True
+            g.create_dataset("terminations", data=term)
+            g.create_dataset("truncations", data=trunc)
+    with open(os.path.join(d, "metadata.json"), "w") as f:
+        f.write('{"dataset_id": "pendulum/test-v0", "total_episodes": 3, "total_steps": 15}')
+    bad = os.path.join(out, "minari_bad.hdf5")
+    with h5py.File(bad, "w") as f:
+        g = f.create_group("episode_0")
+        g.create_dataset("observations", data=np.zeros((4, 3), np.float32))  # should be 5
+        g.create_dataset("actions", data=np.zeros((4, 2), np.float32))
+        g.create_dataset("rewards", data=np.zeros(4, np.float32))
+        g.create_dataset("terminations", data=np.zeros(4, bool))
+        g.create_dataset("truncations", data=np.zeros(4, bool))
+
+
 if __name__ == "__main__":
     main()
+    minari(sys.argv[1])

@@ -447,3 +447,60 @@ Test(dataset_io, h5py_large_gzip) {
   free(obs), free(next);
   o2o_dataset_close(ds);
 }
+
+/* ---- Minari import ---------------------------------------------------------------------- */
+
+Test(dataset_io, minari_import) {
+  fixtures();
+  const char *out = O2O_TEST_BUILD_DIR "/test_minari.hdf5";
+  cr_assert_eq(
+      o2o_dataset_import_minari(FIXDIR "/minari/pendulum/test-v0", out, NULL, err, sizeof(err)), 0,
+      "%s", err);
+  o2o_dataset *ds = o2o_dataset_open(out, NULL, err, sizeof(err));
+  cr_assert_not_null(ds, "%s", err);
+  const o2o_dataset_info *in = o2o_dataset_get_info(ds);
+  cr_assert_eq(in->rows, 15);
+  cr_assert_eq(in->obs_dim, 3);
+  cr_assert_eq(in->act_dim, 2);
+  cr_assert_eq(in->episodes, 3);
+  cr_assert_eq(in->terminal_episodes, 2);
+  cr_assert_eq(in->trailing_rows, 0);
+  float obs[45], next[45], act[30], rew[15];
+  uint8_t term[15], tout[15];
+  o2o_dataset_dest d = {obs, act, rew, next, NULL, term, tout};
+  cr_assert_eq(o2o_dataset_read(ds, 0, 15, &d, err, sizeof(err)), 0, "%s", err);
+  const int T[3] = {4, 6, 5};
+  int row = 0;
+  for (int ep = 0; ep < 3; ep++)
+    for (int t = 0; t < T[ep]; t++, row++) {
+      for (int j = 0; j < 3; j++) {
+        cr_assert_eq(obs[row * 3 + j], (float)(100 * ep + t + 0.5 * j), "row %d", row);
+        cr_assert_eq(next[row * 3 + j], (float)(100 * ep + t + 1 + 0.5 * j), "row %d", row);
+      }
+      cr_assert_eq(act[row * 2 + 1], -(float)(100 * ep + t + 0.5));
+      cr_assert_eq(rew[row], (float)(ep + 0.25 * t));
+      int last = t == T[ep] - 1;
+      cr_assert_eq(term[row], last && ep != 1, "row %d", row);
+      cr_assert_eq(tout[row], last && ep == 1, "row %d", row);
+    }
+  o2o_dataset_extra *ex;
+  int n, found = 0;
+  cr_assert_eq(o2o_dataset_read_extras(ds, &ex, &n, err, sizeof(err)), 0, "%s", err);
+  for (int i = 0; i < n; i++)
+    if (!strcmp(ex[i].key, "metadata/minari_metadata_json"))
+      found = strstr(ex[i].data, "pendulum/test-v0") != NULL;
+  cr_assert(found, "metadata.json not kept");
+  o2o_dataset_extras_free(ex, n);
+  o2o_dataset_close(ds);
+}
+
+Test(dataset_bad, minari_wrong_rows) {
+  fixtures();
+  int rc =
+      o2o_dataset_import_minari(FIXDIR "/minari_bad.hdf5",
+                                O2O_TEST_BUILD_DIR "/test_minari_bad.hdf5", NULL, err, sizeof(err));
+  cr_assert_eq(rc, O2O_DATASET_EFORMAT);
+  cr_assert(strstr(err, "minari_bad.hdf5") && strstr(err, "episode_0/observations has 4 rows") &&
+                strstr(err, "expected 5"),
+            "%s", err);
+}
