@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blas_setup.h"
 #include "train.h"
 
 static const char *build_dir(void) {
@@ -38,6 +39,7 @@ static void learn(uint64_t seed) {
   snprintf(out, sizeof(out), "/tmp/o2o_test_learn_pendulum_s%llu_%d", (unsigned long long)seed,
            (int)getpid());
   snprintf(sim, sizeof(sim), "%s/o2o-sim", build_dir());
+  o2o_blas_set_threads(1); /* as `o2o` does: small products, and the simulators need a core */
   o2o_train_config cfg;
   o2o_train_config_default(&cfg);
   cfg.scenario = "pendulum";
