@@ -74,3 +74,20 @@ void o2o_tg_log_prob(const float *out, int ldo, int B, int A, float ls_min, floa
     logp[r] = lp;
   }
 }
+
+void o2o_tg_log_prob_backward(const float *out, int ldo, int B, int A, float ls_min, float ls_max,
+                              const float *a, const float *gl, float *dout, int lddo) {
+  const float lim = 1.0f - 1e-6f;
+  for (int r = 0; r < B; r++) {
+    const float *mu = out + (size_t)r * ldo, *raw = mu + A;
+    float *d = dout + (size_t)r * lddo, g = gl[r];
+    for (int i = 0; i < A; i++) {
+      float ls = clampf(raw[i], ls_min, ls_max), inv_std = expf(-ls);
+      float u = atanhf(clampf(a[(size_t)r * A + i], -lim, lim));
+      float z = (u - mu[i]) * inv_std;
+      d[i] = g * z * inv_std; /* d/dmu of -z^2/2 */
+      int inside = raw[i] >= ls_min && raw[i] <= ls_max;
+      d[A + i] = inside ? g * (z * z - 1.0f) : 0.0f; /* d/dlog_std of -z^2/2 - ls */
+    }
+  }
+}

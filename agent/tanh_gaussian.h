@@ -22,3 +22,8 @@ void o2o_tg_mode(const float *out, int ldo, int B, int A, float *a);
 /* log pi(a|s) of GIVEN actions a (clipped to +-(1 - 1e-6), u = atanh(a)), for BC/AWR/CQL. */
 void o2o_tg_log_prob(const float *out, int ldo, int B, int A, float ls_min, float ls_max,
                      const float *a, float *logp);
+
+/* Backward of o2o_tg_log_prob (actions are data, no gradient): gl [B] = dL/dlogp ->
+ * dout [B][2A] (row stride lddo) = dL/d[mu | raw log-std]. */
+void o2o_tg_log_prob_backward(const float *out, int ldo, int B, int A, float ls_min, float ls_max,
+                              const float *a, const float *gl, float *dout, int lddo);

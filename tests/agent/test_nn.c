@@ -327,6 +327,26 @@ Test(nn, tanh_gaussian_backward_matches_finite_differences) {
   cr_expect_eq(d[5], 0.0f, "gradient through a clamped log-std must be 0");
 }
 
+Test(nn, tanh_gaussian_log_prob_of_given_actions_backward) {
+  float out[6] = {0.3f, -1.2f, 0.8f, -0.7f, 0.4f, -6.0f}; /* third log-std clamped (< -5) */
+  const float a[3] = {0.2f, -0.9f, 0.5f};
+  float gl = 0.7f, d[6], lp0;
+  o2o_tg_log_prob(out, 6, 1, 3, -5.0f, 2.0f, a, &lp0);
+  o2o_tg_log_prob_backward(out, 6, 1, 3, -5.0f, 2.0f, a, &gl, d, 6);
+  for (int i = 0; i < 6; i++) {
+    float keep = out[i], h = 1e-2f, lp, lm; /* smooth: a larger step beats float rounding */
+    out[i] = keep + h;
+    o2o_tg_log_prob(out, 6, 1, 3, -5.0f, 2.0f, a, &lp);
+    out[i] = keep - h;
+    o2o_tg_log_prob(out, 6, 1, 3, -5.0f, 2.0f, a, &lm);
+    out[i] = keep;
+    double fd = 0.7 * ((double)lp - lm) / (2 * h);
+    cr_expect(fabs(fd - d[i]) < 1e-3 + 5e-3 * fabs(fd), "d out[%d]: fd %.6f analytic %.6f", i, fd,
+              d[i]);
+  }
+  cr_expect_eq(d[5], 0.0f);
+}
+
 /* ---- Adam, Polyak, finite check ---- */
 Test(nn, adam_matches_pytorch_formula) {
   o2o_nn_adam a;
