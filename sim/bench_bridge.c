@@ -14,6 +14,7 @@
  *          sub-batch goes on as soon as its own reply is in, as an agent that acts per
  *          sub-batch would (EnvPool's async mode).
  * Ratios b/a16, c/a64 and d/b are medians over rounds of the per-round ratios. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@
 #define MAX_ROUNDS 64
 
 typedef struct {
-  const char *scenario, *json, *mode;
+  const char *scenario, *json, *mode, *sim_exe;
   int env_steps, rounds, chunks, pin, timeout_ms;
 } bench_args;
 
@@ -46,6 +47,7 @@ static void usage(FILE *f) {
              "                   sub-batch: an agent acting on each sub-batch as it arrives)\n"
              "  --chunks C       sub-batches per o2o-sim process (default 1)\n"
              "  --pin            pin each child's simulator thread to its own CPU\n"
+             "  --sim-exe PATH   o2o-sim to spawn (default: next to this program, then PATH)\n"
              "  --json FILE|-    machine-readable results\n"
              "  --help, --version\n");
 }
@@ -60,6 +62,37 @@ static double cpu_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU time (s) of every thread of process pid, from /proc/PID/task/TID/schedstat (ns). */
+static double proc_cpu_s(int pid) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  double sum = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char f[320];
+    snprintf(f, sizeof f, "/proc/%d/task/%s/schedstat", pid, e->d_name);
+    FILE *fp = fopen(f, "r");
+    unsigned long long ns = 0;
+    if (fp) {
+      if (fscanf(fp, "%llu", &ns) != 1) ns = 0;
+      fclose(fp);
+    }
+    sum += ns * 1e-9;
+  }
+  closedir(d);
+  return sum;
+}
+
+static double children_cpu_s(o2o_pool *p) {
+  double s = 0;
+  for (int k = 0; k < o2o_pool_num_procs(p); k++)
+    s += proc_cpu_s((int)o2o_pool_child_pid(p, k));
+  return s;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -87,7 +120,7 @@ typedef struct {
   o2o_vecenv *vec;
   o2o_pool *pool;
   float *actions;
-  double rate[MAX_ROUNDS], cpu_us[MAX_ROUNDS];
+  double rate[MAX_ROUNDS], cpu_us[MAX_ROUNDS], sim_cpu_us[MAX_ROUNDS];
 } config;
 
 /* Returns env steps/s; *cpu_us = this process's CPU time per env step (microseconds). */
@@ -109,12 +142,13 @@ static double run_vec(config *c, o2o_rng *r, int env_steps, double *cpu_us) {
   return iters * c->envs / dt;
 }
 
-static double run_pool(config *c, o2o_rng *r, int env_steps, int async, double *cpu_us) {
+static double run_pool(config *c, o2o_rng *r, int env_steps, int async, double *cpu_us,
+                       double *sim_cpu_us) {
   const o2o_bridge_spec *s = o2o_pool_spec(c->pool);
   const int n = s->num_envs, ad = s->act_dim;
   char err[O2O_BRIDGE_ERRLEN];
   o2o_bridge_batch b;
-  double c0 = cpu_s(), t0 = now_s();
+  double k0 = children_cpu_s(c->pool), c0 = cpu_s(), t0 = now_s();
   long done = 0;
   if (!async) {
     int iters = env_steps / n;
@@ -150,6 +184,7 @@ static double run_pool(config *c, o2o_rng *r, int env_steps, int async, double *
   }
   double dt = now_s() - t0;
   *cpu_us = (cpu_s() - c0) / (double)done * 1e6;
+  if (sim_cpu_us) *sim_cpu_us = (children_cpu_s(c->pool) - k0) / (double)done * 1e6;
   return done / dt;
 fail:
   fprintf(stderr, "o2o-bench-bridge: %s: %s\n", c->name, err);
@@ -170,7 +205,7 @@ static int parse_int(const char *flag, const char *v, int lo, int hi, int *out) 
 }
 
 int main(int argc, char **argv) {
-  bench_args a = {"hopper", NULL, "batch", 24000, 7, 1, 0, 10000};
+  bench_args a = {"hopper", NULL, "batch", NULL, 24000, 7, 1, 0, 10000};
   for (int i = 1; i < argc; i++) {
     const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(f, "--help")) {
@@ -184,6 +219,8 @@ int main(int argc, char **argv) {
       continue;
     } else if (!strcmp(f, "--scenario") && v) {
       a.scenario = v;
+    } else if (!strcmp(f, "--sim-exe") && v) {
+      a.sim_exe = v;
     } else if (!strcmp(f, "--json") && v) {
       a.json = v;
     } else if (!strcmp(f, "--mode") && v) {
@@ -233,7 +270,8 @@ int main(int argc, char **argv) {
                             .num_procs = c->procs,
                             .envs_per_proc = c->envs,
                             .timeout_ms = a.timeout_ms,
-                            .quiet = 1};
+                            .quiet = 1,
+                            .sim_exe = a.sim_exe};
       c->pool = o2o_pool_create_opts(&pc, &po, err, sizeof err);
       if (c->pool && o2o_pool_reset(c->pool, 0, NULL, err, sizeof err)) {
         o2o_pool_destroy(c->pool);
@@ -259,7 +297,7 @@ int main(int argc, char **argv) {
     if (cf[i].vec)
       run_vec(&cf[i], &rng, 2000, &dummy);
     else
-      run_pool(&cf[i], &rng, 2000, async, &dummy);
+      run_pool(&cf[i], &rng, 2000, async, &dummy, NULL);
   }
   double rb[MAX_ROUNDS], rc[MAX_ROUNDS], rd[MAX_ROUNDS];
   double t_start = now_s();
@@ -267,7 +305,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 5; i++) {
       config *c = &cf[i];
       c->rate[r] = c->vec ? run_vec(c, &rng, a.env_steps, &c->cpu_us[r])
-                          : run_pool(c, &rng, a.env_steps, async, &c->cpu_us[r]);
+                          : run_pool(c, &rng, a.env_steps, async, &c->cpu_us[r], &c->sim_cpu_us[r]);
     }
     rb[r] = cf[1].rate[r] / cf[0].rate[r];
     rc[r] = cf[3].rate[r] / cf[2].rate[r];
@@ -281,24 +319,29 @@ int main(int argc, char **argv) {
   }
   double mb = median(rb, a.rounds), mc = median(rc, a.rounds), md = median(rd, a.rounds);
   FILE *out = a.json && !strcmp(a.json, "-") ? stderr : stdout;
-  fprintf(out, "%-8s %14s %14s %20s\n", "figure", "env steps/s", "(min-max)", "bench CPU us/step");
+  fprintf(out, "%-8s %12s %17s %12s %12s %12s\n", "figure", "env steps/s", "(min-max)", "bench CPU",
+          "o2o-sim CPU", "total CPU");
   for (int i = 0; i < 5; i++) {
     double lo = cf[i].rate[0], hi = lo;
     for (int r = 1; r < a.rounds; r++) {
       lo = cf[i].rate[r] < lo ? cf[i].rate[r] : lo;
       hi = cf[i].rate[r] > hi ? cf[i].rate[r] : hi;
     }
-    fprintf(out, "%-8s %14.0f %7.0f-%-7.0f %14.2f\n", cf[i].name, median(cf[i].rate, a.rounds), lo,
-            hi, median(cf[i].cpu_us, a.rounds));
+    double bc = median(cf[i].cpu_us, a.rounds), sc_ = median(cf[i].sim_cpu_us, a.rounds);
+    fprintf(out, "%-8s %12.0f %8.0f-%-8.0f %9.2f us %9.2f us %9.2f us\n", cf[i].name,
+            median(cf[i].rate, a.rounds), lo, hi, bc, sc_, bc + sc_);
   }
   fprintf(out,
           "b/a16 = %.3f (target >= 0.85)\nc/a64 = %.3f (target >= 0.95)\n"
           "d/b   = %.3f (target >= 1.6)\n",
           mb, mc, md);
   fprintf(out,
-          "(medians of %d interleaved rounds; pool mode %s, %d sub-batch(es) per process; "
-          "wall clock; the bench CPU column is this process only, not the children)\n",
-          a.rounds, a.mode, a.chunks);
+          "(medians of %d interleaved rounds, wall clock; pool mode %s, %d sub-batch(es) per "
+          "process%s. CPU columns: CPU time per env step of this process (all threads) and of "
+          "the o2o-sim children (all threads). On a busy machine several processes get a "
+          "larger share of the CPUs than one, which flatters b, c and d: compare the CPU "
+          "columns too.)\n",
+          a.rounds, a.mode, a.chunks, a.pin ? ", children pinned" : "");
   if (a.json) {
     FILE *f = strcmp(a.json, "-") ? fopen(a.json, "w") : stdout;
     if (!f) {
@@ -312,9 +355,11 @@ int main(int argc, char **argv) {
             O2O_VERSION, sc.name, sc.frame_skip, a.env_steps, a.rounds, a.mode, a.chunks,
             a.pin ? "true" : "false");
     for (int i = 0; i < 5; i++)
-      fprintf(f, "%s\"%s\": {\"env_steps_per_s\": %.1f, \"bench_cpu_us_per_step\": %.3f}",
+      fprintf(f,
+              "%s\"%s\": {\"env_steps_per_s\": %.1f, \"bench_cpu_us_per_step\": %.3f, "
+              "\"sim_cpu_us_per_step\": %.3f}",
               i ? ", " : "", cf[i].name, median(cf[i].rate, a.rounds),
-              median(cf[i].cpu_us, a.rounds));
+              median(cf[i].cpu_us, a.rounds), median(cf[i].sim_cpu_us, a.rounds));
     fprintf(f,
             "}, \"ratios\": {\"b_over_a16\": %.4f, \"c_over_a64\": %.4f, \"d_over_b\": %.4f}, "
             "\"targets\": {\"b_over_a16\": 0.85, \"c_over_a64\": 0.95, \"d_over_b\": 1.6}}\n",
