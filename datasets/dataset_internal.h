@@ -31,3 +31,22 @@ int o2o_ds_fast_read(hid_t dset, int64_t row0, int64_t rows, int cols, float *ou
  * value is an error naming path, key and row. */
 int o2o_ds_read_flags(hid_t dset, o2o_dtype t, int64_t n, uint8_t *out, const char *path,
                       const char *key, char *err, size_t errlen);
+
+/* ---- the open dataset (dataset_open.c opens, dataset_read.c reads) ---------------------- */
+enum { K_OBS, K_ACT, K_REW, K_NEXT, K_TERM, K_TIME, K_CORE };
+extern const char *const o2o_ds_core_keys[K_CORE]; /* "observations", ... "timeouts" */
+
+struct o2o_dataset {
+  hid_t file;
+  hid_t dset[K_CORE]; /* -1 when absent */
+  int rank[K_CORE];
+  o2o_dataset_info info;
+  uint8_t *terminals, *timeouts; /* [rows], timeouts inferred when absent */
+  int64_t *rows_of;              /* [transitions] file row of each transition, or NULL */
+  int no_fast_read;              /* O2O_DATASET_FAST_READ=0: always H5Dread */
+};
+
+/* Append a line to info->warnings (fmt takes a string and a long long). */
+void o2o_ds_warn(o2o_dataset_info *info, const char *fmt, const char *a, int64_t x);
+/* A scalar string dataset (fixed or variable length) into out; 1 on success. */
+int o2o_ds_read_string(hid_t d, char *out, size_t len);
