@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sched.h>
 #include <unistd.h>
 
 #define ERR O2O_BRIDGE_ERRLEN
@@ -365,5 +366,31 @@ Test(pool, chunk_api_steps_every_env) {
   cr_assert_eq(o2o_pool_chunk_recv(p, NULL, NULL, err, sizeof err), O2O_BRIDGE_EINVAL);
   for (int j = 0; j < 4; j++)
     cr_assert_eq(steps[j], 20, "env %d got %d steps", j, steps[j]);
+  o2o_pool_destroy(p);
+}
+
+/* --pin: each child's simulator thread on its own CPU, the rest of the child elsewhere. */
+Test(pool, pinned_children_get_their_own_cpu) {
+  cpu_set_t all;
+  cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
+  if (CPU_COUNT(&all) < 2) cr_skip_test("needs 2 CPUs");
+  char err[ERR];
+  o2o_pool_config cfg = {.scenario = "hopper", .num_procs = 2, .envs_per_proc = 2, .quiet = 1};
+  o2o_pool_options opt = {.pin_cpus = 1};
+  o2o_pool *p = o2o_pool_create_opts(&cfg, &opt, err, sizeof err);
+  cr_assert(p, "%s", err);
+  int cpu[2];
+  for (int k = 0; k < 2; k++) {
+    cpu_set_t s;
+    cr_assert_eq(sched_getaffinity(o2o_pool_child_pid(p, k), sizeof s, &s), 0);
+    cr_assert_eq(CPU_COUNT(&s), 1, "child %d main thread should be on one CPU", k);
+    for (cpu[k] = 0; !CPU_ISSET(cpu[k], &s); cpu[k]++) {
+    }
+  }
+  cr_assert_neq(cpu[0], cpu[1]);
+  float obs[4 * 11], act[4 * 3] = {0};
+  o2o_bridge_batch b;
+  cr_assert_eq(o2o_pool_reset(p, 0, obs, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_pool_step(p, act, &b, err, sizeof err), 0, "%s", err);
   o2o_pool_destroy(p);
 }
