@@ -214,10 +214,11 @@ int o2o_cmd_train_online(int argc, char **argv) {
   if (json) {
     printf("{\"run_dir\": \"%s\", \"env_steps\": %lld, \"updates\": %lld, \"wall_s\": %.3f, "
            "\"final_eval_mean\": %.4f, \"final_eval_std\": %.4f, \"best_eval_mean\": %.4f, "
-           "\"best_eval_step\": %lld, \"train_episodes\": %d, \"checkpoint\": \"%s\"}\n",
+           "\"best_eval_step\": %lld, \"train_episodes\": %d, \"transitions\": %lld, "
+           "\"lost_steps\": %lld, \"checkpoint\": \"%s\"}\n",
            out, (long long)res.env_steps, (long long)res.updates, res.wall_s, res.last_eval_mean,
            res.last_eval_std, res.best_eval_mean, (long long)res.best_eval_step, res.episodes,
-           res.last_checkpoint);
+           (long long)res.transitions, (long long)res.lost, res.last_checkpoint);
   } else {
     printf("final eval return %.2f +- %.2f (best %.2f at step %lld), %lld env steps, %lld "
            "updates, %.1f s\ncheckpoint: %s\n",

@@ -206,9 +206,10 @@ static int check_finite_rows(const float *x, int rows, int cols, const char *wha
 }
 
 void o2o_train_store_step(o2o_replay *rb, const float *obs, const float *unit_actions,
-                          const o2o_bridge_batch *out, int num_envs) {
+                          const o2o_bridge_batch *out, const uint8_t *lost, int num_envs) {
   const int O = o2o_replay_obs_dim(rb), A = o2o_replay_act_dim(rb);
   for (int i = 0; i < num_envs; i++) {
+    if (lost && lost[i]) continue;
     float done = out->terminated[i] ? 1.0f : 0.0f; /* truncation bootstraps */
     o2o_replay_add(rb, 1, obs + (size_t)i * O, unit_actions + (size_t)i * A, &out->reward[i],
                    out->final_obs + (size_t)i * O, &done);
@@ -349,8 +350,15 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
          check_finite_rows(out.final_obs, E, O, "obs", env_steps + 1, err, errlen) ||
          check_finite_rows(out.obs, E, O, "obs", env_steps + 1, err, errlen)))
       goto done;
-    o2o_train_store_step(r.rb, r.obs, r.unit, &out, E);
+    const uint8_t *lost = env->lost ? env->lost(env->ctx) : NULL;
+    o2o_train_store_step(r.rb, r.obs, r.unit, &out, lost, E);
     for (int i = 0; i < E; i++) {
+      if (lost && lost[i]) {
+        /* A simulator fault cut this episode: drop its partial return. */
+        r.ep_ret[i] = 0;
+        res->lost++;
+        continue;
+      }
       r.ep_ret[i] += out.reward[i];
       if (out.terminated[i] || out.truncated[i]) {
         r.last_return = r.ep_ret[i];
@@ -410,6 +418,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   res->updates = updates;
   res->wall_s = now_s() - r.t0;
   res->episodes = r.episodes;
+  res->transitions = o2o_replay_added(r.rb);
   res->train_return_mean = recent_mean(&r);
   if (r.have_eval) {
     res->last_eval_mean = r.last_eval_mean;

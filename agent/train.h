@@ -36,6 +36,9 @@ typedef struct o2o_train_env {
   int (*step_send)(void *ctx, const float *actions, char *err, size_t errlen);
   int (*step_recv)(void *ctx, o2o_bridge_batch *out, char *err, size_t errlen);
   void (*destroy)(void *ctx);
+  /* Optional (NULL = never): [num_envs] flags of the last step's rows whose step was lost to
+   * a simulator fault (o2o_pool_lost): no transition happened, so none is stored. */
+  const uint8_t *(*lost)(void *ctx);
 } o2o_train_env;
 
 /* Wrap a pool created from cfg (owned by the env: destroyed by env->destroy). */
@@ -106,6 +109,8 @@ typedef struct o2o_train_result {
   double best_eval_mean;
   int64_t best_eval_step;
   int episodes;               /* training episodes finished */
+  int64_t transitions;        /* stored in the replay (lost rows excluded) */
+  int64_t lost;               /* rows lost to simulator faults */
   double train_return_mean;   /* mean of the last 10 training episodes */
   char last_checkpoint[1024]; /* "" if none written */
 } o2o_train_result;
@@ -130,10 +135,11 @@ int o2o_train_d4rl_score(const char *task, double ret, double *score);
 
 /* Store one step of E envs into rb: (obs, unit actions, reward, next_obs, done) with
  * next_obs = out->final_obs (the last observation of an episode that ended, else the new
- * observation) and done = terminated (never truncated). */
+ * observation) and done = terminated (never truncated). Rows with lost[i] set (lost may be
+ * NULL) are skipped. */
 struct o2o_replay;
 void o2o_train_store_step(struct o2o_replay *rb, const float *obs, const float *unit_actions,
-                          const o2o_bridge_batch *out, int num_envs);
+                          const o2o_bridge_batch *out, const uint8_t *lost, int num_envs);
 
 /* [-1, 1] -> [low, high] per component (n rows of act_dim). */
 void o2o_train_scale_actions(const float *unit, int n, int act_dim, const float *low,

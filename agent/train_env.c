@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
 #include "train.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
@@ -32,6 +33,9 @@ static int pool_recv(void *ctx, o2o_bridge_batch *out, char *err, size_t errlen)
 static void pool_destroy(void *ctx) {
   o2o_pool_destroy(ctx);
 }
+static const uint8_t *pool_lost(void *ctx) {
+  return o2o_pool_lost(ctx);
+}
 
 int o2o_train_env_pool(o2o_train_env *env, const o2o_pool_config *cfg, char *err, size_t errlen) {
   memset(env, 0, sizeof(*env));
@@ -43,6 +47,7 @@ int o2o_train_env_pool(o2o_train_env *env, const o2o_pool_config *cfg, char *err
   env->step_send = pool_send;
   env->step_recv = pool_recv;
   env->destroy = pool_destroy;
+  env->lost = pool_lost;
   return 0;
 }
 
@@ -116,8 +121,15 @@ int o2o_train_evaluate(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx, 
       set_err(err, errlen, "evaluation step: %s", sub);
       goto done;
     }
+    const uint8_t *lost = env->lost ? env->lost(env->ctx) : NULL;
     for (int i = 0; i < episodes; i++) {
       if (ended[i]) continue;
+      if (lost && lost[i]) {
+        /* The simulator died mid-episode and the pool restarted the env in a fresh episode:
+         * score that one rather than a cut-short return. */
+        returns[i] = 0;
+        continue;
+      }
       if (!isfinite(out.reward[i])) {
         set_err(err, errlen, "evaluation: env %d returned a non-finite reward (%g)", i,
                 out.reward[i]);

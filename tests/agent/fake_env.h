@@ -15,8 +15,11 @@ typedef struct fake_env {
   float *x, *v, *obs, *final_obs, *reward;
   uint8_t *term, *trunc;
   int32_t *t;
-  float *pending; /* actions of the outstanding step */
-  int64_t steps;  /* env steps taken (all envs) */
+  float *pending;     /* actions of the outstanding step */
+  int64_t steps;      /* env steps taken (all envs) */
+  uint8_t *lost;      /* [num_envs] rows lost to a simulated fault in the last step */
+  int64_t lose_every; /* env 1's step is lost every this many calls (0 = never) */
+  int64_t calls;
   int64_t nan_at; /* inject a NaN reward into env 0 once steps reaches this (0 = never) */
   void (*on_nan)(void *);
   void *on_nan_ctx;
@@ -65,7 +68,20 @@ static int fake_send(void *ctx, const float *actions, char *err, size_t errlen) 
 static int fake_recv(void *ctx, o2o_bridge_batch *out, char *err, size_t errlen) {
   (void)err, (void)errlen;
   fake_env *f = ctx;
+  f->calls++;
   for (int i = 0; i < f->spec.num_envs; i++) {
+    f->lost[i] = f->lose_every > 0 && i == 1 && f->calls % f->lose_every == 0;
+    if (f->lost[i]) {
+      /* as o2o_pool after a dead simulator: last obs as final_obs, a fresh episode */
+      fake_obs(f, i, f->final_obs + 3 * i);
+      fake_reset_one(f, i);
+      fake_obs(f, i, f->obs + 3 * i);
+      f->reward[i] = 0;
+      f->term[i] = 0;
+      f->trunc[i] = 1;
+      f->steps++;
+      continue;
+    }
     float a = fmaxf(-2.0f, fminf(2.0f, f->pending[i]));
     f->v[i] = 0.8f * f->v[i] + 0.1f * a;
     f->x[i] += f->v[i];
@@ -92,8 +108,13 @@ static int fake_recv(void *ctx, o2o_bridge_batch *out, char *err, size_t errlen)
   return 0;
 }
 
+static const uint8_t *fake_lost(void *ctx) {
+  return ((fake_env *)ctx)->lost;
+}
+
 static void fake_destroy(void *ctx) {
   fake_env *f = ctx;
+  free(f->lost);
   free(f->x), free(f->v), free(f->obs), free(f->final_obs), free(f->reward);
   free(f->term), free(f->trunc), free(f->t), free(f->pending);
   free(f);
@@ -115,11 +136,13 @@ static fake_env *fake_env_create(o2o_train_env *env, int num_envs, int T) {
   f->x = calloc(n, 4), f->v = calloc(n, 4), f->obs = calloc(3 * n, 4);
   f->final_obs = calloc(3 * n, 4), f->reward = calloc(n, 4), f->term = calloc(n, 1);
   f->trunc = calloc(n, 1), f->t = calloc(n, 4), f->pending = calloc(n, 4);
+  f->lost = calloc(n, 1);
   env->ctx = f;
   env->spec = fake_spec;
   env->reset = fake_reset;
   env->step_send = fake_send;
   env->step_recv = fake_recv;
   env->destroy = fake_destroy;
+  env->lost = fake_lost;
   return f;
 }

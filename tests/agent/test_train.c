@@ -84,7 +84,7 @@ Test(train, stores_terminal_and_truncation_correctly) {
   uint8_t term[3] = {0, 1, 0}, trunc[3] = {0, 0, 1};
   int32_t t[3] = {5, 0, 0};
   o2o_bridge_batch out = {3, new_obs, rew, term, trunc, final_obs, t};
-  o2o_train_store_step(rb, obs, act, &out, 3);
+  o2o_train_store_step(rb, obs, act, &out, NULL, 3);
   cr_assert_eq(o2o_replay_size(rb), 3);
   float o[2], a, r, no[2], d;
   /* env 0 continues: next_obs = its new obs, done 0 */
@@ -165,6 +165,25 @@ Test(train, writes_run_files_and_consistent_checkpoints) {
     cr_assert_eq(a1[i], a2[i], "action %d: %g vs %g", i, a1[i], a2[i]);
   o2o_policy_destroy(pol);
   o2o_sac_destroy(sac);
+  env.destroy(env.ctx);
+  eval_env.destroy(eval_env.ctx);
+}
+
+Test(train, lost_rows_are_not_stored) {
+  char err[1024];
+  o2o_train_config cfg;
+  small_config(&cfg, NULL);
+  cfg.steps = 1000;
+  cfg.eval_every = 0;
+  o2o_train_env env, eval_env;
+  fake_env *f = fake_env_create(&env, 2, 50);
+  f->lose_every = 100; /* env 1 loses its step at calls 100, 200, ..., 500 */
+  fake_env_create(&eval_env, 3, 50);
+  o2o_train_result res;
+  cr_assert_eq(o2o_train_run(&cfg, &env, &eval_env, &res, err, sizeof(err)), 0, "%s", err);
+  cr_assert_eq(res.env_steps, 1000);
+  cr_assert_eq(res.lost, 5);
+  cr_assert_eq(res.transitions, 1000 - 5, "stored %lld", (long long)res.transitions);
   env.destroy(env.ctx);
   eval_env.destroy(eval_env.ctx);
 }
