@@ -9,6 +9,7 @@
  * the caller uses H5Dread. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,12 +41,38 @@ typedef struct fast_ctx {
   chunk_job *jobs;
   int njobs;
   atomic_int next;
-  unsigned char **scratch; /* per worker: [2][chunk bytes] */
 } fast_ctx;
 
-/* Byte-unshuffle + convert the wanted rows of one decoded chunk into out. */
+/* Undo HDF5's byte shuffle for elements [e0, e1) of a chunk of n elements: byte b of element
+ * i sits at b * n + i. Gathering whole elements (not bytes) lets the compiler vectorise. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("O3"))) /* vectorise the gather at the project's -O2 too */
+#endif
+static void
+unshuffle4(const unsigned char *in, int64_t n, int64_t e0, int64_t e1, float *out) {
+  const unsigned char *p0 = in, *p1 = in + n, *p2 = in + 2 * n, *p3 = in + 3 * n;
+  for (int64_t i = e0; i < e1; i++) {
+    uint32_t v =
+        (uint32_t)p0[i] | (uint32_t)p1[i] << 8 | (uint32_t)p2[i] << 16 | (uint32_t)p3[i] << 24;
+    memcpy(out + (i - e0), &v, 4);
+  }
+}
+
+static void unshuffle8_to_float(const unsigned char *in, int64_t n, int64_t e0, int64_t e1,
+                                float *out) {
+  for (int64_t i = e0; i < e1; i++) {
+    uint64_t v = 0;
+    for (int b = 0; b < 8; b++)
+      v |= (uint64_t)in[(int64_t)b * n + i] << (8 * b);
+    double d;
+    memcpy(&d, &v, 8);
+    out[i - e0] = (float)d;
+  }
+}
+
+/* Unshuffle + convert the wanted rows of one decoded chunk into out (little-endian host). */
 static void emit_rows(const fast_ctx *c, const unsigned char *bytes, int shuffled,
-                      int64_t row_first, unsigned char *tmp) {
+                      int64_t row_first) {
   const int64_t n = c->chunk_rows * c->cols; /* elements in a (full) chunk */
   int64_t r0 = row_first > c->row0 ? row_first : c->row0;
   int64_t r1 = row_first + c->chunk_rows;
@@ -53,24 +80,16 @@ static void emit_rows(const fast_ctx *c, const unsigned char *bytes, int shuffle
   if (r1 <= r0) return;
   int64_t e0 = (r0 - row_first) * c->cols, e1 = (r1 - row_first) * c->cols;
   float *dst = c->out + (r0 - c->row0) * c->cols;
-  const unsigned char *src = bytes;
-  if (shuffled) { /* byte b of element i sits at b * n + i */
-    unsigned char *t = tmp;
-    for (int b = 0; b < c->es; b++) {
-      const unsigned char *plane = bytes + (size_t)b * n;
-      for (int64_t i = e0; i < e1; i++)
-        t[(i - e0) * c->es + b] = plane[i];
-    }
-    src = tmp;
-    e1 -= e0;
-    e0 = 0;
-  }
-  if (c->es == 4) {
-    memcpy(dst, src + e0 * 4, (size_t)(e1 - e0) * 4);
+  if (shuffled && c->es == 4) {
+    unshuffle4(bytes, n, e0, e1, dst);
+  } else if (shuffled) {
+    unshuffle8_to_float(bytes, n, e0, e1, dst);
+  } else if (c->es == 4) {
+    memcpy(dst, bytes + e0 * 4, (size_t)(e1 - e0) * 4);
   } else {
     for (int64_t i = e0; i < e1; i++) {
       double v;
-      memcpy(&v, src + i * 8, 8);
+      memcpy(&v, bytes + i * 8, 8);
       dst[i - e0] = (float)v;
     }
   }
@@ -81,7 +100,7 @@ static void *worker(void *arg) {
   fast_ctx *c = a[0];
   unsigned char *scratch = a[1];
   const size_t chunk_bytes = (size_t)c->chunk_rows * c->cols * c->es;
-  unsigned char *plain = scratch, *tmp = scratch + chunk_bytes;
+  unsigned char *plain = scratch;
   for (;;) {
     int j = atomic_fetch_add(&c->next, 1);
     if (j >= c->njobs) break;
@@ -101,7 +120,7 @@ static void *worker(void *arg) {
       job->status = -101;
       continue;
     }
-    emit_rows(c, bytes, shuffled, job->row_first, tmp);
+    emit_rows(c, bytes, shuffled, job->row_first);
     job->status = 0;
   }
   return NULL;
@@ -168,7 +187,7 @@ int o2o_ds_fast_read(hid_t dset, int64_t row0, int64_t rows, int cols, float *ou
   const int T = num_threads();
   const int batch = T * BATCH_PER_THREAD;
   c.jobs = calloc((size_t)batch, sizeof(chunk_job));
-  unsigned char *scratch = malloc((size_t)T * 2 * chunk_bytes);
+  unsigned char *scratch = malloc((size_t)T * chunk_bytes);
   pthread_t th[MAX_THREADS];
   void *args[MAX_THREADS][2];
   int rc = 0;
@@ -212,7 +231,7 @@ int o2o_ds_fast_read(hid_t dset, int64_t row0, int64_t rows, int cols, float *ou
     int started = 0;
     for (int t = 1; t < T && t < c.njobs; t++) {
       args[t][0] = &c;
-      args[t][1] = scratch + (size_t)t * 2 * chunk_bytes;
+      args[t][1] = scratch + (size_t)t * chunk_bytes;
       if (pthread_create(&th[t], NULL, worker, args[t]) == 0)
         started = t;
       else
