@@ -6,6 +6,7 @@
 #include "pool_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -225,14 +226,17 @@ void o2o_pool_proc_stop(o2o_pool *p, int k, int grace_ms) {
   }
 }
 
+static int child_exited(pool_proc *pr, char *why, size_t len) {
+  if (!pr->spawned || pr->child.pid <= 0 || o2o_spawn_alive(&pr->child)) return 0;
+  char desc[128];
+  o2o_spawn_describe(&pr->child, desc, sizeof desc);
+  snprintf(why, len, "(pid %d) %s", (int)pr->child.pid, desc);
+  return 1;
+}
+
 int o2o_pool_proc_failed(o2o_pool *p, int k, char *why, size_t len) {
   pool_proc *pr = &p->procs[k];
-  if (pr->spawned && pr->child.pid > 0 && !o2o_spawn_alive(&pr->child)) {
-    char desc[128];
-    o2o_spawn_describe(&pr->child, desc, sizeof desc);
-    snprintf(why, len, "(pid %d) %s", (int)pr->child.pid, desc);
-    return 1;
-  }
+  if (child_exited(pr, why, len)) return 1;
   void *mon = p->chunks ? p->chunks[pr->first_chunk].mon : NULL;
   int failed = 0;
   while (mon) { /* each event: [uint16 event, uint32 value] then the endpoint */
@@ -254,8 +258,16 @@ int o2o_pool_proc_failed(o2o_pool *p, int k, char *why, size_t len) {
     }
     failed = 1;
   }
-  if (failed) snprintf(why, len, "dropped the connection to %s", pr->endpoint);
-  return failed;
+  if (!failed) return 0;
+  /* A dying process closes its sockets before it is reaped: give its pidfd a moment so
+   * the message says what happened to it. */
+  if (pr->spawned && pr->child.pidfd >= 0) {
+    struct pollfd pf = {.fd = pr->child.pidfd, .events = POLLIN};
+    poll(&pf, 1, 200);
+    if (child_exited(pr, why, len)) return 1;
+  }
+  snprintf(why, len, "dropped the connection to %s", pr->endpoint);
+  return 1;
 }
 
 /* ---- create / destroy ------------------------------------------------------------------- */

@@ -13,6 +13,9 @@ enum {
   CHUNK_COLLECTED, /* results in the pool's arrays, not yet handed to the caller */
 };
 
+#define FAULT_BURST 5
+#define FAULT_WINDOW_MS 30000
+
 typedef struct pool_chunk {
   int proc;  /* process it belongs to */
   int local; /* first env inside that process */
@@ -38,7 +41,8 @@ typedef struct pool_proc {
   int spawned;
   o2o_spawn child;
   int generation;
-  int down; /* a restart failed: try again before its next use */
+  int down;                      /* a restart failed: try again before its next use */
+  int64_t fault_ms[FAULT_BURST]; /* times of its last faults, newest first */
 } pool_proc;
 
 struct o2o_pool {

@@ -43,10 +43,22 @@ int o2o_pool_recover(o2o_pool *p, int k, const char *reason, char *err, size_t e
   for (int i = 0; i < pr->num_chunks; i++)
     states[i] = p->chunks[pr->first_chunk + i].state;
   int64_t t0 = o2o_pool_now_ms();
+  char old_ep[sizeof pr->endpoint];
+  snprintf(old_ep, sizeof old_ep, "%s", pr->endpoint);
   /* A hung or half-dead process gets no grace: SIGKILL works even on a stopped one. */
   o2o_pool_proc_stop(p, k, 0);
   p->restarts++;
-  int rc = o2o_pool_proc_start(p, k, err, errlen);
+  /* A process that fails again and again (a bug on every step, a broken model) is not
+   * restarted forever: after FAULT_BURST faults within FAULT_WINDOW_MS, give up. */
+  int rc = 0;
+  memmove(pr->fault_ms + 1, pr->fault_ms, sizeof(int64_t) * (FAULT_BURST - 1));
+  pr->fault_ms[0] = t0;
+  if (pr->fault_ms[FAULT_BURST - 1] && t0 - pr->fault_ms[FAULT_BURST - 1] < FAULT_WINDOW_MS) {
+    o2o_pool_err(err, errlen, "it failed %d times within %d s; not restarting it again",
+                 FAULT_BURST, FAULT_WINDOW_MS / 1000);
+    rc = O2O_BRIDGE_ESPAWN;
+  }
+  if (!rc) rc = o2o_pool_proc_start(p, k, err, errlen);
   /* Fresh seeds: past every seed handed out so far, distinct per restart and env. */
   uint64_t seed = p->seed + (uint64_t)p->restarts * (uint64_t)p->total;
   if (!rc) rc = o2o_pool_reset_proc(p, k, seed, p->fresh_obs, err, errlen);
@@ -54,9 +66,11 @@ int o2o_pool_recover(o2o_pool *p, int k, const char *reason, char *err, size_t e
     /* Leave the process down: the next call tries again. Chunks keep their states so
      * nothing the caller holds is invalidated twice. */
     char tmp[O2O_BRIDGE_ERRLEN];
-    snprintf(tmp, sizeof tmp, "%s", err);
-    o2o_pool_err(err, errlen, "o2o pool: process #%d (%s) %s, and could not be %s: %s", k,
-                 pr->endpoint, reason, pr->spawned ? "restarted" : "reconnected", tmp);
+    const char *cause = err;
+    if (!strncmp(cause, "o2o pool: ", 10)) cause += 10;
+    snprintf(tmp, sizeof tmp, "%s", cause);
+    o2o_pool_err(err, errlen, "o2o pool: o2o-sim #%d (%s) %s, and could not be %s: %s", k, old_ep,
+                 reason, pr->spawned ? "restarted" : "reconnected", tmp);
     for (int i = 0; i < pr->num_chunks; i++) {
       pool_chunk *ch = &p->chunks[pr->first_chunk + i];
       ch->state = states[i] == CHUNK_INFLIGHT ? CHUNK_IDLE : states[i];

@@ -394,3 +394,49 @@ Test(pool, pinned_children_get_their_own_cpu) {
   cr_assert_eq(o2o_pool_step(p, act, &b, err, sizeof err), 0, "%s", err);
   o2o_pool_destroy(p);
 }
+
+/* A child that cannot be restarted gives a clear error and the pool tries again later;
+ * a child that fails again and again is given up on instead of restarted forever. */
+Test(pool, failed_restart_and_crash_loop_are_errors) {
+  char err[ERR], exe[PATH_MAX], script[256], marker[256];
+  cr_assert_eq(o2o_spawn_find_exe("o2o-sim", exe, sizeof exe, err, sizeof err), 0, "%s", err);
+  snprintf(script, sizeof script, "/tmp/o2o-test-pool-wrap-%d.sh", (int)getpid());
+  snprintf(marker, sizeof marker, "/tmp/o2o-test-pool-wrap-%d.fail", (int)getpid());
+  unlink(marker);
+  FILE *f = fopen(script, "w");
+  cr_assert(f);
+  fprintf(f,
+          "#!/bin/sh\n[ -e %s ] && { echo 'wrapper: refusing to start' >&2; exit 3; }\n"
+          "exec %s \"$@\"\n",
+          marker, exe);
+  fclose(f);
+  chmod(script, 0700);
+  o2o_pool_config cfg = {
+      .scenario = "hopper", .num_procs = 1, .envs_per_proc = 1, .sim_exe = script, .quiet = 1};
+  o2o_pool *p = o2o_pool_create(&cfg, err, sizeof err);
+  cr_assert(p, "%s", err);
+  float obs[11], act[3] = {0};
+  o2o_bridge_batch b;
+  cr_assert_eq(o2o_pool_reset(p, 0, obs, err, sizeof err), 0, "%s", err);
+  FILE *m = fopen(marker, "w");
+  fclose(m);
+  kill(o2o_pool_child_pid(p, 0), SIGKILL);
+  int rc = o2o_pool_step(p, act, &b, err, sizeof err);
+  cr_assert_eq(rc, O2O_BRIDGE_ESPAWN, "rc %d: %s", rc, err);
+  cr_assert(strstr(err, "could not be restarted") && strstr(err, "exited with status 3"), "%s",
+            err);
+  /* The cause goes away: the next call brings the process back. */
+  unlink(marker);
+  cr_assert_eq(o2o_pool_step(p, act, &b, err, sizeof err), 0, "%s", err);
+  cr_assert(b.truncated[0] && o2o_pool_lost(p)[0]);
+  /* Crash loop: killed again and again. */
+  rc = 0;
+  for (int i = 0; i < 10 && rc != O2O_BRIDGE_ESPAWN; i++) {
+    kill(o2o_pool_child_pid(p, 0), SIGKILL);
+    rc = o2o_pool_step(p, act, &b, err, sizeof err);
+  }
+  cr_assert_eq(rc, O2O_BRIDGE_ESPAWN, "%s", err);
+  cr_assert(strstr(err, "times within"), "%s", err);
+  o2o_pool_destroy(p);
+  unlink(script);
+}
