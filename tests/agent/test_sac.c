@@ -10,10 +10,12 @@
 #include "blas_setup.h"
 #include "sac_internal.h"
 
-static void setup(void) {
+/* In a constructor, before Criterion starts its workers: a re-exec (OpenBLAS trap) then
+ * restarts the whole test program, and the workers inherit the chosen kernel. */
+__attribute__((constructor)) static void blas_init(void) {
   o2o_blas_setup(0, NULL);
 }
-TestSuite(sac, .init = setup);
+TestSuite(sac);
 
 typedef struct {
   o2o_batch b;

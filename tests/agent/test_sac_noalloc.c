@@ -24,8 +24,11 @@ void *__wrap_realloc(void *p, size_t n) {
   return __real_realloc(p, n);
 }
 
-Test(sac_noalloc, update_and_act_allocate_nothing) {
+__attribute__((constructor)) static void blas_init(void) {
   o2o_blas_setup(0, NULL);
+}
+
+Test(sac_noalloc, update_and_act_allocate_nothing) {
   o2o_sac_config c;
   o2o_sac_config_default(&c);
   c.hidden = 32;
