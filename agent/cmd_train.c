@@ -30,6 +30,8 @@ static void usage(FILE *f) {
           "  --replay-capacity N   transitions (default min(steps, 1000000))\n"
           "  --stop-at-return R    stop once an evaluation's mean return reaches R\n"
           "  --no-validate         do not check env outputs for NaN/inf on arrival\n"
+          "  --resume CKPT         continue from a train-online checkpoint (same SAC flags; the\n"
+          "                        replay buffer refills first); --steps is the new total\n"
           "  --sim-exe PATH        o2o-sim to spawn (default: next to o2o, then PATH)\n"
           "  --quiet               no progress on stderr\n"
           "  --json                print the result as one JSON object on stdout\n"
@@ -167,6 +169,8 @@ int o2o_cmd_train_online(int argc, char **argv) {
       rc = parse_f(a, v, &d), cfg.stop_at_return = d;
     else if (!strcmp(a, "--sim-exe"))
       cfg.sim_exe = v;
+    else if (!strcmp(a, "--resume"))
+      cfg.resume = v;
     else {
       int r = parse_sac_flag(&cfg.sac, a, v);
       if (r < 0) return 2;

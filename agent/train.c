@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "replay.h"
 
 #define RECENT 10 /* training episodes in the running mean */
@@ -181,6 +182,40 @@ static void progress_line(run_state *r, int64_t env_steps, int64_t updates, doub
   *last_updates = updates;
 }
 
+/* Load the whole learner from a checkpoint written by this loop; *env_steps = its step. */
+static int resume_from(run_state *r, const char *path, int64_t *env_steps, char *err,
+                       size_t errlen) {
+  o2o_ckpt *c = o2o_ckpt_open(path, err, errlen);
+  if (!c) return -1;
+  const o2o_ckpt_meta *m = o2o_ckpt_metadata(c);
+  const char *alg = o2o_ckpt_meta_get(m, "algorithm"), *step = o2o_ckpt_meta_get(m, "step");
+  const char *od = o2o_ckpt_meta_get(m, "obs_dim"), *ad = o2o_ckpt_meta_get(m, "act_dim");
+  int rc = -1;
+  if (!alg || strcmp(alg, "sac") || !step || !od || !ad) {
+    set_err(err, errlen,
+            "resume: %s is not a SAC checkpoint of train-online (metadata "
+            "algorithm/step/obs_dim/act_dim missing)",
+            path);
+  } else if (atoi(od) != r->O || atoi(ad) != r->A) {
+    set_err(err, errlen, "resume: %s has obs/act dims %s/%s, the scenario %d/%d", path, od, ad,
+            r->O, r->A);
+  } else {
+    const o2o_tensor_ref *t;
+    int n = o2o_sac_tensors(r->sac, &t);
+    char sub[O2O_AGENT_ERRLEN];
+    if (o2o_ckpt_load_into(c, t, n, 1, sub, sizeof(sub)) ||
+        o2o_sac_tensors_loaded(r->sac, sub, sizeof(sub))) {
+      set_err(err, errlen, "resume: %s (are the SAC flags those of the run?)", sub);
+    } else {
+      *env_steps = atoll(step);
+      r->ckpt_step = -1;
+      rc = 0;
+    }
+  }
+  o2o_ckpt_close(c);
+  return rc;
+}
+
 static void free_run(run_state *r) {
   o2o_sac_destroy(r->sac);
   o2o_replay_destroy(r->rb);
@@ -278,8 +313,12 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     snprintf(p, sizeof(p), "%s/config.json", cfg->out_dir);
     if (o2o_train_write_config(p, cfg, r.spec, err, errlen)) goto done;
     snprintf(p, sizeof(p), "%s/metrics.csv", cfg->out_dir);
-    r.metrics = fopen(p, "w");
-    if (!r.metrics || write_metrics_header(r.metrics)) {
+    /* A resumed run appends to its metrics. */
+    FILE *old = cfg->resume ? fopen(p, "r") : NULL;
+    int append = old && fgetc(old) != EOF;
+    if (old) fclose(old);
+    r.metrics = fopen(p, append ? "a" : "w");
+    if (!r.metrics || (!append && write_metrics_header(r.metrics))) {
       set_err(err, errlen, "train: cannot write %s", p);
       goto done;
     }
@@ -297,8 +336,12 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   double last_t = now_s();
   int64_t last_steps = 0, last_updates = 0;
   int64_t env_steps = 0, updates = 0, last_eval_step = -1;
-  int64_t next_eval = cfg->eval_every > 0 ? cfg->eval_every : INT64_MAX;
-  int64_t next_ckpt = cfg->checkpoint_every > 0 ? cfg->checkpoint_every : INT64_MAX;
+  if (cfg->resume && resume_from(&r, cfg->resume, &env_steps, err, errlen)) goto done;
+  last_steps = env_steps;
+  int64_t next_eval = INT64_MAX, next_ckpt = INT64_MAX;
+  if (cfg->eval_every > 0) next_eval = (env_steps / cfg->eval_every + 1) * cfg->eval_every;
+  if (cfg->checkpoint_every > 0)
+    next_ckpt = (env_steps / cfg->checkpoint_every + 1) * cfg->checkpoint_every;
   int stopped_early = 0;
 
   while (env_steps < cfg->steps) {

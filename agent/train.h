@@ -62,6 +62,9 @@ typedef struct o2o_train_config {
   int validate_transitions; /* reject non-finite env outputs before they enter the buffer
                                (default 1; 0 leaves the check to o2o_sac_update) */
   double stop_at_return;    /* > 0: stop early once an evaluation's mean reaches it */
+  const char *resume;       /* checkpoint to continue from (whole SAC state incl. Adam and
+                               rng; counting resumes at its "step"). The replay buffer is
+                               not in checkpoints: it refills before updates resume. */
   o2o_sac_config sac;
 } o2o_train_config;
 

@@ -113,6 +113,11 @@ int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
   json_str(f, cfg->variant);
   fprintf(f, ",\n  \"task\": ");
   json_str(f, spec->task);
+  fprintf(f, ",\n  \"resume\": ");
+  if (cfg->resume)
+    json_str(f, cfg->resume);
+  else
+    fprintf(f, "null");
   fprintf(f,
           ",\n  \"obs_dim\": %d,\n  \"act_dim\": %d,\n  \"max_episode_steps\": %d,\n"
           "  \"seed\": %llu,\n  \"steps\": %lld,\n  \"envs_per_proc\": %d,\n  \"procs\": %d,\n"

@@ -188,6 +188,39 @@ Test(train, lost_rows_are_not_stored) {
   eval_env.destroy(eval_env.ctx);
 }
 
+Test(train, resume_continues_from_a_checkpoint) {
+  char a[512], b[512], ck[600], err[1024];
+  snprintf(a, sizeof(a), "%s/ra", tmpdir);
+  snprintf(b, sizeof(b), "%s/rb", tmpdir);
+  o2o_train_config cfg;
+  small_config(&cfg, a);
+  cfg.steps = 1000;
+  o2o_train_env env, eval_env;
+  fake_env_create(&env, 2, 50);
+  fake_env_create(&eval_env, 3, 50);
+  o2o_train_result res;
+  cr_assert_eq(o2o_train_run(&cfg, &env, &eval_env, &res, err, sizeof(err)), 0, "%s", err);
+  snprintf(ck, sizeof(ck), "%s/final.safetensors", a);
+  small_config(&cfg, b);
+  cfg.steps = 1600;
+  cfg.resume = ck;
+  cr_assert_eq(o2o_train_run(&cfg, &env, &eval_env, &res, err, sizeof(err)), 0, "%s", err);
+  cr_assert_eq(res.env_steps, 1600);
+  /* 300 iterations of 2 envs; updates resume once the empty buffer holds a batch (32 rows,
+   * after 16 iterations). */
+  cr_assert_eq(res.updates, 2 * (300 - 16), "updates %lld", (long long)res.updates);
+  cr_assert_eq(res.evals, 2); /* at 1500 and the final one at 1600 */
+  /* A resume with other network sizes is refused with the tensor named. */
+  small_config(&cfg, b);
+  cfg.steps = 1600;
+  cfg.resume = ck;
+  cfg.sac.hidden = 16;
+  cr_assert_neq(o2o_train_run(&cfg, &env, &eval_env, &res, err, sizeof(err)), 0);
+  cr_assert(strstr(err, "resume:") && strstr(err, "has shape"), "%s", err);
+  env.destroy(env.ctx);
+  eval_env.destroy(eval_env.ctx);
+}
+
 /* At the NaN injection, copy the checkpoint file: the loop must not change it afterwards. */
 typedef struct {
   char path[1100];
