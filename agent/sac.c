@@ -52,6 +52,44 @@ static void errf(char *err, size_t errlen, const char *fmt, ...) {
   va_end(ap);
 }
 
+int o2o_sac_config_check(const o2o_sac_config *c, int obs_dim, int act_dim, char *err,
+                         size_t errlen) {
+#define BAD(cond, fmt, ...)                                                                        \
+  if (cond) {                                                                                      \
+    errf(err, errlen, "SAC config: " fmt, __VA_ARGS__);                                            \
+    return -1;                                                                                     \
+  }
+  BAD(obs_dim < 1 || act_dim < 1, "obs_dim %d / act_dim %d must be >= 1", obs_dim, act_dim);
+  BAD(c->hidden < 1 || c->hidden > 65536, "hidden = %d must be in 1..65536", c->hidden);
+  BAD(c->layers < 1 || c->layers > O2O_NN_MAX_LAYERS - 1, "layers = %d must be in 1..%d", c->layers,
+      O2O_NN_MAX_LAYERS - 1);
+  BAD(c->num_critics < 1 || c->num_critics > 64, "num_critics = %d must be in 1..64",
+      c->num_critics);
+  BAD(c->batch_size < 1 || c->batch_size > 1 << 20, "batch_size = %d must be in 1..%d",
+      c->batch_size, 1 << 20);
+  BAD(!(c->gamma >= 0.0f && c->gamma <= 1.0f), "gamma = %g must be in [0, 1]", (double)c->gamma);
+  BAD(!(c->tau > 0.0f && c->tau <= 1.0f), "tau = %g must be in (0, 1]", (double)c->tau);
+  BAD(!(c->actor_lr > 0.0f && isfinite(c->actor_lr)), "actor_lr = %g must be > 0",
+      (double)c->actor_lr);
+  BAD(!(c->critic_lr > 0.0f && isfinite(c->critic_lr)), "critic_lr = %g must be > 0",
+      (double)c->critic_lr);
+  BAD(!(c->alpha_lr >= 0.0f && isfinite(c->alpha_lr)), "alpha_lr = %g must be >= 0",
+      (double)c->alpha_lr);
+  BAD(!(c->init_alpha > 0.0f && isfinite(c->init_alpha)), "init_alpha = %g must be > 0",
+      (double)c->init_alpha);
+  BAD(!isfinite(c->target_entropy), "target_entropy = %g must be finite",
+      (double)c->target_entropy);
+  BAD(!(c->log_std_min < c->log_std_max) || !isfinite(c->log_std_min) || !isfinite(c->log_std_max),
+      "log_std_min = %g must be below log_std_max = %g", (double)c->log_std_min,
+      (double)c->log_std_max);
+  BAD(c->utd < 1, "utd = %d must be >= 1", c->utd);
+  BAD(c->start_steps < 0, "start_steps = %d must be >= 0", c->start_steps);
+  BAD(!(c->last_layer_gain >= 0.0f && isfinite(c->last_layer_gain)),
+      "last_layer_gain = %g must be >= 0", (double)c->last_layer_gain);
+#undef BAD
+  return 0;
+}
+
 /* ---- step counters and rng state as float tensors (exact small integers) ---- */
 static void pack_i64(float *f, int64_t v) {
   f[0] = (float)(v & 0xFFFFFF);
@@ -165,9 +203,7 @@ o2o_sac *o2o_sac_create(int obs_dim, int act_dim, const o2o_sac_config *cfg, uin
     c = *cfg;
   else
     o2o_sac_config_default(&c);
-  if (obs_dim < 1 || act_dim < 1 || c.hidden < 1 || c.layers < 1 ||
-      c.layers + 1 > O2O_NN_MAX_LAYERS || c.num_critics < 1 || c.batch_size < 1)
-    return NULL;
+  if (o2o_sac_config_check(&c, obs_dim, act_dim, NULL, 0)) return NULL;
   if (c.target_entropy == 0.0f) c.target_entropy = -(float)act_dim;
   o2o_sac *s = calloc(1, sizeof *s);
   if (!s) return NULL;

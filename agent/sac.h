@@ -5,25 +5,29 @@
 #include "o2o_agent.h"
 
 typedef struct o2o_sac_config {
-  int hidden;            /* units per hidden layer, default 256 */
-  int layers;            /* hidden layers per network, default 2 */
-  int num_critics;       /* ensemble size N, default 2 */
-  int critic_layernorm;  /* Dense->LayerNorm->ReLU in critics, default 0 */
-  int batch_size;        /* default 256 */
-  float gamma;           /* default 0.99 */
-  float tau;             /* Polyak rate, default 0.005 */
+  int hidden;                          /* units per hidden layer, default 256 */
+  int layers;                          /* hidden layers per network, default 2 */
+  int num_critics;                     /* ensemble size N, default 2 */
+  int critic_layernorm;                /* Dense->LayerNorm->ReLU in critics, default 0 */
+  int batch_size;                      /* default 256 */
+  float gamma;                         /* default 0.99 */
+  float tau;                           /* Polyak rate, default 0.005 */
   float actor_lr, critic_lr, alpha_lr; /* default 3e-4 each */
-  float init_alpha;      /* default 1.0 */
-  float target_entropy;  /* default -act_dim (set when 0) */
-  int backup_entropy;    /* subtract alpha*log pi in the target, default 1 */
-  float log_std_min, log_std_max; /* default -20, 2 */
-  int utd;               /* gradient updates per env step, default 1 */
-  int start_steps;       /* uniform-random env steps before learning, default 5000 */
+  float init_alpha;                    /* default 1.0 */
+  float target_entropy;                /* default -act_dim (set when 0) */
+  int backup_entropy;                  /* subtract alpha*log pi in the target, default 1 */
+  float log_std_min, log_std_max;      /* default -20, 2 */
+  int utd;                             /* gradient updates per env step, default 1 */
+  int start_steps;                     /* uniform-random env steps before learning, default 5000 */
   float last_layer_gain; /* >0: last layers xavier_uniform(gain), bias 0 (CQL family 1e-2);
                             default 0 = PyTorch default init everywhere */
 } o2o_sac_config;
 
 void o2o_sac_config_default(o2o_sac_config *cfg);
+/* 0 if cfg is usable for these dimensions, else -1 with err naming the field and its value
+ * (o2o_sac_create returns NULL for exactly these configs, or when out of memory). */
+int o2o_sac_config_check(const o2o_sac_config *cfg, int obs_dim, int act_dim, char *err,
+                         size_t errlen);
 
 /* Statistics of one update, for logging and NaN detection. */
 typedef struct o2o_sac_stats {

@@ -349,3 +349,22 @@ Test(sac, learns_a_contextual_bandit, .timeout = 120) {
   free(tb.mem);
   o2o_sac_destroy(s);
 }
+
+Test(sac, config_check_names_the_bad_field) {
+  o2o_sac_config c;
+  o2o_sac_config_default(&c);
+  char err[256];
+  cr_expect_eq(o2o_sac_config_check(&c, 11, 3, err, sizeof err), 0, "%s", err);
+  c.tau = 0.0f;
+  cr_expect_eq(o2o_sac_config_check(&c, 11, 3, err, sizeof err), -1);
+  cr_expect(strstr(err, "tau") != NULL, "%s", err);
+  cr_expect_null(o2o_sac_create(11, 3, &c, 1));
+  o2o_sac_config_default(&c);
+  c.layers = 40;
+  cr_expect_eq(o2o_sac_config_check(&c, 11, 3, err, sizeof err), -1);
+  cr_expect(strstr(err, "layers = 40") != NULL, "%s", err);
+  o2o_sac_config_default(&c);
+  c.log_std_min = 3.0f;
+  cr_expect_eq(o2o_sac_config_check(&c, 11, 3, err, sizeof err), -1);
+  cr_expect(strstr(err, "log_std_min") != NULL, "%s", err);
+}
