@@ -337,6 +337,8 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   int64_t last_steps = 0, last_updates = 0;
   int64_t env_steps = 0, updates = 0, last_eval_step = -1;
   if (cfg->resume && resume_from(&r, cfg->resume, &env_steps, err, errlen)) goto done;
+  /* Random warm-up only for a fresh learner; a resumed one acts with its policy at once. */
+  const int64_t warmup_end = cfg->resume ? 0 : cfg->sac.start_steps;
   last_steps = env_steps;
   int64_t next_eval = INT64_MAX, next_ckpt = INT64_MAX;
   if (cfg->eval_every > 0) next_eval = (env_steps / cfg->eval_every + 1) * cfg->eval_every;
@@ -346,7 +348,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
 
   while (env_steps < cfg->steps) {
     /* 1. actions in [-1, 1] */
-    if (env_steps < cfg->sac.start_steps) {
+    if (env_steps < warmup_end) {
       for (int i = 0; i < E * A; i++)
         r.unit[i] = (float)((double)(o2o_replay_rng_next(&r.rng) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
     } else {
@@ -358,7 +360,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
       goto done;
     }
     /* 2. learn while the simulators step */
-    if (env_steps >= cfg->sac.start_steps && o2o_replay_size(r.rb) >= cfg->sac.batch_size) {
+    if (env_steps >= warmup_end && o2o_replay_size(r.rb) >= cfg->sac.batch_size) {
       int n_upd = cfg->sac.utd * E;
       for (int u = 0; u < n_upd; u++) {
         o2o_sac_stats st;
