@@ -16,7 +16,6 @@
 #error "checkpoint.c writes host floats as little-endian: add byte swapping for this host"
 #endif
 
-
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
   if (!err || !errlen) return;
   va_list ap;
