@@ -301,6 +301,9 @@ static int emit_frame(render_run *r) {
     for (int k = 0; k < r->nsides; k++)
       memcpy(r->frame + ((size_t)y * r->frame_width + (size_t)k * w) * 3,
              r->side[k].rgb + (size_t)y * w * 3, (size_t)w * 3);
+  if (r->nsides > 1)
+    for (int k = 0; k < r->nsides; k++)
+      o2o_image_label(r->frame, r->frame_width, h, k * w + 4, 4, r->side[k].variant);
   int rc;
   if (r->video) {
     rc = o2o_video_frame(r->video, r->frame, r->err, sizeof r->err);

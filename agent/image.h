@@ -21,6 +21,11 @@ int o2o_png_write(const char *path, const uint8_t *rgb, int width, int height, c
 uint32_t o2o_crc32(uint32_t crc, const uint8_t *p, size_t n);     /* start with crc = 0 */
 uint32_t o2o_adler32(uint32_t adler, const uint8_t *p, size_t n); /* start with adler = 1 */
 
+/* Burn a label (capital letters; other characters are blanks) into rgb [height][width][3]
+ * with its top-left corner at (x, y): white 5x7 letters, scaled with the frame height, on
+ * a darkened box. Clipped at the image border. */
+void o2o_image_label(uint8_t *rgb, int width, int height, int x, int y, const char *text);
+
 /* A video being written by an ffmpeg child process fed raw RGB24 frames through a pipe:
  *   ffmpeg -f rawvideo -pix_fmt rgb24 -s WxH -r FPS -i - -pix_fmt yuv420p -y PATH
  * The program is $O2O_FFMPEG if set, else "ffmpeg" on PATH. yuv420p needs even sizes. */

@@ -166,3 +166,24 @@ Test(render_image, dir_prepare_creates_and_refuses_files_in_the_way) {
   cr_assert_neq(o2o_dir_prepare(under, err, sizeof err), 0);
   cr_assert(strstr(err, file), "%s", err);
 }
+
+Test(render_image, label_draws_white_letters_on_a_dark_box_and_clips) {
+  int w = 100, h = 60;
+  uint8_t *rgb = malloc((size_t)w * h * 3);
+  memset(rgb, 128, (size_t)w * h * 3);
+  o2o_image_label(rgb, w, h, 2, 2, "Real");
+  long white = 0, dark = 0;
+  for (long i = 0; i < (long)w * h; i++) {
+    white += rgb[3 * i] == 255;
+    dark += rgb[3 * i] == 32;
+  }
+  /* R, E, A, L have 18 + 18 + 18 + 11 lit cells, no scaling below 160 rows. */
+  cr_assert_eq(white, 18 + 18 + 18 + 11, "lit pixels: %ld", white);
+  cr_assert_gt(dark, 100);
+  cr_assert_eq(rgb[3 * ((size_t)(h - 1) * w + (w - 1))], 128, "far corner untouched");
+  /* Partly or wholly outside the image: clipped, no write out of bounds (ASan). */
+  o2o_image_label(rgb, w, h, w - 10, h - 5, "SIM");
+  o2o_image_label(rgb, w, h, -20, -20, "SIM");
+  o2o_image_label(rgb, w, h, 5 * w, 5 * h, "SIM");
+  free(rgb);
+}
