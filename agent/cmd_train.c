@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blas_setup.h"
 #include "o2o_commands.h"
 #include "o2o_version.h"
 #include "train.h"
@@ -206,9 +207,9 @@ int o2o_cmd_train_online(int argc, char **argv) {
   if (cfg.progress)
     fprintf(stderr,
             "o2o train-online: scenario %s (%s), seed %llu, %lld env steps, %d x %d envs, "
-            "run dir %s\n",
+            "run dir %s, OpenBLAS %s x %d thread(s)\n",
             cfg.scenario, cfg.variant, (unsigned long long)cfg.seed, (long long)cfg.steps,
-            cfg.procs, cfg.envs_per_proc, out);
+            cfg.procs, cfg.envs_per_proc, out, o2o_blas_corename(), o2o_blas_threads());
   o2o_train_result res;
   char err[2048];
   if (o2o_train_online(&cfg, &res, err, sizeof(err))) {
