@@ -14,8 +14,10 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: o2o dataset info FILE [--json] [--scenario S] [--task T] [--limit N]\n"
+          "usage: o2o dataset info FILE|NAME [--json] [--scenario S] [--task T] [--limit N]\n"
           "                        [--obs-dim N] [--act-dim N] [--keys]\n"
+          "  NAME: a shipped or cached dataset (pendulum-random, pendulum-medium; see\n"
+          "  datasets/README.md; also $O2O_DATASET_PATH).\n"
           "  Checks a D4RL-layout HDF5 file (keys, dtypes, ranks, first dimensions, NaN/inf,\n"
           "  episode lengths) and prints transitions, episodes, return min/mean/max, the D4RL\n"
           "  normalised score (hopper, halfcheetah, walker2d, ant) and per-dimension\n"
@@ -133,7 +135,10 @@ static int info_main(int argc, char **argv) {
     if (!task) task = scenario_task;
   }
   o2o_dataset *ds = NULL;
-  int rc = o2o_dataset_open2(path, &oo, &ds, err, sizeof(err));
+  static char found[900];
+  int rc = o2o_dataset_find(path, found, sizeof(found), err, sizeof(err));
+  if (!rc) path = found;
+  if (!rc) rc = o2o_dataset_open2(path, &oo, &ds, err, sizeof(err));
   if (rc) {
     if (json) {
       printf("{\"file\": ");

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "dataset_internal.h"
+#include "o2o_version.h"
 
 const char *o2o_dtype_name(o2o_dtype t) {
   switch (t) {
@@ -258,4 +261,40 @@ int o2o_ds_read_flags(hid_t dset, o2o_dtype t, int64_t n, uint8_t *out, const ch
   }
   free(tmp);
   return 0;
+}
+
+static int is_file(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int o2o_dataset_find(const char *name, char *out, size_t outlen, char *err, size_t errlen) {
+  if (!name || !name[0]) return o2o_ds_err(err, errlen, O2O_DATASET_EINVAL, "empty dataset name");
+  if (is_file(name)) {
+    snprintf(out, outlen, "%s", name);
+    return 0;
+  }
+  char dirs[4096] = "";
+  const char *env = getenv("O2O_DATASET_PATH");
+  snprintf(dirs, sizeof(dirs), "%s%s%s:%s/cache", env ? env : "", env ? ":" : "", O2O_DATASET_DIR,
+           O2O_DATASET_DIR);
+  char tried[2048] = "";
+  size_t used = 0;
+  for (char *save = NULL, *dir = strtok_r(dirs, ":", &save); dir;
+       dir = strtok_r(NULL, ":", &save)) {
+    if (!dir[0] || strchr(name, '/')) continue; /* paths are taken as given */
+    for (int ext = 0; ext < 2; ext++) {
+      char cand[4096];
+      snprintf(cand, sizeof(cand), "%s/%s%s", dir, name, ext ? ".hdf5" : "");
+      if (is_file(cand)) {
+        snprintf(out, outlen, "%s", cand);
+        return 0;
+      }
+      if (used + 2 < sizeof(tried))
+        used +=
+            (size_t)snprintf(tried + used, sizeof(tried) - used, "%s%s", used ? ", " : "", cand);
+    }
+  }
+  return o2o_ds_err(err, errlen, O2O_DATASET_EIO, "%s: no such dataset file (tried %s)", name,
+                    used ? tried : name);
 }

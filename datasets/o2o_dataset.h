@@ -103,6 +103,12 @@ typedef struct o2o_dataset_info {
 
 typedef struct o2o_dataset o2o_dataset;
 
+/* Resolve a dataset name ("pendulum-medium") or path to an existing file: the path as
+ * given, then NAME and NAME.hdf5 in each directory of $O2O_DATASET_PATH (colon-separated),
+ * in the source tree's datasets/ and in datasets/cache/. Returns 0 and writes the path to
+ * out, or O2O_DATASET_EIO with every place tried listed in err. */
+int o2o_dataset_find(const char *name_or_path, char *out, size_t outlen, char *err, size_t errlen);
+
 o2o_dataset *o2o_dataset_open(const char *path, const o2o_dataset_open_opts *opts, char *err,
                               size_t errlen);
 /* Same, returning the O2O_DATASET_E* code (opts may be NULL). */

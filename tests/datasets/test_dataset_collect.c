@@ -183,3 +183,14 @@ Test(dataset_collect, info_checks_scenario_dims, .timeout = 60) {
   cr_assert_eq(run(cmd, out, sizeof(out)), 1);
   cr_assert(strstr(out, "'observations' has 4 columns but the scenario expects 11"), "%s", out);
 }
+
+Test(dataset_collect, bench_runs_and_checks_its_read, .timeout = 120) {
+  char cmd[2048], out[4096];
+  snprintf(cmd, sizeof(cmd),
+           "%s/o2o bench dataset --rows 100000 --rounds 1 --out %s/test_bench.hdf5 --json "
+           "2>/dev/null",
+           build_dir(), O2O_TEST_BUILD_DIR);
+  cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", cmd);
+  cr_assert(strstr(out, "\"rows\": 100000") && strstr(out, "\"read_mb_s\": "), "%s", out);
+  cr_assert(strstr(out, "\"payload_mb\": 10.8"), "payload = 108 bytes per row: %s", out);
+}

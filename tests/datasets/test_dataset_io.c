@@ -504,3 +504,19 @@ Test(dataset_bad, minari_wrong_rows) {
                 strstr(err, "expected 5"),
             "%s", err);
 }
+
+Test(dataset_io, find_by_name) {
+  fixtures();
+  char path[1024];
+  setenv("O2O_DATASET_PATH", "/nonexistent:" FIXDIR, 1);
+  cr_assert_eq(o2o_dataset_find("d4rl_f32", path, sizeof(path), err, sizeof(err)), 0, "%s", err);
+  cr_assert_str_eq(path, FIXDIR "/d4rl_f32.hdf5");
+  /* The shipped data is found without any environment. */
+  unsetenv("O2O_DATASET_PATH");
+  cr_assert_eq(o2o_dataset_find("pendulum-random", path, sizeof(path), err, sizeof(err)), 0, "%s",
+               err);
+  cr_assert(strstr(path, "datasets/pendulum-random.hdf5"), "%s", path);
+  cr_assert_eq(o2o_dataset_find("no-such-set", path, sizeof(path), err, sizeof(err)),
+               O2O_DATASET_EIO);
+  cr_assert(strstr(err, "no-such-set") && strstr(err, "tried"), "%s", err);
+}
