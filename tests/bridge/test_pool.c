@@ -440,3 +440,30 @@ Test(pool, failed_restart_and_crash_loop_are_errors) {
   o2o_pool_destroy(p);
   unlink(script);
 }
+
+/* Dynamics the caller set survive a restart: the new child gets them again. */
+Test(pool, dynamics_are_reapplied_after_a_restart) {
+  o2o_pool *p = make_pool(2, 1, 5000, 1);
+  char err[ERR];
+  const char names[2][32] = {"gravity_scale", "mass_scale"};
+  const double values[2] = {2.0, 0.5};
+  cr_assert_eq(o2o_pool_set_dynamics(p, 2, names, values, err, sizeof err), 0, "%s", err);
+  float obs[2 * 11], act[2 * 3] = {0};
+  o2o_bridge_batch b;
+  cr_assert_eq(o2o_pool_reset(p, 0, obs, err, sizeof err), 0, "%s", err);
+  kill(o2o_pool_child_pid(p, 1), SIGKILL);
+  cr_assert_eq(o2o_pool_step(p, act, &b, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_pool_restarts(p), 1);
+  /* Ask the new child itself (a server serves several clients). */
+  o2o_client *c = o2o_client_connect(o2o_pool_endpoint(p, 1), 5000, err, sizeof err);
+  cr_assert(c, "%s", err);
+  const o2o_bridge_spec *s = o2o_client_spec(c);
+  int seen = 0;
+  for (int i = 0; i < s->num_params; i++) {
+    if (!strcmp(s->param_names[i], "gravity_scale")) seen += s->params[i] == 2.0;
+    if (!strcmp(s->param_names[i], "mass_scale")) seen += s->params[i] == 0.5;
+  }
+  cr_assert_eq(seen, 2, "the restarted o2o-sim lost the caller's dynamics");
+  o2o_client_destroy(c);
+  o2o_pool_destroy(p);
+}
