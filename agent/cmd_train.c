@@ -31,6 +31,7 @@ static void usage(FILE *f) {
           "  --replay-capacity N   transitions (default min(steps, 1000000))\n"
           "  --stop-at-return R    stop once an evaluation's mean return reaches R\n"
           "  --no-validate         do not check env outputs for NaN/inf on arrival\n"
+          "  --overwrite           reuse an --out DIR that already holds a run\n"
           "  --resume CKPT         continue from a train-online checkpoint (same SAC flags; the\n"
           "                        replay buffer refills first); --steps is the new total\n"
           "  --sim-exe PATH        o2o-sim to spawn (default: next to o2o, then PATH)\n"
@@ -129,6 +130,9 @@ int o2o_cmd_train_online(int argc, char **argv) {
       continue;
     } else if (!strcmp(a, "--no-validate")) {
       cfg.validate_transitions = 0;
+      continue;
+    } else if (!strcmp(a, "--overwrite")) {
+      cfg.overwrite = 1;
       continue;
     }
     if (!v) {

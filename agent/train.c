@@ -310,18 +310,25 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   if (cfg->out_dir) {
     char p[1100];
     if (o2o_train_mkdirs(cfg->out_dir, err, errlen)) goto done;
-    snprintf(p, sizeof(p), "%s/config.json", cfg->out_dir);
-    if (o2o_train_write_config(p, cfg, r.spec, err, errlen)) goto done;
     snprintf(p, sizeof(p), "%s/metrics.csv", cfg->out_dir);
-    /* A resumed run appends to its metrics. */
-    FILE *old = cfg->resume ? fopen(p, "r") : NULL;
-    int append = old && fgetc(old) != EOF;
+    /* A resumed run appends to its metrics; a fresh one never clobbers another run. */
+    FILE *old = fopen(p, "r");
+    int exists = old && fgetc(old) != EOF, append = exists && cfg->resume;
     if (old) fclose(old);
+    if (exists && !cfg->resume && !cfg->overwrite) {
+      set_err(err, errlen,
+              "train: %s already holds a run (metrics.csv); pick another --out, --resume it, "
+              "or pass --overwrite",
+              cfg->out_dir);
+      goto done;
+    }
     r.metrics = fopen(p, append ? "a" : "w");
     if (!r.metrics || (!append && write_metrics_header(r.metrics))) {
       set_err(err, errlen, "train: cannot write %s", p);
       goto done;
     }
+    snprintf(p, sizeof(p), "%s/config.json", cfg->out_dir);
+    if (o2o_train_write_config(p, cfg, r.spec, err, errlen)) goto done;
     snprintf(r.ckpt_path, sizeof(r.ckpt_path), "%s/checkpoint.safetensors", cfg->out_dir);
     snprintf(r.final_path, sizeof(r.final_path), "%s/final.safetensors", cfg->out_dir);
   }

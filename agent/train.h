@@ -62,6 +62,7 @@ typedef struct o2o_train_config {
   int validate_transitions; /* reject non-finite env outputs before they enter the buffer
                                (default 1; 0 leaves the check to o2o_sac_update) */
   double stop_at_return;    /* > 0: stop early once an evaluation's mean reaches it */
+  int overwrite;            /* allow an out_dir that already holds a run (else an error) */
   const char *resume;       /* checkpoint to continue from (whole SAC state incl. Adam and
                                rng; counting resumes at its "step"). The replay buffer is
                                not in checkpoints: it refills before updates resume. */

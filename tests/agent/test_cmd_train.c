@@ -85,6 +85,10 @@ Test(cmd_train, short_run_then_eval) {
     snprintf(p, sizeof(p), "%s/run/%s", dir, files[i]);
     cr_assert_eq(access(p, R_OK), 0, "missing %s", p);
   }
+  /* The same --out again must not clobber that run. */
+  snprintf(args, sizeof(args), "train-online --steps 100 --quiet --out %s/run", dir);
+  cr_assert_eq(run_o2o(args, out, sizeof(out)), 1, "%s", out);
+  cr_assert(strstr(out, "already holds a run"), "%s", out);
   snprintf(args, sizeof(args), "eval --checkpoint %s/run/final.safetensors --episodes 3 --json",
            dir);
   rc = run_o2o(args, out, sizeof(out));
