@@ -22,8 +22,9 @@ struct o2o_client {
   char endpoint[256];
   uint32_t next_id;
   uint32_t pending_id;
-  int pending_type; /* 0 = nothing outstanding */
-  int64_t rcvtimeo; /* ZMQ_RCVTIMEO currently set (-1 = ZeroMQ's default, infinite) */
+  int pending_type;           /* 0 = nothing outstanding */
+  int64_t rcvtimeo;           /* ZMQ_RCVTIMEO currently set (-1 = ZeroMQ's default, infinite) */
+  int step_first, step_count; /* env range of the outstanding STEP */
   o2o_bridge_spec spec;
   o2o_wire_tx *tx;
   o2o_wire_rx rx;
@@ -299,25 +300,37 @@ int o2o_client_reset(o2o_client *c, const uint64_t *seeds, float *obs, char *err
   return 0;
 }
 
-int o2o_client_step_send(o2o_client *c, const float *actions, char *err, size_t errlen) {
-  if (!actions) {
-    set_err(err, errlen, "o2o_client_step: actions is NULL");
+int o2o_client_step_send_range(o2o_client *c, int first, int count, const float *actions, char *err,
+                               size_t errlen) {
+  if (!actions || first < 0 || count < 1 || first > c->spec.num_envs - count) {
+    set_err(err, errlen, "o2o_client_step: env range [%d, %d) outside [0, %d) or no actions", first,
+            first + count, c->spec.num_envs);
     return O2O_BRIDGE_EINVAL;
   }
   /* Checked here too so the caller learns which env is at fault without a round trip. */
-  long bad =
-      o2o_wire_find_nonfinite_f32(actions, (size_t)c->spec.num_envs * (size_t)c->spec.act_dim);
+  size_t values = (size_t)count * (size_t)c->spec.act_dim;
+  long bad = o2o_wire_find_nonfinite_f32(actions, values);
   if (bad >= 0) {
-    set_err(err, errlen, "action of env %ld, component %ld is NaN or inf", bad / c->spec.act_dim,
-            bad % c->spec.act_dim);
+    set_err(err, errlen, "action of env %ld, component %ld is NaN or inf",
+            first + bad / c->spec.act_dim, bad % c->spec.act_dim);
     return O2O_BRIDGE_EINVAL;
   }
   o2o_wire_header h;
   o2o_wire_header_init(&h, O2O_MSG_STEP, 0);
-  h.num_envs = c->spec.num_envs;
+  h.env = first;
+  h.num_envs = count;
   h.act_dim = c->spec.act_dim;
-  o2o_wire_frame a = {actions, 4 * (size_t)c->spec.num_envs * (size_t)c->spec.act_dim};
-  return send_request(c, &h, &a, 1, err, errlen);
+  o2o_wire_frame a = {actions, 4 * values};
+  int rc = send_request(c, &h, &a, 1, err, errlen);
+  if (rc == 0) {
+    c->step_first = first;
+    c->step_count = count;
+  }
+  return rc;
+}
+
+int o2o_client_step_send(o2o_client *c, const float *actions, char *err, size_t errlen) {
+  return o2o_client_step_send_range(c, 0, c->spec.num_envs, actions, err, errlen);
 }
 
 static int step_recv(o2o_client *c, o2o_bridge_batch *out, int timeout_ms, int abandon, char *err,
@@ -329,8 +342,13 @@ static int step_recv(o2o_client *c, o2o_bridge_batch *out, int timeout_ms, int a
   o2o_wire_msg m;
   int rc = recv_reply_ex(c, timeout_ms, abandon, &m, err, errlen);
   if (rc) return rc;
-  if ((rc = check_dims(c, &m, err, errlen))) return rc;
-  size_t n = (size_t)c->spec.num_envs;
+  if (m.h.env != c->step_first || m.h.num_envs != c->step_count || m.h.obs_dim != c->spec.obs_dim) {
+    set_err(err, errlen, "%s: STEP reply for envs [%d, %d) x %d obs, asked for [%d, %d) x %d",
+            c->endpoint, m.h.env, m.h.env + m.h.num_envs, m.h.obs_dim, c->step_first,
+            c->step_first + c->step_count, c->spec.obs_dim);
+    return O2O_BRIDGE_EPROTO;
+  }
+  size_t n = (size_t)c->step_count; /* rows 0..n of the client's arrays */
   memcpy(c->obs, m.arrays[0].data, m.arrays[0].size);
   memcpy(c->reward, m.arrays[1].data, m.arrays[1].size);
   memcpy(c->terminated, m.arrays[2].data, n);

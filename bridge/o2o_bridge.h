@@ -100,6 +100,10 @@ void o2o_client_set_timeout(o2o_client *c, int timeout_ms);
  * stale one from a request that timed out earlier, which step_recv skips) has arrived.
  * Only one request may be outstanding per client. */
 int o2o_client_step_send(o2o_client *c, const float *actions, char *err, size_t errlen);
+/* Sub-batch: step only envs [first, first + count) with actions [count][act_dim]; the
+ * reply (step_recv) then has count rows, row 0 = env first. */
+int o2o_client_step_send_range(o2o_client *c, int first, int count, const float *actions,
+                               char *err, size_t errlen);
 int o2o_client_step_recv(o2o_client *c, o2o_bridge_batch *out, char *err, size_t errlen);
 /* step_recv abandons the request when it times out (its late reply is skipped later).
  * step_recv_timeout waits timeout_ms (0 = only what has already arrived) and on

@@ -191,12 +191,14 @@ int o2o_wire_layout(const o2o_wire_header *h, size_t sizes[O2O_WIRE_MAX_ARRAYS],
     CHECK("obs_dim", h->obs_dim, 1, O2O_BRIDGE_MAX_OBS);
     sizes[0] = 4 * (size_t)h->num_envs * (size_t)h->obs_dim;
     return 1;
-  case O2O_MSG_STEP:
+  case O2O_MSG_STEP: /* envs [env, env + num_envs) */
+    CHECK("env", h->env, 0, O2O_WIRE_MAX_ENVS - 1);
     CHECK("num_envs", h->num_envs, 1, O2O_WIRE_MAX_ENVS);
     CHECK("act_dim", h->act_dim, 1, O2O_BRIDGE_MAX_ACT);
     sizes[0] = 4 * (size_t)h->num_envs * (size_t)h->act_dim;
     return 1;
   case O2O_MSG_STEP | O2O_MSG_REPLY:
+    CHECK("env", h->env, 0, O2O_WIRE_MAX_ENVS - 1);
     CHECK("num_envs", h->num_envs, 1, O2O_WIRE_MAX_ENVS);
     CHECK("obs_dim", h->obs_dim, 1, O2O_BRIDGE_MAX_OBS);
     n = (size_t)h->num_envs;
@@ -340,8 +342,8 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
     bad = o2o_wire_find_nonfinite_f32(msg->arrays[0].data,
                                       (size_t)msg->h.num_envs * (size_t)msg->h.act_dim);
     if (bad >= 0) {
-      set_err(err, errlen, "action of env %ld, component %ld is NaN or inf", bad / msg->h.act_dim,
-              bad % msg->h.act_dim);
+      set_err(err, errlen, "action of env %ld, component %ld is NaN or inf",
+              msg->h.env + bad / msg->h.act_dim, bad % msg->h.act_dim);
       return -O2O_WIRE_ENONFINITE;
     }
     break;

@@ -124,6 +124,12 @@ int o2o_vecenv_step(o2o_vecenv *env, const float *actions, o2o_step_result *out,
 int o2o_vecenv_step_n(o2o_vecenv *env, const float *actions, size_t count, o2o_step_result *out,
                       char *err, size_t errlen);
 
+/* Step only envs [first, first + num) with actions [num][act_dim]; out points at those rows
+ * of the result arrays (out->obs[0] is env first). The other envs are untouched. Same
+ * checks as o2o_vecenv_step_n. (Added by bridge-core for sub-batch STEP over the bridge.) */
+int o2o_vecenv_step_range(o2o_vecenv *env, int first, int num, const float *actions,
+                          o2o_step_result *out, char *err, size_t errlen);
+
 /* Change the dynamics of every env (applied from the next step; state is kept). */
 int o2o_vecenv_set_dynamics(o2o_vecenv *env, const o2o_dynamics *dyn, char *err, size_t errlen);
 void o2o_vecenv_get_dynamics(const o2o_vecenv *env, o2o_dynamics *dyn);

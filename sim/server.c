@@ -343,17 +343,10 @@ static void on_hello(o2o_server *s, const o2o_wire_msg *m) {
   send_reply(s, &h, a, 5);
 }
 
-static int check_envs(o2o_server *s, const o2o_wire_msg *m, int check_act) {
-  const o2o_env_spec *es = s->es;
-  if (m->h.num_envs != es->num_envs || (check_act && m->h.act_dim != es->act_dim)) {
-    if (check_act)
-      send_error(s, m->h.request_id, O2O_WIRE_EDIMS,
-                 "%s has %d envs x %d action values; this server has %d envs x %d",
-                 o2o_wire_type_name(m->h.type), m->h.num_envs, m->h.act_dim, es->num_envs,
-                 es->act_dim);
-    else
-      send_error(s, m->h.request_id, O2O_WIRE_EDIMS, "%s has num_envs = %d; this server has %d",
-                 o2o_wire_type_name(m->h.type), m->h.num_envs, es->num_envs);
+static int check_envs(o2o_server *s, const o2o_wire_msg *m) {
+  if (m->h.num_envs != s->es->num_envs) {
+    send_error(s, m->h.request_id, O2O_WIRE_EDIMS, "%s has num_envs = %d; this server has %d",
+               o2o_wire_type_name(m->h.type), m->h.num_envs, s->es->num_envs);
     return -1;
   }
   return 0;
@@ -365,7 +358,7 @@ static void after_step(o2o_server *s, const o2o_step_result *res) {
 }
 
 static void on_reset(o2o_server *s, const o2o_wire_msg *m) {
-  if (check_envs(s, m, 0)) return;
+  if (check_envs(s, m)) return;
   const uint64_t *seeds = NULL;
   if (!(m->h.flags & O2O_WIRE_FLAG_NO_SEEDS)) {
     memcpy(s->seeds, m->arrays[0].data, m->arrays[0].size);
@@ -384,24 +377,33 @@ static void on_reset(o2o_server *s, const o2o_wire_msg *m) {
   send_reply(s, &h, &a, 1);
 }
 
+/* STEP of envs [env, env + num_envs): all of them, or a sub-batch (a pool keeps several
+ * sub-batches of one server in flight). */
 static void on_step(o2o_server *s, const o2o_wire_msg *m) {
-  if (check_envs(s, m, 1)) return;
-  size_t count = (size_t)m->h.num_envs * (size_t)m->h.act_dim;
+  const o2o_env_spec *es = s->es;
+  int first = m->h.env, num = m->h.num_envs;
+  if (m->h.act_dim != es->act_dim || first > es->num_envs - num) {
+    send_error(s, m->h.request_id, O2O_WIRE_EDIMS,
+               "STEP of envs [%d, %d) x %d action values; this server has envs [0, %d) x %d", first,
+               first + num, m->h.act_dim, es->num_envs, es->act_dim);
+    return;
+  }
   memcpy(s->actions, m->arrays[0].data, m->arrays[0].size);
   o2o_step_result r;
-  if (o2o_vecenv_step_n(s->env, s->actions, count, &r, s->err, sizeof s->err) != 0) {
+  if (o2o_vecenv_step_range(s->env, first, num, s->actions, &r, s->err, sizeof s->err) != 0) {
     send_error(s, m->h.request_id, O2O_WIRE_ESIM, "STEP: %s", s->err);
     return;
   }
   o2o_wire_header h;
   reply_header(&h, O2O_MSG_STEP, m);
-  size_t n = (size_t)s->es->num_envs, o = (size_t)s->es->obs_dim;
+  size_t n = (size_t)num, o = (size_t)es->obs_dim;
+  h.env = first;
   h.num_envs = (int32_t)n;
   h.obs_dim = (int32_t)o;
   o2o_wire_frame a[6] = {{r.obs, 4 * n * o}, {r.reward, 4 * n},        {r.terminated, n},
                          {r.truncated, n},   {r.final_obs, 4 * n * o}, {r.episode_step, 4 * n}};
   send_reply(s, &h, a, 6);
-  after_step(s, &r);
+  if (first == 0) after_step(s, &r); /* the viewer shows env 0 */
 }
 
 static void on_set_dynamics(o2o_server *s, const o2o_wire_msg *m) {

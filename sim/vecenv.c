@@ -204,20 +204,33 @@ int o2o_vecenv_reset(o2o_vecenv *env, const uint64_t *seeds, float *obs, char *e
 
 int o2o_vecenv_step_n(o2o_vecenv *env, const float *actions, size_t count, o2o_step_result *out,
                       char *err, size_t errlen) {
-  const int n = env->n, nu = env->nu, od = env->obs_dim;
+  const int n = env->n, nu = env->nu;
   if (!actions || count != (size_t)n * nu) {
     if (err)
       snprintf(err, errlen, "step: got %zu action values, expected num_envs %d x act_dim %d = %d",
                count, n, nu, n * nu);
     return O2O_SIM_EINVAL;
   }
+  return o2o_vecenv_step_range(env, 0, n, actions, out, err, errlen);
+}
+
+/* Steps envs [first, first + num) only (added for the bridge's sub-batch STEP). */
+int o2o_vecenv_step_range(o2o_vecenv *env, int first, int num, const float *actions,
+                          o2o_step_result *out, char *err, size_t errlen) {
+  const int n = env->n, nu = env->nu, od = env->obs_dim;
+  if (!actions || first < 0 || num < 1 || first > n - num) {
+    if (err)
+      snprintf(err, errlen, "step: env range [%d, %d) outside [0, %d)", first, first + num, n);
+    return O2O_SIM_EINVAL;
+  }
+  const size_t count = (size_t)num * nu;
   /* Check everything before stepping anything. */
   for (size_t j = 0; j < count; j++) {
     if (!isfinite(actions[j])) {
       if (err)
         snprintf(err, errlen,
                  "step: action of env %d, component %d is %g (must be finite); nothing was stepped",
-                 (int)(j / nu), (int)(j % nu), (double)actions[j]);
+                 first + (int)(j / nu), (int)(j % nu), (double)actions[j]);
       return O2O_SIM_EINVAL;
     }
   }
@@ -225,9 +238,9 @@ int o2o_vecenv_step_n(o2o_vecenv *env, const float *actions, size_t count, o2o_s
   const o2o_task *t = env->task;
   const int fs = env->sc.frame_skip, k = env->dyn.action_delay;
   const double dt = env->spec.dt, noise = env->dyn.action_noise_std;
-  for (int i = 0; i < n; i++) {
+  for (int i = first; i < first + num; i++) {
     mjData *d = env->d[i];
-    const float *a = actions + (size_t)i * nu;
+    const float *a = actions + (size_t)(i - first) * nu;
     double cmd[O2O_SIM_MAX_ACT], ctrl_cost = 0;
     for (int c = 0; c < nu; c++) {
       double v = a[c];
@@ -271,13 +284,13 @@ int o2o_vecenv_step_n(o2o_vecenv *env, const float *actions, size_t count, o2o_s
     if (term || trunc) reset_env(env, i, o); /* SAME_STEP autoreset */
     env->episode_step[i] = env->steps[i];
   }
-  if (out) {
-    out->obs = env->obs;
-    out->reward = env->reward;
-    out->terminated = env->terminated;
-    out->truncated = env->truncated;
-    out->final_obs = env->final_obs;
-    out->episode_step = env->episode_step;
+  if (out) { /* rows of the range */
+    out->obs = env->obs + (size_t)first * od;
+    out->reward = env->reward + first;
+    out->terminated = env->terminated + first;
+    out->truncated = env->truncated + first;
+    out->final_obs = env->final_obs + (size_t)first * od;
+    out->episode_step = env->episode_step + first;
   }
   return O2O_SIM_OK;
 }

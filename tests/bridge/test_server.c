@@ -238,3 +238,43 @@ Test(server, two_clients_share_the_envs, .timeout = 60) {
   sim_stop(&p);
   cr_assert_eq(total, 100);
 }
+
+Test(server, step_of_a_sub_range_touches_only_those_envs, .timeout = 60) {
+  enum { N = 5 };
+  sim_proc p;
+  cr_assert_eq(sim_start(&p, "hopper", N, NULL), 0);
+  o2o_client *c = sim_connect(p.endpoint, 5000, err, sizeof err);
+  cr_assert(c, "%s", err);
+  o2o_vecenv *env = local_env("hopper", N);
+  const o2o_bridge_spec *s = o2o_client_spec(c);
+  int o = s->obs_dim, a = s->act_dim;
+  uint64_t seeds[N] = {1, 2, 3, 4, 5};
+  cr_assert_eq(o2o_client_reset(c, seeds, NULL, err, sizeof err), 0, "%s", err);
+  o2o_vecenv_reset(env, seeds, NULL, err, sizeof err);
+  double *s0 = malloc(sizeof(double) * (size_t)s->state_dim);
+  double *s1 = malloc(sizeof(double) * (size_t)s->state_dim);
+  cr_assert_eq(o2o_client_get_state(c, 0, s0, err, sizeof err), 0, "%s", err);
+  float act[N * O2O_BRIDGE_MAX_ACT];
+  for (int t = 0; t < 60; t++) {
+    int first = 1 + t % 3, count = 2; /* [1,3), [2,4), [3,5) */
+    test_actions(t, count, a, act);
+    o2o_bridge_batch b;
+    o2o_step_result r;
+    cr_assert_eq(o2o_client_step_send_range(c, first, count, act, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(o2o_client_step_recv(c, &b, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(o2o_vecenv_step_range(env, first, count, act, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(b.num_envs, count);
+    cr_assert_eq(memcmp(b.obs, r.obs, 4 * (size_t)count * (size_t)o), 0, "obs at %d", t);
+    cr_assert_eq(memcmp(b.final_obs, r.final_obs, 4 * (size_t)count * (size_t)o), 0);
+    cr_assert_eq(memcmp(b.reward, r.reward, 4 * (size_t)count), 0);
+    cr_assert_eq(memcmp(b.episode_step, r.episode_step, 4 * (size_t)count), 0);
+  }
+  cr_assert_eq(o2o_client_get_state(c, 0, s1, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(memcmp(s0, s1, sizeof(double) * (size_t)s->state_dim), 0, "env 0 was stepped");
+  cr_assert_eq(o2o_client_step_send_range(c, 4, 2, act, err, sizeof err), O2O_BRIDGE_EINVAL);
+  free(s0);
+  free(s1);
+  o2o_client_destroy(c);
+  o2o_vecenv_destroy(env);
+  sim_stop(&p);
+}

@@ -66,10 +66,15 @@ Test(server_input, every_bad_request_gets_an_error, .timeout = 60) {
   expect_error(&r, f, 20, O2O_WIRE_EFRAMES, 41, "20 frames");
 
   o2o_wire_header g = h;
-  g.num_envs = N - 1;
+  g.act_dim = s->act_dim + 1;
   o2o_wire_header_pack(&g, hb);
-  o2o_wire_frame wrong[2] = {f[0], {act, sizeof(float) * (N - 1) * 3}};
-  expect_error(&r, wrong, 2, O2O_WIRE_EDIMS, 41, "3 envs to a 4-env server");
+  float act4[N * 4] = {0};
+  o2o_wire_frame wrong[2] = {f[0], {act4, sizeof(float) * N * (size_t)g.act_dim}};
+  expect_error(&r, wrong, 2, O2O_WIRE_EDIMS, 41, "one action value too many per env");
+  g = h;
+  g.env = 2; /* envs [2, 6) of a 4-env server */
+  o2o_wire_header_pack(&g, hb);
+  expect_error(&r, f, 2, O2O_WIRE_EDIMS, 41, "STEP range past the last env");
   g = h;
   g.type = 0x33;
   g.request_id = 42;
