@@ -2,10 +2,14 @@
  * The returns in a collected file must equal those of `o2o eval` (the training helper's
  * evaluation loop: an independent path) for the same policy and seeds. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "o2o_dataset.h"
 
@@ -193,4 +197,71 @@ Test(dataset_collect, bench_runs_and_checks_its_read, .timeout = 120) {
   cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", cmd);
   cr_assert(strstr(out, "\"rows\": 100000") && strstr(out, "\"read_mb_s\": "), "%s", out);
   cr_assert(strstr(out, "\"payload_mb\": 10.8"), "payload = 108 bytes per row: %s", out);
+}
+
+/* A simulator killed mid-collection: the pool restarts it, the rows it lost are dropped with
+ * their unfinished episodes, and the file is complete and valid. */
+static pid_t child_sim_of(pid_t parent) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  pid_t found = 0;
+  while (d && (e = readdir(d)) && !found) {
+    char p[300], buf[512], *rp;
+    snprintf(p, sizeof(p), "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(p, "r");
+    if (!f) continue;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* pid (comm) state ppid ... */
+    if ((rp = strrchr(buf, ')')) && strstr(buf, "(o2o-sim)")) {
+      int ppid = 0;
+      char st;
+      if (sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == parent) found = atoi(e->d_name);
+    }
+  }
+  if (d) closedir(d);
+  return found;
+}
+
+Test(dataset_collect, survives_a_killed_simulator, .timeout = 180) {
+  char exe[1024];
+  snprintf(exe, sizeof(exe), "%s/o2o", build_dir());
+  const char *file = O2O_TEST_BUILD_DIR "/test_collect_fault.hdf5";
+  remove(file);
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stderr);
+    execl(exe, exe, "collect", "--scenario", "hopper", "--steps", "40000", "--procs", "2", "--envs",
+          "2", "--seed", "4", "--out", file, (char *)NULL);
+    _exit(127);
+  }
+  cr_assert(pid > 0);
+  pid_t sim = 0;
+  for (int i = 0; i < 100 && !sim; i++) {
+    usleep(50000);
+    sim = child_sim_of(pid);
+  }
+  cr_assert(sim > 0, "no o2o-sim child of the collect process");
+  usleep(500000); /* let it collect a while */
+  kill(sim, SIGKILL);
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "collect failed after a simulator fault");
+  o2o_dataset *ds = o2o_dataset_open(file, NULL, err, sizeof(err));
+  cr_assert_not_null(ds, "%s", err);
+  cr_assert_eq(o2o_dataset_get_info(ds)->rows, 40000);
+  o2o_dataset_extra *ex;
+  int n;
+  int64_t restarts = -1;
+  cr_assert_eq(o2o_dataset_read_extras(ds, &ex, &n, err, sizeof(err)), 0, "%s", err);
+  for (int i = 0; i < n; i++)
+    if (!strcmp(ex[i].key, "metadata/pool_restarts")) restarts = *(int64_t *)ex[i].data;
+  cr_assert_eq(restarts, 1, "the fault was not seen (restarts %lld)", (long long)restarts);
+  float *obs = malloc(40000 * 44);
+  o2o_dataset_dest d = {.obs = obs};
+  cr_assert_eq(o2o_dataset_read(ds, 0, 40000, &d, err, sizeof(err)), 0, "%s", err);
+  free(obs);
+  o2o_dataset_extras_free(ex, n);
+  o2o_dataset_close(ds);
 }
