@@ -467,3 +467,95 @@ Test(pool, dynamics_are_reapplied_after_a_restart) {
   o2o_client_destroy(c);
   o2o_pool_destroy(p);
 }
+
+/* Sub-batches (STEP of a range of a server's envs) change nothing in the results. */
+Test(pool, sub_batches_give_the_same_trajectories) {
+  char err[ERR];
+  o2o_pool_config cfg = {.scenario = "hopper", .num_procs = 2, .envs_per_proc = 5, .quiet = 1};
+  o2o_pool_options opt = {.chunks_per_proc = 3};
+  o2o_pool *one = make_pool(2, 5, 5000, 1);
+  o2o_pool *sub = o2o_pool_create_opts(&cfg, &opt, err, sizeof err);
+  cr_assert(sub, "%s", err);
+  cr_assert_eq(o2o_pool_num_chunks(sub), 6);
+  int first, count;
+  o2o_pool_chunk_range(sub, 4, &first, &count); /* process 1, envs 1..2 of it */
+  cr_assert(first == 6 && count == 2, "chunk 4 = [%d, +%d)", first, count);
+  float o1[10 * 11], o2[10 * 11], act[10 * 3];
+  cr_assert_eq(o2o_pool_reset(one, 42, o1, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_pool_reset(sub, 42, o2, err, sizeof err), 0, "%s", err);
+  cr_assert_arr_eq(o1, o2, sizeof o1);
+  for (int t = 0; t < 40; t++) {
+    fill_actions(act, 10, 3, t);
+    o2o_bridge_batch a, b;
+    cr_assert_eq(o2o_pool_step(one, act, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(o2o_pool_step(sub, act, &b, err, sizeof err), 0, "%s", err);
+    cr_assert_arr_eq(a.obs, b.obs, 10 * 11 * sizeof(float), "step %d", t);
+    cr_assert_arr_eq(a.final_obs, b.final_obs, 10 * 11 * sizeof(float), "step %d", t);
+    cr_assert_arr_eq(a.reward, b.reward, 10 * sizeof(float));
+    cr_assert_arr_eq(a.terminated, b.terminated, 10);
+    cr_assert_arr_eq(a.episode_step, b.episode_step, 10 * sizeof(int32_t));
+  }
+  /* A fault with sub-batches: every chunk of the killed process is recovered. */
+  kill(o2o_pool_child_pid(sub, 0), SIGKILL);
+  o2o_bridge_batch b;
+  cr_assert_eq(o2o_pool_step(sub, act, &b, err, sizeof err), 0, "%s", err);
+  for (int j = 0; j < 10; j++)
+    cr_assert_eq(o2o_pool_lost(sub)[j], j < 5, "env %d", j);
+  cr_assert_eq(o2o_pool_step(sub, act, &b, err, sizeof err), 0, "%s", err);
+  o2o_pool_destroy(one);
+  o2o_pool_destroy(sub);
+}
+
+/* Chunk by chunk, a fault hits a chunk in flight and a chunk the caller holds: both come
+ * back lost, the held one with final_obs = the obs the caller had. */
+Test(pool, fault_while_the_caller_holds_a_sub_batch) {
+  char err[ERR];
+  o2o_pool_config cfg = {.scenario = "hopper", .num_procs = 2, .envs_per_proc = 4, .quiet = 1};
+  o2o_pool_options opt = {.chunks_per_proc = 2};
+  o2o_pool *p = o2o_pool_create_opts(&cfg, &opt, err, sizeof err);
+  cr_assert(p, "%s", err);
+  float obs[8 * 11], act[8 * 3], held[2 * 11];
+  cr_assert_eq(o2o_pool_reset(p, 3, obs, err, sizeof err), 0, "%s", err);
+  fill_actions(act, 8, 3, 0);
+  for (int c = 0; c < 4; c++)
+    cr_assert_eq(o2o_pool_chunk_send(p, c, act + c * 2 * 3, err, sizeof err), 0, "%s", err);
+  o2o_bridge_batch b[4];
+  for (int i = 0; i < 4; i++) {
+    int c;
+    o2o_bridge_batch x;
+    cr_assert_eq(o2o_pool_chunk_recv(p, &c, &x, err, sizeof err), 0, "%s", err);
+    b[c] = x;
+  }
+  memcpy(held, b[2].obs, sizeof held); /* chunk 2 = process 1, envs 0-1: the caller holds it */
+  kill(o2o_pool_child_pid(p, 1), SIGSTOP); /* so chunk 3 cannot be answered before the kill */
+  for (int c = 0; c < 4; c++)
+    if (c != 2)
+      cr_assert_eq(o2o_pool_chunk_send(p, c, act + c * 2 * 3, err, sizeof err), 0, "%s", err);
+  kill(o2o_pool_child_pid(p, 1), SIGKILL);
+  int got[4] = {0};
+  for (int i = 0; i < 3; i++) {
+    int c;
+    o2o_bridge_batch x;
+    cr_assert_eq(o2o_pool_chunk_recv(p, &c, &x, err, sizeof err), 0, "%s", err);
+    got[c] = 1;
+    for (int j = 0; j < 2; j++)
+      cr_assert_eq(o2o_pool_lost(p)[2 * c + j], c == 3, "chunk %d env %d", c, j);
+  }
+  cr_assert(got[0] && got[1] && got[3] && !got[2]);
+  cr_assert_eq(o2o_pool_restarts(p), 1);
+  /* The held chunk's actions were meant for an episode that no longer exists. */
+  cr_assert_eq(o2o_pool_chunk_send(p, 2, act + 2 * 2 * 3, err, sizeof err), 0, "%s", err);
+  int c;
+  o2o_bridge_batch x;
+  cr_assert_eq(o2o_pool_chunk_recv(p, &c, &x, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(c, 2);
+  for (int j = 0; j < 2; j++) {
+    cr_assert(o2o_pool_lost(p)[4 + j] && x.truncated[j] && x.reward[j] == 0.0f);
+    cr_assert_arr_eq(x.final_obs + j * 11, held + j * 11, 11 * sizeof(float));
+  }
+  /* The recovered process steps normally afterwards. */
+  cr_assert_eq(o2o_pool_chunk_send(p, 2, act, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_pool_chunk_recv(p, &c, &x, err, sizeof err), 0, "%s", err);
+  cr_assert(!o2o_pool_lost(p)[4] && x.episode_step[0] == 1);
+  o2o_pool_destroy(p);
+}
