@@ -203,6 +203,15 @@ o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_optio
   int zero = 0;
   zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero); /* exit never waits for a peer */
   zmq_setsockopt(c->sock, ZMQ_SNDTIMEO, &c->timeout_ms, sizeof c->timeout_ms);
+  /* Keys from the environment reach programs (the o2o agent, the pool) that have no key
+   * options of their own; they apply to tcp endpoints only. */
+  o2o_client_options env_opt = {0};
+  if ((!opt || !opt->curve_server_key) && strncmp(endpoint, "tcp://", 6) == 0 &&
+      getenv("O2O_CURVE_SERVER_KEY")) {
+    env_opt.curve_server_key = getenv("O2O_CURVE_SERVER_KEY");
+    env_opt.curve_client_key = getenv("O2O_CURVE_CLIENT_KEY");
+    opt = &env_opt;
+  }
   if (opt && opt->curve_server_key && setup_curve(c, opt, err, errlen)) {
     o2o_client_destroy(c);
     return NULL;

@@ -89,6 +89,8 @@ typedef struct o2o_client_options {
                                    server key = a fresh ephemeral pair */
   void *zmq_ctx;                /* shared context, or NULL */
 } o2o_client_options;
+/* Without curve_server_key (and in o2o_client_connect), tcp:// endpoints use the key files
+ * named by the environment variables O2O_CURVE_SERVER_KEY and O2O_CURVE_CLIENT_KEY if set. */
 o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_options *opt,
                                     char *err, size_t errlen);
 const char *o2o_client_endpoint(const o2o_client *c);

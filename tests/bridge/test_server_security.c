@@ -62,6 +62,15 @@ Test(security, curve_admits_only_listed_client_keys, .timeout = 90) {
   cr_assert_null(o2o_client_connect_opts(ep, &eph, err, sizeof err), "an ephemeral key got in");
   cr_assert_null(o2o_client_connect(ep, 800, err, sizeof err), "a plain-text client got in");
 
+  /* keys from the environment (how the agent and the pool get them) */
+  setenv("O2O_CURVE_SERVER_KEY", spub, 1);
+  setenv("O2O_CURVE_CLIENT_KEY", ckey, 1);
+  o2o_client *c3 = o2o_client_connect(ep, 5000, err, sizeof err);
+  cr_assert(c3, "keys from O2O_CURVE_* were not used: %s", err);
+  o2o_client_destroy(c3);
+  unsetenv("O2O_CURVE_SERVER_KEY");
+  unsetenv("O2O_CURVE_CLIENT_KEY");
+
   /* the admitted client was not disturbed */
   cr_assert_eq(o2o_client_reset(c, &seed, NULL, err, sizeof err), 0, "%s", err);
   o2o_client_destroy(c);
