@@ -7,13 +7,18 @@
  *   c: one o2o-sim child x 64 envs;
  *   d: two o2o-sim children x 16 envs (one batch of 32).
  * Every side draws the same kind of uniform random actions in the bench process, so the
- * agent-side cost of producing actions is inside every figure. Wall clock. The pool
- * figures are measured in the mode given by --mode:
- *   batch: o2o_pool_step, the whole batch in lock step (the agent waits for all envs);
- *   async: chunk by chunk (o2o_pool_chunk_recv -> actions -> o2o_pool_chunk_send), each
- *          sub-batch goes on as soon as its own reply is in, as an agent that acts per
- *          sub-batch would (EnvPool's async mode).
- * Ratios b/a16, c/a64 and d/b are medians over rounds of the per-round ratios. */
+ * agent-side cost of producing actions is inside every figure. Wall clock. Each pool
+ * figure is measured in two ways (--mode both, the default):
+ *   lockstep: o2o_pool_step on the whole batch, one sub-batch per process: the agent
+ *          waits for every env, then acts on all of them (the simulator idles for one
+ *          round trip per step);
+ *   pipelined: --chunks sub-batches per process driven one by one (o2o_pool_chunk_recv
+ *          -> actions for those envs -> o2o_pool_chunk_send): each sub-batch goes on as
+ *          soon as its own reply is in, so the server always has queued work while the
+ *          previous reply travels, as for an agent that acts per sub-batch (EnvPool's
+ *          async mode). Every env still takes every step; only the order changes.
+ * Ratios (b/a16, c/a64, d/b per mode) are medians over rounds of per-round ratios of
+ * figures measured back to back. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -36,16 +41,20 @@ typedef struct {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: o2o-bench-bridge [--scenario NAME] [--env-steps S] [--rounds R]\n"
-             "                        [--mode batch|async] [--chunks C] [--pin] [--json FILE|-]\n"
+             "                        [--mode lockstep|pipelined|both] [--chunks C] [--pin]\n"
+             "                        [--sim-exe PATH] [--json FILE|-]\n"
              "Env steps/s of the in-process vecenv (a16, a64) and of o2o-sim children driven\n"
              "through the pool over ipc: (b) 1 x 16 envs, (c) 1 x 64, (d) 2 x 16; interleaved\n"
-             "rounds; prints every figure and the median per-round ratios b/a16, c/a64, d/b.\n"
+             "rounds; prints every figure, CPU time per env step, and the median per-round\n"
+             "ratios b/a16, c/a64, d/b for each mode.\n"
              "  --scenario NAME  default hopper\n"
              "  --env-steps S    env steps per figure per round (default 8000)\n"
              "  --rounds R       default 11\n"
-             "  --mode M         pool driving: batch (lock step, default) or async (per\n"
-             "                   sub-batch: an agent acting on each sub-batch as it arrives)\n"
-             "  --chunks C       sub-batches per o2o-sim process (default 1)\n"
+             "  --mode M         lockstep: o2o_pool_step on the whole batch (the agent waits\n"
+             "                   for every env); pipelined: C sub-batches per process, each\n"
+             "                   stepped again as soon as its reply is in (an agent acting per\n"
+             "                   sub-batch); both (default)\n"
+             "  --chunks C       sub-batches per process when pipelined (default 2)\n"
              "  --pin            pin each child's simulator thread to its own CPU\n"
              "  --sim-exe PATH   o2o-sim to spawn (default: next to this program, then PATH)\n"
              "  --json FILE|-    machine-readable results\n"
@@ -117,6 +126,7 @@ static void random_actions(o2o_rng *r, float *a, int n, int act_dim, const float
 typedef struct {
   const char *name;
   int procs, envs; /* procs = 0: in-process vecenv */
+  int pipelined;
   o2o_vecenv *vec;
   o2o_pool *pool;
   float *actions;
@@ -205,7 +215,7 @@ static int parse_int(const char *flag, const char *v, int lo, int hi, int *out) 
 }
 
 int main(int argc, char **argv) {
-  bench_args a = {"hopper", NULL, "batch", NULL, 8000, 11, 1, 0, 10000};
+  bench_args a = {"hopper", NULL, "both", NULL, 8000, 11, 2, 0, 10000};
   for (int i = 1; i < argc; i++) {
     const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(f, "--help")) {
@@ -224,8 +234,9 @@ int main(int argc, char **argv) {
     } else if (!strcmp(f, "--json") && v) {
       a.json = v;
     } else if (!strcmp(f, "--mode") && v) {
-      if (strcmp(v, "batch") && strcmp(v, "async")) {
-        fprintf(stderr, "o2o-bench-bridge: --mode wants batch or async, got '%s'\n", v);
+      if (strcmp(v, "lockstep") && strcmp(v, "pipelined") && strcmp(v, "both")) {
+        fprintf(stderr, "o2o-bench-bridge: --mode wants lockstep, pipelined or both, got '%s'\n",
+                v);
         return 2;
       }
       a.mode = v;
@@ -241,20 +252,28 @@ int main(int argc, char **argv) {
     }
     i++;
   }
-  const int async = !strcmp(a.mode, "async");
+  const int want_lock = strcmp(a.mode, "pipelined") != 0,
+            want_pipe = strcmp(a.mode, "lockstep") != 0;
   char err[O2O_BRIDGE_ERRLEN];
   o2o_scenario sc;
   if (o2o_scenario_load(&sc, a.scenario, err, sizeof err)) {
     fprintf(stderr, "o2o-bench-bridge: %s\n", err);
     return 1;
   }
-  config cf[5] = {{.name = "a16", .envs = 16},
-                  {.name = "b_1x16", .procs = 1, .envs = 16},
-                  {.name = "a64", .envs = 64},
-                  {.name = "c_1x64", .procs = 1, .envs = 64},
-                  {.name = "d_2x16", .procs = 2, .envs = 16}};
-  o2o_pool_options po = {.chunks_per_proc = a.chunks, .pin_cpus = a.pin};
-  for (int i = 0; i < 5; i++) {
+  /* Measured in this order (reversed every other round): ratio partners are neighbours. */
+  config all[8] = {{.name = "a16", .envs = 16},
+                   {.name = "b_lock", .procs = 1, .envs = 16},
+                   {.name = "b_pipe", .procs = 1, .envs = 16, .pipelined = 1},
+                   {.name = "d_pipe", .procs = 2, .envs = 16, .pipelined = 1},
+                   {.name = "d_lock", .procs = 2, .envs = 16},
+                   {.name = "c_lock", .procs = 1, .envs = 64},
+                   {.name = "c_pipe", .procs = 1, .envs = 64, .pipelined = 1},
+                   {.name = "a64", .envs = 64}};
+  config cf[8];
+  int nc = 0;
+  for (int i = 0; i < 8; i++)
+    if (!all[i].procs || (all[i].pipelined ? want_pipe : want_lock)) cf[nc++] = all[i];
+  for (int i = 0; i < nc; i++) {
     config *c = &cf[i];
     int total = c->procs ? c->procs * c->envs : c->envs;
     if (!c->procs) {
@@ -272,6 +291,7 @@ int main(int argc, char **argv) {
                             .timeout_ms = a.timeout_ms,
                             .quiet = 1,
                             .sim_exe = a.sim_exe};
+      o2o_pool_options po = {.chunks_per_proc = c->pipelined ? a.chunks : 1, .pin_cpus = a.pin};
       c->pool = o2o_pool_create_opts(&pc, &po, err, sizeof err);
       if (c->pool && o2o_pool_reset(c->pool, 0, NULL, err, sizeof err)) {
         o2o_pool_destroy(c->pool);
@@ -286,65 +306,79 @@ int main(int argc, char **argv) {
   }
   fprintf(stderr,
           "o2o-bench-bridge: %s (frame_skip %d), random actions, %d env steps per figure, "
-          "%d rounds, pool mode %s, %d sub-batch(es) per process%s\n",
+          "%d rounds, modes: %s (pipelined = %d sub-batches per process)%s\n",
           sc.name, sc.frame_skip, a.env_steps, a.rounds, a.mode, a.chunks,
           a.pin ? ", children pinned" : "");
   o2o_rng rng;
   o2o_rng_seed(&rng, 1);
-  /* Warm-up: page in models, connect, settle clocks. */
   double dummy;
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < nc; i++) { /* warm-up: page in models, connect, settle clocks */
     if (cf[i].vec)
       run_vec(&cf[i], &rng, 2000, &dummy);
     else
-      run_pool(&cf[i], &rng, 2000, async, &dummy, NULL);
+      run_pool(&cf[i], &rng, 2000, cf[i].pipelined, &dummy, NULL);
   }
-  double rb[MAX_ROUNDS], rc[MAX_ROUNDS], rd[MAX_ROUNDS];
   double t_start = now_s();
   for (int r = 0; r < a.rounds; r++) {
-    /* Partners run back to back (a16 b d, then a64 c), in reverse order every other round
-     * so a drift of the machine's speed does not favour either side of a ratio. */
-    static const int order[5] = {0, 1, 4, 3, 2};
-    for (int j = 0; j < 5; j++) {
-      config *c = &cf[order[r % 2 ? 4 - j : j]];
-      c->rate[r] = c->vec ? run_vec(c, &rng, a.env_steps, &c->cpu_us[r])
-                          : run_pool(c, &rng, a.env_steps, async, &c->cpu_us[r], &c->sim_cpu_us[r]);
+    for (int j = 0; j < nc; j++) {
+      config *c = &cf[r % 2 ? nc - 1 - j : j];
+      c->rate[r] =
+          c->vec ? run_vec(c, &rng, a.env_steps, &c->cpu_us[r])
+                 : run_pool(c, &rng, a.env_steps, c->pipelined, &c->cpu_us[r], &c->sim_cpu_us[r]);
     }
-    rb[r] = cf[1].rate[r] / cf[0].rate[r];
-    rc[r] = cf[3].rate[r] / cf[2].rate[r];
-    rd[r] = cf[4].rate[r] / cf[1].rate[r];
     double el = now_s() - t_start;
-    fprintf(stderr,
-            "round %d/%d: a16 %.0f  b %.0f  a64 %.0f  c %.0f  d %.0f env steps/s  "
-            "(b/a16 %.3f, c/a64 %.3f, d/b %.2f)  ETA %.0f s\n",
-            r + 1, a.rounds, cf[0].rate[r], cf[1].rate[r], cf[2].rate[r], cf[3].rate[r],
-            cf[4].rate[r], rb[r], rc[r], rd[r], el / (r + 1) * (a.rounds - r - 1));
+    fprintf(stderr, "round %d/%d:", r + 1, a.rounds);
+    for (int i = 0; i < nc; i++)
+      fprintf(stderr, " %s %.0f", cf[i].name, cf[i].rate[r]);
+    fprintf(stderr, " env steps/s, ETA %.0f s\n", el / (r + 1) * (a.rounds - r - 1));
   }
-  double mb = median(rb, a.rounds), mc = median(rc, a.rounds), md = median(rd, a.rounds);
+  /* Ratios: (numerator, denominator, target). */
+  static const struct {
+    const char *label, *num, *den;
+    double target;
+  } rdef[6] = {
+      {"b/a16 lockstep ", "b_lock", "a16", 0.85},   {"c/a64 lockstep ", "c_lock", "a64", 0.95},
+      {"d/b   lockstep ", "d_lock", "b_lock", 1.6}, {"b/a16 pipelined", "b_pipe", "a16", 0.85},
+      {"c/a64 pipelined", "c_pipe", "a64", 0.95},   {"d/b   pipelined", "d_pipe", "b_pipe", 1.6}};
+  double ratio[6];
+  int have[6];
+  for (int q = 0; q < 6; q++) {
+    int n = -1, d = -1;
+    for (int i = 0; i < nc; i++) {
+      if (!strcmp(cf[i].name, rdef[q].num)) n = i;
+      if (!strcmp(cf[i].name, rdef[q].den)) d = i;
+    }
+    have[q] = n >= 0 && d >= 0;
+    if (!have[q]) continue;
+    double v[MAX_ROUNDS];
+    for (int r = 0; r < a.rounds; r++)
+      v[r] = cf[n].rate[r] / cf[d].rate[r];
+    ratio[q] = median(v, a.rounds);
+  }
   FILE *out = a.json && !strcmp(a.json, "-") ? stderr : stdout;
   fprintf(out, "%-8s %12s %17s %12s %12s %12s\n", "figure", "env steps/s", "(min-max)", "bench CPU",
           "o2o-sim CPU", "total CPU");
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < nc; i++) {
     double lo = cf[i].rate[0], hi = lo;
     for (int r = 1; r < a.rounds; r++) {
       lo = cf[i].rate[r] < lo ? cf[i].rate[r] : lo;
       hi = cf[i].rate[r] > hi ? cf[i].rate[r] : hi;
     }
-    double bc = median(cf[i].cpu_us, a.rounds), sc_ = median(cf[i].sim_cpu_us, a.rounds);
+    double bc = median(cf[i].cpu_us, a.rounds), scpu = median(cf[i].sim_cpu_us, a.rounds);
     fprintf(out, "%-8s %12.0f %8.0f-%-8.0f %9.2f us %9.2f us %9.2f us\n", cf[i].name,
-            median(cf[i].rate, a.rounds), lo, hi, bc, sc_, bc + sc_);
+            median(cf[i].rate, a.rounds), lo, hi, bc, scpu, bc + scpu);
   }
+  for (int q = 0; q < 6; q++)
+    if (have[q])
+      fprintf(out, "%s = %.3f (target >= %.2f)\n", rdef[q].label, ratio[q], rdef[q].target);
   fprintf(out,
-          "b/a16 = %.3f (target >= 0.85)\nc/a64 = %.3f (target >= 0.95)\n"
-          "d/b   = %.3f (target >= 1.6)\n",
-          mb, mc, md);
-  fprintf(out,
-          "(medians of %d interleaved rounds, wall clock; pool mode %s, %d sub-batch(es) per "
-          "process%s. CPU columns: CPU time per env step of this process (all threads) and of "
-          "the o2o-sim children (all threads). On a busy machine several processes get a "
-          "larger share of the CPUs than one, which flatters b, c and d: compare the CPU "
-          "columns too.)\n",
-          a.rounds, a.mode, a.chunks, a.pin ? ", children pinned" : "");
+          "(medians of %d interleaved rounds, wall clock; lockstep = o2o_pool_step on the whole "
+          "batch; pipelined = %d sub-batches per process, each stepped again as soon as its "
+          "reply is in%s. CPU columns: CPU time per env step of this process (all threads) "
+          "and of the o2o-sim children (all threads). On a busy machine several processes get "
+          "a larger share of the CPUs than one, which flatters the pool figures: compare the "
+          "CPU columns too.)\n",
+          a.rounds, a.chunks, a.pin ? "; children pinned" : "");
   if (a.json) {
     FILE *f = strcmp(a.json, "-") ? fopen(a.json, "w") : stdout;
     if (!f) {
@@ -354,22 +388,30 @@ int main(int argc, char **argv) {
     fprintf(f,
             "{\"bench\": \"bridge\", \"version\": \"%s\", \"scenario\": \"%s\", "
             "\"frame_skip\": %d, \"env_steps_per_figure\": %d, \"rounds\": %d, "
-            "\"mode\": \"%s\", \"chunks_per_proc\": %d, \"pinned\": %s, \"figures\": {",
+            "\"modes\": \"%s\", \"pipelined_chunks_per_proc\": %d, \"pinned\": %s, "
+            "\"figures\": {",
             O2O_VERSION, sc.name, sc.frame_skip, a.env_steps, a.rounds, a.mode, a.chunks,
             a.pin ? "true" : "false");
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < nc; i++)
       fprintf(f,
               "%s\"%s\": {\"env_steps_per_s\": %.1f, \"bench_cpu_us_per_step\": %.3f, "
               "\"sim_cpu_us_per_step\": %.3f}",
               i ? ", " : "", cf[i].name, median(cf[i].rate, a.rounds),
               median(cf[i].cpu_us, a.rounds), median(cf[i].sim_cpu_us, a.rounds));
-    fprintf(f,
-            "}, \"ratios\": {\"b_over_a16\": %.4f, \"c_over_a64\": %.4f, \"d_over_b\": %.4f}, "
-            "\"targets\": {\"b_over_a16\": 0.85, \"c_over_a64\": 0.95, \"d_over_b\": 1.6}}\n",
-            mb, mc, md);
+    fprintf(f, "}, \"ratios\": {");
+    int first = 1;
+    for (int q = 0; q < 6; q++) {
+      if (!have[q]) continue;
+      char key[32];
+      snprintf(key, sizeof key, "%s_over_%s", rdef[q].num, rdef[q].den);
+      fprintf(f, "%s\"%s\": %.4f", first ? "" : ", ", key, ratio[q]);
+      first = 0;
+    }
+    fprintf(f, "}, \"targets\": {\"b_over_a16\": 0.85, \"c_over_a64\": 0.95, "
+               "\"d_over_b\": 1.6}}\n");
     if (f != stdout) fclose(f);
   }
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < nc; i++) {
     o2o_vecenv_destroy(cf[i].vec);
     o2o_pool_destroy(cf[i].pool);
     free(cf[i].actions);

@@ -29,8 +29,9 @@ Test(pool_bench, runs_and_writes_json) {
   fclose(f);
   json[n] = 0;
   unlink(path);
-  const char *keys[] = {"b_over_a16", "c_over_a64", "d_over_b"};
-  for (int i = 0; i < 3; i++) {
+  const char *keys[] = {"b_lock_over_a16", "c_lock_over_a64", "d_lock_over_b_lock",
+                        "b_pipe_over_a16", "c_pipe_over_a64", "d_pipe_over_b_pipe"};
+  for (int i = 0; i < 6; i++) {
     double v = json_number(json, keys[i]);
     cr_assert(isfinite(v) && v > 0, "%s = %g", keys[i], v);
   }
