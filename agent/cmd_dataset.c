@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "o2o_bridge.h"
 #include "o2o_commands.h"
@@ -34,7 +35,11 @@ static void usage(FILE *f) {
           "\n"
           "usage: o2o dataset import-minari SRC --out FILE [--gzip L]\n"
           "  Converts a Minari dataset (HDF5 backend; SRC = its directory or main_data.hdf5)\n"
-          "  into the D4RL layout (Box observation/action spaces only).\n");
+          "  into the D4RL layout (Box observation/action spaces only).\n"
+          "\n"
+          "usage: o2o dataset make NAME [--force] | --list\n"
+          "  Generates a named dataset (e.g. pendulum-medium-100k) into datasets/cache/ on first\n"
+          "  use with a fixed, seeded o2o collect command; prints its path.\n");
 }
 
 static void json_num(FILE *f, double v) {
@@ -345,7 +350,83 @@ static int import_minari_main(int argc, char **argv) {
   return 0;
 }
 
+/* Named datasets generated on first use into datasets/cache/ (git-ignored), each by one
+ * fixed `o2o collect` command, so they are the same bytes on every machine that has the
+ * same simulator build. */
+typedef struct cached_recipe {
+  const char *name, *args;
+} cached_recipe;
+
+static const cached_recipe cached[] = {
+    {"pendulum-random-100k", "--scenario pendulum --recipe random --steps 100000"},
+    {"pendulum-medium-100k", "--scenario pendulum --recipe medium --steps 100000 --policy "
+                             "@/policies/pendulum-medium.safetensors"},
+    {"pendulum-expert-100k", "--scenario pendulum --recipe expert --steps 100000 --policy "
+                             "@/policies/pendulum-expert.safetensors"},
+    {"pendulum-medium-expert-200k",
+     "--scenario pendulum --recipe medium-expert --steps 200000 --policy "
+     "@/policies/pendulum-medium.safetensors,@/policies/pendulum-expert.safetensors"},
+    {"pendulum-sim-random-100k",
+     "--scenario pendulum --variant sim --recipe random --steps 100000"},
+};
+static const int num_cached = (int)(sizeof(cached) / sizeof(cached[0]));
+
+static int make_main(int argc, char **argv) {
+  int list = argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "--list");
+  if (list) {
+    printf("usage: o2o dataset make NAME [--force]\n"
+           "  generates a named dataset into %s/cache/ unless it is already there\n"
+           "  (each is one fixed `o2o collect` command, seed 0, 2 procs x 4 envs):\n",
+           O2O_DATASET_DIR);
+    for (int i = 0; i < num_cached; i++)
+      printf("  %-28s %s\n", cached[i].name, cached[i].args);
+    return argc < 2 ? 2 : 0;
+  }
+  int force = argc > 2 && !strcmp(argv[2], "--force");
+  const cached_recipe *r = NULL;
+  for (int i = 0; i < num_cached; i++)
+    if (!strcmp(argv[1], cached[i].name)) r = &cached[i];
+  if (!r) {
+    fprintf(stderr, "o2o dataset make: unknown dataset '%s' (o2o dataset make --list)\n", argv[1]);
+    return 2;
+  }
+  char out[1100], dir[1024];
+  snprintf(dir, sizeof(dir), "%s/cache", O2O_DATASET_DIR);
+  snprintf(out, sizeof(out), "%s/%s.hdf5", dir, r->name);
+  FILE *f = fopen(out, "rb");
+  if (f && !force) {
+    fclose(f);
+    printf("%s\n", out);
+    return 0;
+  }
+  if (f) fclose(f);
+  mkdir(dir, 0755);
+  /* Expand '@' to the datasets/ folder and split the fixed argument string. */
+  char args[2048], expanded[4096];
+  snprintf(args, sizeof(args), "%s --seed 0 --procs 2 --envs 4 --out %s", r->args, out);
+  size_t k = 0;
+  for (const char *s = args; *s && k + 1 < sizeof(expanded); s++) {
+    if (*s == '@')
+      k += (size_t)snprintf(expanded + k, sizeof(expanded) - k, "%s", O2O_DATASET_DIR);
+    else
+      expanded[k++] = *s;
+  }
+  expanded[k < sizeof(expanded) ? k : sizeof(expanded) - 1] = 0;
+  char *cargv[64];
+  int cargc = 0;
+  cargv[cargc++] = "collect";
+  for (char *save = NULL, *tok = strtok_r(expanded, " ", &save); tok && cargc < 63;
+       tok = strtok_r(NULL, " ", &save))
+    cargv[cargc++] = tok;
+  cargv[cargc] = NULL;
+  fprintf(stderr, "o2o dataset make: o2o collect %s\n", args);
+  int rc = o2o_cmd_collect(cargc, cargv);
+  if (rc == 0) printf("%s\n", out);
+  return rc;
+}
+
 int o2o_cmd_dataset(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "make")) return make_main(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "info")) return info_main(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "import-minari")) return import_minari_main(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "--version")) {

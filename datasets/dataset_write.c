@@ -1,10 +1,11 @@
-/* dataset_write.c: write a D4RL-layout HDF5 file (atomic: PATH.tmp then rename).
+/* dataset_write.c: write a D4RL-layout HDF5 file (atomic: PATH.tmp.<pid>, then rename).
  * Core arrays and per-row infos are chunked (~1 MiB chunks) with byte-shuffle + gzip level 1:
  * shuffle groups the float bytes by significance, which both shrinks the file and makes
  * inflate about twice as fast as plain gzip on float data. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dataset_internal.h"
 
@@ -156,8 +157,8 @@ int o2o_dataset_write(const char *path, const o2o_dataset_data *d,
                       "%s: nothing to write (need n >= 1, dims >= 1, observations, actions, "
                       "rewards, terminals)",
                       path ? path : "(null)");
-  char tmp[1100];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+  char tmp[1100]; /* per process: two writers of the same file never share a temp file */
+  snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
   writer w = {.path = path,
               .n = d->n,
               .gzip = opts ? opts->gzip_level : 1,

@@ -158,7 +158,7 @@ typedef struct o2o_dataset_write_opts {
   int store_f64;  /* 1 = store core float arrays as float64 (as D4RL replay files) */
 } o2o_dataset_write_opts;
 
-/* Writes atomically (PATH.tmp then rename). Validates dims and flags; NaN/inf in core
+/* Writes atomically (PATH.tmp.<pid> then rename). Validates dims and flags; NaN/inf in core
  * arrays is refused with the row and column. */
 int o2o_dataset_write(const char *path, const o2o_dataset_data *data,
                       const o2o_dataset_write_opts *opts, char *err, size_t errlen);

@@ -265,3 +265,13 @@ Test(dataset_collect, survives_a_killed_simulator, .timeout = 180) {
   o2o_dataset_extras_free(ex, n);
   o2o_dataset_close(ds);
 }
+
+Test(dataset_collect, make_lists_and_rejects_unknown_names) {
+  char cmd[2048], out[8192];
+  snprintf(cmd, sizeof(cmd), "%s/o2o dataset make --list", build_dir());
+  cr_assert_eq(run(cmd, out, sizeof(out)), 0);
+  cr_assert(strstr(out, "pendulum-medium-100k") && strstr(out, "--recipe medium"), "%s", out);
+  snprintf(cmd, sizeof(cmd), "%s/o2o dataset make pendulum-nothing 2>&1", build_dir());
+  cr_assert_eq(run(cmd, out, sizeof(out)), 2);
+  cr_assert(strstr(out, "unknown dataset 'pendulum-nothing'"), "%s", out);
+}
