@@ -33,7 +33,7 @@ static inline void sim_unique_ipc(char *out, size_t len) {
 static inline pid_t sim_spawn_args(const char *const *args) {
   pid_t pid = fork();
   if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM); /* a failed test must not leave a server behind */
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test must not leave a server behind */
     execv(sim_exe(), (char *const *)args);
     perror("execv o2o-sim");
     _exit(127);

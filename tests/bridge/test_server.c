@@ -278,3 +278,37 @@ Test(server, step_of_a_sub_range_touches_only_those_envs, .timeout = 60) {
   o2o_vecenv_destroy(env);
   sim_stop(&p);
 }
+
+/* A reply that arrives after its request timed out is skipped, never taken for the answer
+ * to the next request (request ids). The server is frozen with SIGSTOP to make it late. */
+Test(server, late_reply_after_a_timeout_is_skipped, .timeout = 60) {
+  enum { N = 2 };
+  sim_proc p;
+  cr_assert_eq(sim_start(&p, "hopper", N, NULL), 0);
+  o2o_client *c = sim_connect(p.endpoint, 5000, err, sizeof err);
+  cr_assert(c, "%s", err);
+  const o2o_bridge_spec *s = o2o_client_spec(c);
+  uint64_t seeds[N] = {4, 5};
+  cr_assert_eq(o2o_client_reset(c, seeds, NULL, err, sizeof err), 0, "%s", err);
+  float act[N * O2O_BRIDGE_MAX_ACT] = {0};
+  o2o_bridge_batch b;
+  kill(p.pid, SIGSTOP);
+  o2o_client_set_timeout(c, 300);
+  cr_assert_eq(o2o_client_step(c, act, &b, err, sizeof err), O2O_BRIDGE_ETIMEOUT);
+  /* split-phase: a zero timeout reports ETIMEOUT but keeps the request outstanding */
+  cr_assert_eq(o2o_client_step_send(c, act, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_client_step_recv_timeout(c, &b, 0, err, sizeof err), O2O_BRIDGE_ETIMEOUT);
+  cr_assert(o2o_client_pending(c));
+  kill(p.pid, SIGCONT);
+  o2o_client_set_timeout(c, 5000);
+  /* the server now answers the abandoned STEP (stale) and then ours */
+  cr_assert_eq(o2o_client_step_recv(c, &b, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(b.episode_step[0], 2, "got the stale reply (episode step %d)", b.episode_step[0]);
+  double *st = malloc(sizeof(double) * (size_t)s->state_dim);
+  cr_assert_eq(o2o_client_get_state(c, 0, st, err, sizeof err), 0, "%s", err);
+  free(st);
+  cr_assert_eq(o2o_client_step(c, act, &b, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(b.episode_step[0], 3);
+  o2o_client_destroy(c);
+  sim_stop(&p);
+}
