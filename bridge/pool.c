@@ -406,6 +406,13 @@ o2o_pool *o2o_pool_create_opts(const o2o_pool_config *cfg, const o2o_pool_option
     goto fail;
   }
   layout_chunks(p);
+  size_t nitems = (size_t)p->num_chunks + 2 * (size_t)p->num_procs;
+  p->items = calloc(nitems, sizeof *p->items);
+  p->who = calloc(nitems, sizeof *p->who);
+  if (!p->items || !p->who) {
+    o2o_pool_err(err, errlen, "out of memory");
+    goto fail;
+  }
   /* Process 0 defines the spec; every other must match it. */
   for (int k = 0; k < p->num_procs; k++) {
     pool_proc *pr = &p->procs[k];
@@ -463,6 +470,8 @@ void o2o_pool_destroy(o2o_pool *p) {
   if (p->zmq_ctx) zmq_ctx_term(p->zmq_ctx);
   free(p->procs);
   free(p->chunks);
+  free(p->items);
+  free(p->who);
   free(p->obs);
   free(p->final_obs);
   free(p->fresh_obs);

@@ -6,6 +6,7 @@
 #include "o2o_wire.h"
 #include "pool.h"
 #include "spawn.h"
+#include <zmq.h>
 
 enum {
   CHUNK_IDLE = 0,  /* nothing in flight; the caller holds its rows */
@@ -68,6 +69,9 @@ struct o2o_pool {
   char dyn_names[O2O_BRIDGE_MAX_PARAMS][32];
   double dyn_values[O2O_BRIDGE_MAX_PARAMS];
   int pool_id;
+  /* wait loop: one poll item per chunk, plus a pidfd and a monitor per process */
+  zmq_pollitem_t *items;
+  int *who; /* >= 0: chunk index; < 0: -(process + 1) */
 };
 
 int64_t o2o_pool_now_ms(void);

@@ -161,12 +161,11 @@ static int check_actions(o2o_pool *p, int first, int count, const float *actions
 /* One round of waiting: returns once at least one in-flight chunk was collected (real
  * reply or recovered fault), or with an error. */
 static int wait_some(o2o_pool *p, char *err, size_t errlen) {
-  enum { MAXI = 512 };
-  zmq_pollitem_t items[MAXI];
-  int who[MAXI]; /* >= 0: chunk index; < 0: -(proc + 1) for a pidfd */
+  zmq_pollitem_t *items = p->items;
+  int *who = p->who;
   int n = 0;
   int64_t now = o2o_pool_now_ms(), first_deadline = INT64_MAX;
-  for (int c = 0; c < p->num_chunks && n < MAXI; c++) {
+  for (int c = 0; c < p->num_chunks; c++) {
     pool_chunk *ch = &p->chunks[c];
     if (ch->state != CHUNK_INFLIGHT) continue;
     items[n] = (zmq_pollitem_t){o2o_client_socket(ch->client), 0, ZMQ_POLLIN, 0};
@@ -178,7 +177,7 @@ static int wait_some(o2o_pool *p, char *err, size_t errlen) {
     o2o_pool_err(err, errlen, "o2o pool: nothing in flight to receive");
     return O2O_BRIDGE_EINVAL;
   }
-  for (int k = 0; k < p->num_procs && n + 2 <= MAXI; k++) {
+  for (int k = 0; k < p->num_procs; k++) {
     pool_proc *pr = &p->procs[k];
     if (pr->down) continue;
     if (pr->spawned && pr->child.pidfd >= 0) {
@@ -197,7 +196,6 @@ static int wait_some(o2o_pool *p, char *err, size_t errlen) {
     o2o_pool_err(err, errlen, "o2o pool: zmq_poll: %s", zmq_strerror(zmq_errno()));
     return O2O_BRIDGE_EZMQ;
   }
-  int progress = 0;
   /* Replies first: a reply that made it is a result, even if the process died after. */
   for (int i = 0; rc > 0 && i < n; i++) {
     if (who[i] < 0 || !(items[i].revents & ZMQ_POLLIN)) continue;
@@ -207,7 +205,6 @@ static int wait_some(o2o_pool *p, char *err, size_t errlen) {
     int r = o2o_pool_wire_recv(p, ch, cerr, sizeof cerr);
     if (r == 1) {
       ch->state = CHUNK_COLLECTED;
-      progress = 1;
     } else if (r == 0) {                  /* a stale message only */
     } else if (r == O2O_BRIDGE_EREMOTE) { /* the server refused our request: not a fault */
       ch->state = CHUNK_IDLE;
@@ -217,7 +214,6 @@ static int wait_some(o2o_pool *p, char *err, size_t errlen) {
       char why[O2O_BRIDGE_ERRLEN + 32];
       snprintf(why, sizeof why, "sent a bad reply (%s)", cerr);
       if ((r = o2o_pool_recover(p, ch->proc, why, err, errlen))) return r;
-      progress = 1;
     }
   }
   /* Children that died, connections that dropped. */
@@ -228,7 +224,6 @@ static int wait_some(o2o_pool *p, char *err, size_t errlen) {
     if (!o2o_pool_proc_failed(p, k, why, sizeof why)) continue; /* already recovered */
     int r = o2o_pool_recover(p, k, why, err, errlen);
     if (r) return r;
-    progress = 1;
   }
   /* Deadlines. */
   now = o2o_pool_now_ms();
@@ -239,7 +234,6 @@ static int wait_some(o2o_pool *p, char *err, size_t errlen) {
     char cerr[O2O_BRIDGE_ERRLEN];
     if (o2o_pool_wire_recv(p, ch, cerr, sizeof cerr) == 1) {
       ch->state = CHUNK_COLLECTED;
-      progress = 1;
       continue;
     }
     char why[192];
@@ -250,9 +244,7 @@ static int wait_some(o2o_pool *p, char *err, size_t errlen) {
       snprintf(why, sizeof why, "did not answer STEP within %d ms", p->cfg.timeout_ms);
     int r = o2o_pool_recover(p, ch->proc, why, err, errlen);
     if (r) return r;
-    progress = 1;
   }
-  (void)progress;
   return 0;
 }
 
