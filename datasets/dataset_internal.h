@@ -44,9 +44,12 @@ struct o2o_dataset {
   uint8_t *terminals, *timeouts; /* [rows], timeouts inferred when absent */
   int64_t *rows_of;              /* [transitions] file row of each transition, or NULL */
   int no_fast_read;              /* O2O_DATASET_FAST_READ=0: always H5Dread */
+  int keys_overflow;             /* more datasets than info.keys holds */
 };
 
 /* Append a line to info->warnings (fmt takes a string and a long long). */
 void o2o_ds_warn(o2o_dataset_info *info, const char *fmt, const char *a, int64_t x);
 /* A scalar string dataset (fixed or variable length) into out; 1 on success. */
 int o2o_ds_read_string(hid_t d, char *out, size_t len);
+/* The same, any length, malloc'ed (NULL if not a scalar string or unreadable). */
+char *o2o_ds_read_string_alloc(hid_t d);

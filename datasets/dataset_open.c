@@ -66,36 +66,38 @@ void o2o_ds_warn(o2o_dataset_info *info, const char *fmt, const char *a, int64_t
   snprintf(info->warnings + len, sizeof(info->warnings) - len, "%s", line);
 }
 
-int o2o_ds_read_string(hid_t d, char *out, size_t len) {
-  out[0] = 0;
+char *o2o_ds_read_string_alloc(hid_t d) {
+  char *res = NULL;
   hid_t t = H5Dget_type(d), s = H5Dget_space(d);
-  int ok = 0;
   if (H5Tget_class(t) == H5T_STRING && H5Sget_simple_extent_npoints(s) == 1) {
     hid_t mt = H5Tcopy(H5T_C_S1);
     if (H5Tis_variable_str(t) > 0) {
       char *p = NULL;
       H5Tset_size(mt, H5T_VARIABLE);
-      if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p) >= 0 && p) {
-        snprintf(out, len, "%s", p);
-        ok = 1;
-      }
+      if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p) >= 0 && p) res = strdup(p);
       if (p) H5free_memory(p);
     } else {
       size_t sz = H5Tget_size(t);
       char *buf = calloc(1, sz + 1);
       H5Tset_size(mt, sz + 1);
       H5Tset_strpad(mt, H5T_STR_NULLTERM);
-      if (buf && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) {
-        snprintf(out, len, "%s", buf);
-        ok = 1;
-      }
-      free(buf);
+      if (buf && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0)
+        res = buf;
+      else
+        free(buf);
     }
     H5Tclose(mt);
   }
   H5Tclose(t);
   H5Sclose(s);
-  return ok;
+  return res;
+}
+
+int o2o_ds_read_string(hid_t d, char *out, size_t len) {
+  char *s = o2o_ds_read_string_alloc(d);
+  snprintf(out, len, "%s", s ? s : "");
+  free(s);
+  return s != NULL;
 }
 
 /* A scalar string under metadata/ ("" when absent or of another kind). */
@@ -341,6 +343,7 @@ int o2o_dataset_open2(const char *path, const o2o_dataset_open_opts *opts, o2o_d
     rc = o2o_ds_err(err, errlen, O2O_DATASET_EIO, "%s: cannot list the file's keys (%s)", path, h5);
     goto fail;
   }
+  d->keys_overflow = ctx.overflow;
   if (ctx.overflow)
     o2o_ds_warn(info, "%smore than %lld datasets: only the first ones are listed", "",
                 O2O_DATASET_MAX_KEYS);

@@ -167,19 +167,15 @@ static int read_extra(o2o_dataset *d, const o2o_dataset_extra *key, o2o_dataset_
                       key->key);
   int rc = 0;
   if (key->dtype == O2O_DTYPE_STR) {
-    char buf[4096];
     if (e->ndim != 0 && !(e->ndim == 1 && e->shape[0] == 1))
       rc = o2o_ds_err(err, errlen, O2O_DATASET_EFORMAT,
                       "%s: key '%s': string arrays are not supported (only scalar strings)",
                       d->info.path, key->key);
-    else if (!o2o_ds_read_string(ds, buf, sizeof(buf)))
+    else if (!(e->data = o2o_ds_read_string_alloc(ds)))
       rc = o2o_ds_err(err, errlen, O2O_DATASET_EIO, "%s: key '%s': cannot read the string",
                       d->info.path, key->key);
-    else {
+    else
       e->ndim = 0;
-      e->data = strdup(buf);
-      if (!e->data) rc = O2O_DATASET_ENOMEM;
-    }
   } else if (key->dtype == O2O_DTYPE_NONE || key->ndim < 0) {
     rc = 1; /* unsupported type: skipped by the caller with a warning */
   } else {
@@ -210,6 +206,10 @@ int o2o_dataset_read_extras(o2o_dataset *d, o2o_dataset_extra **extras, int *num
   o2o_ds_silence_hdf5();
   *extras = NULL;
   *num_extras = 0;
+  if (d->keys_overflow) /* a round trip would silently lose the keys not listed */
+    return o2o_ds_err(err, errlen, O2O_DATASET_EFORMAT,
+                      "%s: more than %d datasets: extras cannot all be kept", d->info.path,
+                      O2O_DATASET_MAX_KEYS);
   o2o_dataset_extra *out = calloc((size_t)d->info.num_keys + 1, sizeof(*out));
   if (!out) return o2o_ds_err(err, errlen, O2O_DATASET_ENOMEM, "%s: out of memory", d->info.path);
   int n = 0;

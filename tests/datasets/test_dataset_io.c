@@ -69,14 +69,20 @@ static void synth_free(synth *s) {
 static void roundtrip(const o2o_dataset_write_opts *wo) {
   const char *path = O2O_TEST_BUILD_DIR "/test_roundtrip.hdf5";
   synth s = synth_make(5000, 7, 3, 50);
-  o2o_dataset_extra ex[6];
+  o2o_dataset_extra ex[7];
+  char *long_text = malloc(10001);
+  for (int i = 0; i < 10000; i++)
+    long_text[i] = (char)('a' + i % 26);
+  long_text[10000] = 0;
+  o2o_dataset_extra_string(&ex[6], "metadata/long_text", long_text); /* no length limit */
+  free(long_text);
   o2o_dataset_extra_floats(&ex[0], "infos/action_log_probs", s.rew, s.n, 0);
   o2o_dataset_extra_floats(&ex[1], "infos/qpos", s.obs, s.n, s.od);
   o2o_dataset_extra_string(&ex[2], "metadata/scenario", "hopper-gravity");
   o2o_dataset_extra_int(&ex[3], "metadata/seed", -42);
   o2o_dataset_extra_double(&ex[4], "metadata/dynamics/gravity_scale", 1.5);
   o2o_dataset_extra_int(&ex[5], "metadata/max_episode_steps", 50);
-  o2o_dataset_data d = {s.n, s.od, s.ad, s.obs, s.act, s.rew, s.next, s.term, s.tout, 6, ex};
+  o2o_dataset_data d = {s.n, s.od, s.ad, s.obs, s.act, s.rew, s.next, s.term, s.tout, 7, ex};
   cr_assert_eq(o2o_dataset_write(path, &d, wo, err, sizeof(err)), 0, "%s", err);
 
   o2o_dataset *ds = o2o_dataset_open(path, NULL, err, sizeof(err));
@@ -110,8 +116,8 @@ static void roundtrip(const o2o_dataset_write_opts *wo) {
   o2o_dataset_extra *got;
   int ng;
   cr_assert_eq(o2o_dataset_read_extras(ds, &got, &ng, err, sizeof(err)), 0, "%s", err);
-  cr_assert_eq(ng, 6);
-  for (int i = 0; i < 6; i++) {
+  cr_assert_eq(ng, 7);
+  for (int i = 0; i < 7; i++) {
     const o2o_dataset_extra *g = NULL;
     for (int j = 0; j < ng; j++)
       if (!strcmp(got[j].key, ex[i].key)) g = &got[j];
