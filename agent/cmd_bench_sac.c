@@ -228,7 +228,7 @@ static void sac_run_free(sac_run *r) {
 static double torch_round(const bench_opts *o, const char *coretype, char *line, size_t linelen) {
   char cmd[2048];
   snprintf(cmd, sizeof cmd,
-           "OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%d %s %s --threads %d --updates %d "
+           "OPENBLAS_CORETYPE='%s' OPENBLAS_NUM_THREADS=%d '%s' '%s' --threads %d --updates %d "
            "--warmup 20 --runs 1 2>&1",
            coretype, o->torch_blas_threads, o->python, o->torch_script, o->torch_threads,
            o->updates);
@@ -486,5 +486,5 @@ int o2o_bench_sac(int argc, char **argv) {
   free(block_ratio);
   sac_run_free(&run);
   floor_free(&fl);
-  return 0;
+  return o.torch && !torch_ok ? 1 : 0; /* asked for torch and did not get it */
 }
