@@ -37,7 +37,8 @@ typedef struct stats {
 static stats summarize(double *v, size_t n) {
   qsort(v, n, sizeof *v, cmp_double);
   stats s = {v[n / 2], v[(size_t)(n * 0.99)], 0};
-  for (size_t i = 0; i < n; i++) s.mean += v[i];
+  for (size_t i = 0; i < n; i++)
+    s.mean += v[i];
   s.mean /= (double)n;
   return s;
 }
@@ -62,48 +63,62 @@ static void raw_server(const char *ep, const size_t *sizes, int n) {
       zmq_msg_close(&part);
     }
     zmq_msg_send(&id, s, ZMQ_SNDMORE);
-    for (int i = 0; i < n; i++) zmq_send(s, reply[i], sizes[i], i + 1 < n ? ZMQ_SNDMORE : 0);
+    for (int i = 0; i < n; i++)
+      zmq_send(s, reply[i], sizes[i], i + 1 < n ? ZMQ_SNDMORE : 0);
   }
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-"usage: o2o-bench-latency [--scenario NAME] [--round-trips N] [--rounds R] [--json FILE]\n"
-"\n"
-"Single-env STEP round trip through a spawned o2o-sim over ipc, against a raw ZeroMQ\n"
-"DEALER/ROUTER round trip of the same bytes (a forked echo server) and the env's\n"
-"in-process step time; rounds alternate bridge and raw so both see the same load.\n"
-"\n"
-"  --scenario NAME     scenario (default hopper)\n"
-"  --round-trips N     round trips per round and method (default 5000)\n"
-"  --rounds R          alternating rounds (default 5)\n"
-"  --sim-exe PATH      o2o-sim to spawn (default: next to this program)\n"
-"  --json FILE         write the results as JSON ('-' = stdout)\n"
-"  --help, --version\n");
+  fprintf(
+      f, "usage: o2o-bench-latency [--scenario NAME] [--round-trips N] [--rounds R] [--json FILE]\n"
+         "\n"
+         "Single-env STEP round trip through a spawned o2o-sim over ipc, against a raw ZeroMQ\n"
+         "DEALER/ROUTER round trip of the same bytes (a forked echo server) and the env's\n"
+         "in-process step time; rounds alternate bridge and raw so both see the same load.\n"
+         "\n"
+         "  --scenario NAME     scenario (default hopper)\n"
+         "  --round-trips N     round trips per round and method (default 5000)\n"
+         "  --rounds R          alternating rounds (default 5)\n"
+         "  --sim-exe PATH      o2o-sim to spawn (default: next to this program)\n"
+         "  --json FILE         write the results as JSON ('-' = stdout)\n"
+         "  --help, --version\n");
 }
 
 int main(int argc, char **argv) {
   const char *scenario = "hopper", *json = NULL, *sim_exe = NULL;
   long trips = 5000, rounds = 5;
-  static const struct option opts[] = {{"scenario", required_argument, 0, 's'},
-                                       {"round-trips", required_argument, 0, 'n'},
-                                       {"rounds", required_argument, 0, 'r'},
-                                       {"sim-exe", required_argument, 0, 'x'},
-                                       {"json", required_argument, 0, 'j'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {"version", no_argument, 0, 'V'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"scenario", required_argument, 0, 's'}, {"round-trips", required_argument, 0, 'n'},
+      {"rounds", required_argument, 0, 'r'},   {"sim-exe", required_argument, 0, 'x'},
+      {"json", required_argument, 0, 'j'},     {"help", no_argument, 0, 'h'},
+      {"version", no_argument, 0, 'V'},        {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
-    case 's': scenario = optarg; break;
-    case 'n': trips = atol(optarg); break;
-    case 'r': rounds = atol(optarg); break;
-    case 'x': sim_exe = optarg; break;
-    case 'j': json = optarg; break;
-    case 'h': usage(stdout); return 0;
-    case 'V': printf("o2o-bench-latency %s\n", O2O_VERSION); return 0;
-    default: usage(stderr); return 2;
+    case 's':
+      scenario = optarg;
+      break;
+    case 'n':
+      trips = atol(optarg);
+      break;
+    case 'r':
+      rounds = atol(optarg);
+      break;
+    case 'x':
+      sim_exe = optarg;
+      break;
+    case 'j':
+      json = optarg;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case 'V':
+      printf("o2o-bench-latency %s\n", O2O_VERSION);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
     }
   }
   if (trips < 100 || rounds < 1) {
@@ -179,7 +194,8 @@ int main(int argc, char **argv) {
     o2o_client_step(cl, act, &b, err, sizeof err);
     zmq_send(raw, hdr, sizeof hdr, ZMQ_SNDMORE);
     zmq_send(raw, act, 4 * a, 0);
-    do zmq_msg_recv(&part, raw, 0);
+    do
+      zmq_msg_recv(&part, raw, 0);
     while (zmq_msg_more(&part));
     o2o_vecenv_step(env, act, &r, err, sizeof err);
   }
@@ -200,7 +216,8 @@ int main(int argc, char **argv) {
       double s = now_us();
       zmq_send(raw, hdr, sizeof hdr, ZMQ_SNDMORE);
       zmq_send(raw, act, 4 * a, 0);
-      do zmq_msg_recv(&part, raw, 0);
+      do
+        zmq_msg_recv(&part, raw, 0);
       while (zmq_msg_more(&part));
       t_raw[k + (size_t)i] = now_us() - s;
     }
@@ -214,8 +231,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "round %ld/%ld: %ld x (bridge, raw, env step) in %.1f s\n", round + 1, rounds,
             trips, (now_us() - t0) / 1e6);
   }
-  stats sb = summarize(t_bridge, total), sr = summarize(t_raw, total),
-        se = summarize(t_env, total);
+  stats sb = summarize(t_bridge, total), sr = summarize(t_raw, total), se = summarize(t_env, total);
   double ratio = sb.p50 / sr.p50, bound = 1.2 * sr.p50 + se.p50;
   int ok2x = ratio <= 2.0, okb = sb.p50 <= bound;
   printf("single-env STEP round trip over ipc, %s, %zu samples each (us):\n", scenario, total);
@@ -225,6 +241,8 @@ int main(int argc, char **argv) {
          sr.mean);
   printf("  %-22s p50 %7.1f  p99 %7.1f  mean %7.1f\n", "env step in-process", se.p50, se.p99,
          se.mean);
+  printf("  bridge's own cost = bridge - raw - env step (p50s) = %.1f us\n",
+         sb.p50 - sr.p50 - se.p50);
   printf("  bridge/raw p50 = %.2f (target <= 2): %s\n", ratio, ok2x ? "PASS" : "FAIL");
   printf("  bridge p50 %.1f vs 1.2 x raw + env step = %.1f: %s\n", sb.p50, bound,
          okb ? "PASS" : "FAIL");
@@ -239,10 +257,11 @@ int main(int argc, char **argv) {
             " \"bridge_us\": {\"p50\": %.2f, \"p99\": %.2f, \"mean\": %.2f},\n"
             " \"raw_zmq_us\": {\"p50\": %.2f, \"p99\": %.2f, \"mean\": %.2f},\n"
             " \"env_step_us\": {\"p50\": %.2f, \"p99\": %.2f, \"mean\": %.2f},\n"
-            " \"bridge_over_raw_p50\": %.3f, \"bound_us\": %.2f,\n"
+            " \"bridge_over_raw_p50\": %.3f, \"bound_us\": %.2f, \"overhead_us\": %.2f,\n"
             " \"pass_2x\": %s, \"pass_bound\": %s}\n",
             scenario, total, sb.p50, sb.p99, sb.mean, sr.p50, sr.p99, sr.mean, se.p50, se.p99,
-            se.mean, ratio, bound, ok2x ? "true" : "false", okb ? "true" : "false");
+            se.mean, ratio, bound, sb.p50 - sr.p50 - se.p50, ok2x ? "true" : "false",
+            okb ? "true" : "false");
     if (f != stdout) fclose(f);
   }
   rc = ok2x && okb ? 0 : 3;
