@@ -326,6 +326,10 @@ static void send_error(o2o_server *s, uint32_t request_id, int code, const char 
   h.code = code;
   o2o_wire_frame f = {s->text, (size_t)len};
   s->errors++;
+  /* Say on stderr why the first requests were refused: it is often a client bug. */
+  if (!s->quiet && s->errors <= 10)
+    fprintf(stderr, "o2o-sim: answered ERROR %s: %s%s\n", o2o_wire_error_name(code), s->text,
+            s->errors == 10 ? " (further ERROR replies are not shown)" : "");
   send_reply(s, &h, &f, 1);
 }
 
