@@ -8,7 +8,6 @@
 #include "server_internal.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,68 +26,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(err, errlen, fmt, ap);
   va_end(ap);
-}
-
-/* Dynamics parameters as they travel on the wire: name -> field of o2o_dynamics. */
-#define NUM_DYN_PARAMS 8
-static const char *dyn_names[NUM_DYN_PARAMS] = {
-    "gravity_scale", "friction_scale",   "mass_scale",    "damping_scale",
-    "gear_scale",    "action_noise_std", "obs_noise_std", "action_delay"};
-
-static double dyn_get(const o2o_dynamics *d, int i) {
-  switch (i) {
-  case 0:
-    return d->gravity_scale;
-  case 1:
-    return d->friction_scale;
-  case 2:
-    return d->mass_scale;
-  case 3:
-    return d->damping_scale;
-  case 4:
-    return d->gear_scale;
-  case 5:
-    return d->action_noise_std;
-  case 6:
-    return d->obs_noise_std;
-  default:
-    return d->action_delay;
-  }
-}
-
-/* 0, or -1 with err set (action_delay must be a whole number). */
-static int dyn_set(o2o_dynamics *d, int i, double v, char *err, size_t errlen) {
-  switch (i) {
-  case 0:
-    d->gravity_scale = v;
-    break;
-  case 1:
-    d->friction_scale = v;
-    break;
-  case 2:
-    d->mass_scale = v;
-    break;
-  case 3:
-    d->damping_scale = v;
-    break;
-  case 4:
-    d->gear_scale = v;
-    break;
-  case 5:
-    d->action_noise_std = v;
-    break;
-  case 6:
-    d->obs_noise_std = v;
-    break;
-  default:
-    if (v != floor(v) || v < 0 || v > O2O_SIM_MAX_DELAY) {
-      set_err(err, errlen, "action_delay = %g: must be a whole number of steps in [0, %d]", v,
-              O2O_SIM_MAX_DELAY);
-      return -1;
-    }
-    d->action_delay = (int)v;
-  }
-  return 0;
 }
 
 struct o2o_server {
@@ -135,8 +72,8 @@ static void fill_params(o2o_server *s) {
   s->spec.num_params = NUM_DYN_PARAMS;
   memset(s->spec.param_names, 0, sizeof s->spec.param_names);
   for (int i = 0; i < NUM_DYN_PARAMS; i++) {
-    snprintf(s->spec.param_names[i], 32, "%s", dyn_names[i]);
-    s->spec.params[i] = dyn_get(&d, i);
+    snprintf(s->spec.param_names[i], 32, "%s", o2o_server_param_names[i]);
+    s->spec.params[i] = o2o_server_param_get(&d, i);
   }
 }
 
@@ -419,7 +356,7 @@ static void on_set_dynamics(o2o_server *s, const o2o_wire_msg *m) {
     double v;
     memcpy(&v, (const uint8_t *)m->arrays[1].data + 8 * (size_t)i, 8);
     int k = 0;
-    while (k < NUM_DYN_PARAMS && strcmp(dyn_names[k], name) != 0)
+    while (k < NUM_DYN_PARAMS && strcmp(o2o_server_param_names[k], name) != 0)
       k++;
     if (k == NUM_DYN_PARAMS) {
       send_error(s, m->h.request_id, O2O_WIRE_EARG,
@@ -429,7 +366,7 @@ static void on_set_dynamics(o2o_server *s, const o2o_wire_msg *m) {
                  name, i);
       return;
     }
-    if (dyn_set(&d, k, v, s->err, sizeof s->err)) {
+    if (o2o_server_param_set(&d, k, v, s->err, sizeof s->err)) {
       send_error(s, m->h.request_id, O2O_WIRE_EARG, "SET_DYNAMICS: %s", s->err);
       return;
     }
