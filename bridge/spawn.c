@@ -128,6 +128,9 @@ int o2o_spawn_start(o2o_spawn *s, const char *const *argv, int quiet_stdout, cha
       if (quiet_stdout) dup2(devnull, 1);
       if (devnull > 2) close(devnull);
     }
+    /* Nothing of the parent's but stdin/out/err reaches the program: an inherited pipe
+     * (a test runner's, a logger's) would otherwise stay open as long as the child. */
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     /* Reset what the parent may have changed that exec keeps. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

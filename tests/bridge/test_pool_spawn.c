@@ -157,3 +157,29 @@ Test(pool_spawn, find_exe_order) {
   unlink(fake);
   rmdir(dir);
 }
+
+/* The child gets stdin/stdout/stderr and nothing else of the parent's. */
+Test(pool_spawn, child_inherits_no_other_fd) {
+  int pfd[2];
+  cr_assert_eq(pipe(pfd), 0); /* deliberately not close-on-exec */
+  char err[O2O_BRIDGE_ERRLEN], path[512], script[2048];
+  tmp_path(path, sizeof path, "fds");
+  snprintf(script, sizeof script, "ls /proc/self/fd > %s.tmp; mv %s.tmp %s", path, path, path);
+  const char *argv[] = {"/bin/sh", "-c", script, NULL};
+  o2o_spawn s;
+  cr_assert_eq(o2o_spawn_start(&s, argv, 0, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_spawn_wait_path(&s, path, 5000, err, sizeof err), 0, "%s", err);
+  o2o_spawn_stop(&s, 1000);
+  FILE *f = fopen(path, "r");
+  cr_assert(f);
+  char line[64];
+  while (fgets(line, sizeof line, f)) {
+    int fd = atoi(line);
+    /* 0-2, plus the one ls itself opens to read the directory */
+    cr_assert(fd <= 3, "fd %d leaked into the child", fd);
+  }
+  fclose(f);
+  unlink(path);
+  close(pfd[0]);
+  close(pfd[1]);
+}
