@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dataset_internal.h"
 #include "o2o_version.h"
@@ -305,4 +306,20 @@ int o2o_dataset_find(const char *name, char *out, size_t outlen, char *err, size
   }
   return o2o_ds_err(err, errlen, O2O_DATASET_EIO, "%s: no such dataset file (tried %s)", name,
                     used ? tried : name);
+}
+
+int o2o_ds_threads(void) {
+  const char *env = getenv("O2O_DATASET_THREADS");
+  if (env) {
+    long n = atol(env);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+  }
+  /* One thread per idle core: on a machine already busy, extra threads only wait for each
+   * other at every batch of chunks (measured: slower than one thread at load 6 on 2 cores). */
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  double load = 0;
+  if (getloadavg(&load, 1) != 1) load = 0;
+  long idle = cpus - (long)(load + 0.5);
+  long n = idle < 1 ? 1 : idle;
+  return n > 8 ? 8 : (int)n;
 }

@@ -127,9 +127,7 @@ static void *worker(void *arg) {
 }
 
 static int num_threads(void) {
-  const char *env = getenv("O2O_DATASET_THREADS");
-  long n = env ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
-  return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+  return o2o_ds_threads();
 }
 
 /* Returns 1 and fills *c when dset's layout is one we decode ourselves. */

@@ -27,6 +27,11 @@ int64_t o2o_ds_first_nonfinite(const float *v, int64_t count);
  * not one it decodes (caller falls back to H5Dread). Returns 0, or -1 with msg. */
 int o2o_ds_fast_read(hid_t dset, int64_t row0, int64_t rows, int cols, float *out, int *handled,
                      char *msg, size_t msglen);
+/* Write a created chunked (shuffle? + deflate) dataset of rows x cols floats, stored as es-byte
+ * IEEE LE floats, compressing chunk_rows-row chunks in worker threads (H5Dwrite_chunk).
+ * Returns 0, or -1 with msg. */
+int o2o_ds_fast_write(hid_t dset, const float *src, int64_t rows, int cols, int64_t chunk_rows,
+                      int es, int shuffle, int level, char *msg, size_t msglen);
 /* A flag array of n rows (bool enum, any integer, or 0/1 floats) as 0/1 bytes; any other
  * value is an error naming path, key and row. */
 int o2o_ds_read_flags(hid_t dset, o2o_dtype t, int64_t n, uint8_t *out, const char *path,
@@ -53,3 +58,6 @@ void o2o_ds_warn(o2o_dataset_info *info, const char *fmt, const char *a, int64_t
 int o2o_ds_read_string(hid_t d, char *out, size_t len);
 /* The same, any length, malloc'ed (NULL if not a scalar string or unreadable). */
 char *o2o_ds_read_string_alloc(hid_t d);
+/* Worker threads for chunk (de)compression: $O2O_DATASET_THREADS, else the idle cores
+ * (online CPUs minus the 1-minute load average), 1..8. */
+int o2o_ds_threads(void);

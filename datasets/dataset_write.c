@@ -16,6 +16,7 @@ typedef struct writer {
   const char *path;
   int64_t n;
   int gzip, shuffle;
+  int no_fast_write; /* O2O_DATASET_FAST_WRITE=0: HDF5's own filter pipeline */
   char *err;
   size_t errlen;
 } writer;
@@ -40,21 +41,33 @@ static int put(writer *w, const char *key, hid_t file_type, hid_t mem_type, int 
   size_t row_bytes = H5Tget_size(file_type);
   for (int i = 1; i < ndim; i++)
     row_bytes *= dims[i];
+  hsize_t chunk[O2O_DATASET_MAX_DIMS] = {0};
   if (ndim >= 1 && numel * H5Tget_size(file_type) > 16384 && dims[0] > 1) {
-    hsize_t chunk[O2O_DATASET_MAX_DIMS];
     hsize_t rows = CHUNK_BYTES / (row_bytes ? row_bytes : 1);
     chunk[0] = rows < 1 ? 1 : rows > dims[0] ? dims[0] : rows;
     for (int i = 1; i < ndim; i++)
       chunk[i] = dims[i];
     H5Pset_chunk(dcpl, ndim, chunk);
-    if (w->shuffle) H5Pset_shuffle(dcpl);
+    if (w->shuffle && w->gzip > 0) H5Pset_shuffle(dcpl);
     if (w->gzip > 0) H5Pset_deflate(dcpl, (unsigned)w->gzip);
   }
+  /* Big compressed float arrays: chunks compressed by worker threads (dataset_fastwrite.c). */
+  int es = H5Tequal(file_type, H5T_IEEE_F32LE) > 0   ? 4
+           : H5Tequal(file_type, H5T_IEEE_F64LE) > 0 ? 8
+                                                     : 0;
+  int fast = chunk[0] && w->gzip > 0 && es && ndim <= 2 &&
+             H5Tequal(mem_type, H5T_NATIVE_FLOAT) > 0 && numel * es >= 4 * (hsize_t)CHUNK_BYTES &&
+             !w->no_fast_write;
   hid_t ds = H5Dcreate2(w->file, key, file_type, space, w->lcpl, dcpl, H5P_DEFAULT);
   int rc = 0;
+  char msg[256];
   if (ds < 0)
     rc = h5_fail(w, key, "create");
-  else if (numel && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+  else if (fast && o2o_ds_fast_write(ds, data, (int64_t)dims[0], ndim == 2 ? (int)dims[1] : 1,
+                                     (int64_t)chunk[0], es, w->shuffle, w->gzip, msg, sizeof(msg)))
+    rc = o2o_ds_err(w->err, w->errlen, O2O_DATASET_EIO, "%s: key '%s': write failed (%s)", w->path,
+                    key, msg);
+  else if (!fast && numel && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
     rc = h5_fail(w, key, "write");
   if (ds >= 0) H5Dclose(ds);
   H5Pclose(dcpl);
@@ -168,6 +181,8 @@ int o2o_dataset_write(const char *path, const o2o_dataset_data *d,
   if (w.gzip < 0 || w.gzip > 9)
     return o2o_ds_err(err, errlen, O2O_DATASET_EINVAL, "%s: gzip level %d outside 0..9", path,
                       w.gzip);
+  const char *fw = getenv("O2O_DATASET_FAST_WRITE");
+  w.no_fast_write = fw && !strcmp(fw, "0");
   w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (w.file < 0) {
     char h5[256];

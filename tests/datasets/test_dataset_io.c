@@ -383,9 +383,15 @@ Test(dataset_bad, inf_value) {
 
 static void fast_vs_hdf5(const o2o_dataset_write_opts *wo) {
   const char *path = O2O_TEST_BUILD_DIR "/test_fastread.hdf5";
+  const char *path_h5 = O2O_TEST_BUILD_DIR "/test_fastread_h5.hdf5";
   synth s = synth_make(300000, 7, 3, 1000); /* obs: ~8 chunks of 1 MiB */
   o2o_dataset_data d = {s.n, s.od, s.ad, s.obs, s.act, s.rew, s.next, s.term, s.tout, 0, NULL};
+  setenv("O2O_DATASET_THREADS", "3", 1); /* threads even on a busy machine */
   cr_assert_eq(o2o_dataset_write(path, &d, wo, err, sizeof(err)), 0, "%s", err);
+  /* The same file through HDF5's own filter pipeline holds the same values. */
+  setenv("O2O_DATASET_FAST_WRITE", "0", 1);
+  cr_assert_eq(o2o_dataset_write(path_h5, &d, wo, err, sizeof(err)), 0, "%s", err);
+  unsetenv("O2O_DATASET_FAST_WRITE");
   const int64_t ranges[][2] = {{0, s.n}, {12345, 150000}, {1, s.n - 1}, {37449, 37449 * 2}};
   for (int r = 0; r < 4; r++) {
     int64_t first = ranges[r][0], count = ranges[r][1];
@@ -402,6 +408,16 @@ static void fast_vs_hdf5(const o2o_dataset_write_opts *wo) {
       o2o_dataset_close(ds);
     }
     unsetenv("O2O_DATASET_FAST_READ");
+    {
+      float *h5obs = malloc(count * 28);
+      o2o_dataset *dh = o2o_dataset_open(path_h5, NULL, err, sizeof(err));
+      cr_assert_not_null(dh, "%s", err);
+      o2o_dataset_dest hd = {.obs = h5obs};
+      cr_assert_eq(o2o_dataset_read(dh, first, count, &hd, err, sizeof(err)), 0, "%s", err);
+      cr_assert(!memcmp(h5obs, s.obs + first * 7, count * 28), "obs range %d (HDF5-written)", r);
+      o2o_dataset_close(dh);
+      free(h5obs);
+    }
     cr_assert(!memcmp(got[0][0], s.obs + first * 7, count * 28), "obs range %d", r);
     cr_assert(!memcmp(got[1][0], s.obs + first * 7, count * 28), "obs range %d (hdf5)", r);
     cr_assert(!memcmp(got[0][1], s.act + first * 3, count * 12), "act range %d", r);
@@ -410,6 +426,15 @@ static void fast_vs_hdf5(const o2o_dataset_write_opts *wo) {
       for (int k = 0; k < 3; k++)
         free(got[m][k]);
   }
+  unsetenv("O2O_DATASET_THREADS");
+  /* h5py decodes the thread-compressed chunks too. */
+  char cmd[1024];
+  snprintf(cmd, sizeof(cmd),
+           "/usr/bin/python3 -c \"import h5py, numpy as np; f = h5py.File('%s', 'r'); "
+           "o = f['observations'][()]; assert o.shape == (300000, 7); "
+           "assert abs(float(o[299999, 6]) - (%.9g)) < 1e-6\"",
+           path, s.obs[299999 * 7 + 6]);
+  cr_assert_eq(system(cmd), 0, "h5py could not read the thread-compressed file");
   synth_free(&s);
 }
 
