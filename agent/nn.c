@@ -172,7 +172,8 @@ void o2o_nn_acts_destroy(o2o_nn_acts *a) {
 
 /* ---------------- forward ---------------- */
 /* z += b, then (hidden) ReLU; NaN propagates (v < 0 is false for NaN), as in PyTorch. */
-SIMD_CLONES static void bias_act(float *restrict out, const float *restrict b, int B, int EO, int relu) {
+SIMD_CLONES static void bias_act(float *restrict out, const float *restrict b, int B, int EO,
+                                 int relu) {
   for (int r = 0; r < B; r++) {
     float *restrict row = out + (size_t)r * EO;
     if (relu)
@@ -404,26 +405,68 @@ void o2o_nn_adam_free(o2o_nn_adam *a) {
   a->m = a->v = NULL;
 }
 
-SIMD_CLONES void o2o_nn_adam_step(o2o_nn_adam *a, float *restrict params, const float *restrict grads) {
+/* One Adam pass over [i0, n): the scalar reference (and the tail of the vector version). */
+static void adam_scalar(float *restrict p, const float *restrict g, float *restrict mm,
+                        float *restrict vv, size_t i0, size_t n, float b1, float b2, float step,
+                        float ibc2, float eps) {
+  for (size_t i = i0; i < n; i++) {
+    float m = b1 * mm[i] + (1.0f - b1) * g[i];
+    float v = b2 * vv[i] + (1.0f - b2) * g[i] * g[i];
+    mm[i] = m;
+    vv[i] = v;
+    p[i] -= step * m / (sqrtf(v) * ibc2 + eps);
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+/* sqrtf keeps the loop above scalar (errno; the pragma cannot turn -fmath-errno off), so
+ * the AVX-512 version is written out: same operations in the same order, no FMA. */
+__attribute__((target("avx512f"))) static void
+adam_avx512(float *restrict p, const float *restrict g, float *restrict mm, float *restrict vv,
+            size_t n, float b1, float b2, float step, float ibc2, float eps) {
+  const __m512 B1 = _mm512_set1_ps(b1), C1 = _mm512_set1_ps(1.0f - b1);
+  const __m512 B2 = _mm512_set1_ps(b2), C2 = _mm512_set1_ps(1.0f - b2);
+  const __m512 S = _mm512_set1_ps(step), I2 = _mm512_set1_ps(ibc2), E = _mm512_set1_ps(eps);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 gi = _mm512_loadu_ps(g + i);
+    __m512 m = _mm512_add_ps(_mm512_mul_ps(B1, _mm512_loadu_ps(mm + i)), _mm512_mul_ps(C1, gi));
+    __m512 v = _mm512_add_ps(_mm512_mul_ps(B2, _mm512_loadu_ps(vv + i)),
+                             _mm512_mul_ps(_mm512_mul_ps(C2, gi), gi));
+    _mm512_storeu_ps(mm + i, m);
+    _mm512_storeu_ps(vv + i, v);
+    __m512 den = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(v), I2), E);
+    __m512 upd = _mm512_div_ps(_mm512_mul_ps(S, m), den);
+    _mm512_storeu_ps(p + i, _mm512_sub_ps(_mm512_loadu_ps(p + i), upd));
+  }
+  adam_scalar(p, g, mm, vv, i, n, b1, b2, step, ibc2, eps);
+}
+#define HAVE_ADAM_AVX512 1
+#endif
+
+void o2o_nn_adam_step(o2o_nn_adam *a, float *restrict params, const float *restrict grads) {
   a->t++;
   /* bias corrections in double, like PyTorch's Python-float arithmetic */
   double bc1 = 1.0 - pow((double)a->beta1, (double)a->t);
   double bc2 = 1.0 - pow((double)a->beta2, (double)a->t);
   const float step = (float)(a->lr / bc1), inv_bc2_sqrt = (float)(1.0 / sqrt(bc2));
-  const float b1 = a->beta1, b2 = a->beta2, eps = a->eps;
-  float *restrict mm = a->m, *restrict vv = a->v;
-  const size_t n = a->n;
-  for (size_t i = 0; i < n; i++) {
-    float g = grads[i];
-    float m = b1 * mm[i] + (1.0f - b1) * g;
-    float v = b2 * vv[i] + (1.0f - b2) * g * g;
-    mm[i] = m;
-    vv[i] = v;
-    params[i] -= step * m / (sqrtf(v) * inv_bc2_sqrt + eps);
+#ifdef HAVE_ADAM_AVX512
+  static int avx512 = -1;
+  if (avx512 < 0) {
+    __builtin_cpu_init();
+    avx512 = __builtin_cpu_supports("avx512f") != 0;
   }
+  if (avx512) {
+    adam_avx512(params, grads, a->m, a->v, a->n, a->beta1, a->beta2, step, inv_bc2_sqrt, a->eps);
+    return;
+  }
+#endif
+  adam_scalar(params, grads, a->m, a->v, 0, a->n, a->beta1, a->beta2, step, inv_bc2_sqrt, a->eps);
 }
 
-SIMD_CLONES void o2o_nn_polyak(float *restrict target, const float *restrict src, size_t n, float tau) {
+SIMD_CLONES void o2o_nn_polyak(float *restrict target, const float *restrict src, size_t n,
+                               float tau) {
   const float keep = 1.0f - tau;
   for (size_t i = 0; i < n; i++)
     target[i] = keep * target[i] + tau * src[i];

@@ -351,22 +351,27 @@ Test(nn, tanh_gaussian_log_prob_of_given_actions_backward) {
 
 /* ---- Adam, Polyak, finite check ---- */
 Test(nn, adam_matches_pytorch_formula) {
+  enum { N = 37 }; /* two 16-wide vector blocks and a scalar tail */
   o2o_nn_adam a;
-  cr_assert_eq(o2o_nn_adam_init(&a, 2, 1e-2f), 0);
-  float p[2] = {1.0f, -2.0f};
-  double pd[2] = {1.0, -2.0}, m[2] = {0, 0}, v[2] = {0, 0};
+  cr_assert_eq(o2o_nn_adam_init(&a, N, 1e-2f), 0);
+  float p[N];
+  double pd[N], m[N] = {0}, v[N] = {0};
+  for (int i = 0; i < N; i++)
+    p[i] = (float)(pd[i] = 0.1 * i - 1.0);
   for (int t = 1; t <= 5; t++) {
-    float g[2] = {0.5f * t, -0.1f / t};
+    float g[N];
+    for (int i = 0; i < N; i++)
+      g[i] = (i % 2 ? 0.5f * t : -0.1f / t) * (1.0f + 0.01f * i);
     o2o_nn_adam_step(&a, p, g);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < N; i++) {
       m[i] = 0.9 * m[i] + 0.1 * g[i];
       v[i] = 0.999 * v[i] + 0.001 * (double)g[i] * g[i];
       double mh = m[i] / (1 - pow(0.9, t)), vh = sqrt(v[i]) / sqrt(1 - pow(0.999, t));
       pd[i] -= 1e-2 * mh / (vh + 1e-8);
     }
   }
-  cr_expect_float_eq(p[0], pd[0], 1e-5);
-  cr_expect_float_eq(p[1], pd[1], 1e-5);
+  for (int i = 0; i < N; i++)
+    cr_expect_float_eq(p[i], pd[i], 1e-5, "param %d", i);
   cr_expect_eq(a.t, 5);
   o2o_nn_adam_free(&a);
 }
