@@ -1,5 +1,6 @@
 /* sim_proc.h: start a real o2o-sim for a test and stop it (header-only test helper). */
 #pragma once
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,7 +42,8 @@ static inline pid_t sim_spawn_args(const char *const *args) {
   return pid;
 }
 
-/* o2o-sim --scenario scenario --envs N --endpoint (fresh ipc) --quiet [extra...] */
+/* o2o-sim --scenario scenario --envs N --endpoint (fresh ipc) --quiet [extra...]. Its stdout
+ * (MuJoCo's warnings about the garbage states the fuzz tests send) goes to /dev/null. */
 static inline int sim_start(sim_proc *p, const char *scenario, int envs, const char *extra) {
   sim_unique_ipc(p->endpoint, sizeof p->endpoint);
   char envs_s[16];
@@ -51,7 +53,13 @@ static inline int sim_start(sim_proc *p, const char *scenario, int envs, const c
   int n = 8;
   if (extra) args[n++] = extra;
   args[n] = NULL;
+  fflush(stdout);
+  int saved = dup(1), devnull = open("/dev/null", O_WRONLY);
+  if (devnull >= 0) dup2(devnull, 1);
   p->pid = sim_spawn_args(args);
+  if (saved >= 0) dup2(saved, 1);
+  if (saved >= 0) close(saved);
+  if (devnull >= 0) close(devnull);
   return p->pid > 0 ? 0 : -1;
 }
 
