@@ -74,11 +74,11 @@ static void usage(FILE *f) {
          "\n"
          "Single-env STEP round trip through a spawned o2o-sim over ipc, against a raw ZeroMQ\n"
          "DEALER/ROUTER round trip of the same bytes (a forked echo server) and the env's\n"
-         "in-process step time; rounds alternate bridge and raw so both see the same load.\n"
+         "in-process step time, alternating in blocks of 50 so all three see the same load.\n"
          "\n"
          "  --scenario NAME     scenario (default hopper)\n"
          "  --round-trips N     round trips per round and method (default 5000)\n"
-         "  --rounds R          alternating rounds (default 5)\n"
+         "  --rounds R          rounds (default 5; progress is printed after each)\n"
          "  --sim-exe PATH      o2o-sim to spawn (default: next to this program)\n"
          "  --json FILE         write the results as JSON ('-' = stdout)\n"
          "  --help, --version\n");
@@ -199,33 +199,39 @@ int main(int argc, char **argv) {
     while (zmq_msg_more(&part));
     o2o_vecenv_step(env, act, &r, err, sizeof err);
   }
+  /* Within a round the three methods alternate in blocks of 50, so slow drifts of the
+   * machine's load hit all three alike. */
+  enum { BLOCK = 50 };
   size_t k = 0;
   for (long round = 0; round < rounds; round++) {
     double t0 = now_us();
-    for (long i = 0; i < trips; i++) {
-      /* the same varying actions for the bridge and the in-process env */
-      act[0] = (float)((i % 7) - 3) / 3.0f;
-      double s = now_us();
-      if (o2o_client_step(cl, act, &b, err, sizeof err)) {
-        fprintf(stderr, "o2o-bench-latency: %s\n", err);
-        goto done;
+    for (long i0 = 0; i0 < trips; i0 += BLOCK) {
+      long i1 = i0 + BLOCK < trips ? i0 + BLOCK : trips;
+      for (long i = i0; i < i1; i++) {
+        /* the same varying actions for the bridge and the in-process env */
+        act[0] = (float)((i % 7) - 3) / 3.0f;
+        double s = now_us();
+        if (o2o_client_step(cl, act, &b, err, sizeof err)) {
+          fprintf(stderr, "o2o-bench-latency: %s\n", err);
+          goto done;
+        }
+        t_bridge[k + (size_t)i] = now_us() - s;
       }
-      t_bridge[k + (size_t)i] = now_us() - s;
-    }
-    for (long i = 0; i < trips; i++) {
-      double s = now_us();
-      zmq_send(raw, hdr, sizeof hdr, ZMQ_SNDMORE);
-      zmq_send(raw, act, 4 * a, 0);
-      do
-        zmq_msg_recv(&part, raw, 0);
-      while (zmq_msg_more(&part));
-      t_raw[k + (size_t)i] = now_us() - s;
-    }
-    for (long i = 0; i < trips; i++) {
-      act[0] = (float)((i % 7) - 3) / 3.0f;
-      double s = now_us();
-      o2o_vecenv_step(env, act, &r, err, sizeof err);
-      t_env[k + (size_t)i] = now_us() - s;
+      for (long i = i0; i < i1; i++) {
+        double s = now_us();
+        zmq_send(raw, hdr, sizeof hdr, ZMQ_SNDMORE);
+        zmq_send(raw, act, 4 * a, 0);
+        do
+          zmq_msg_recv(&part, raw, 0);
+        while (zmq_msg_more(&part));
+        t_raw[k + (size_t)i] = now_us() - s;
+      }
+      for (long i = i0; i < i1; i++) {
+        act[0] = (float)((i % 7) - 3) / 3.0f;
+        double s = now_us();
+        o2o_vecenv_step(env, act, &r, err, sizeof err);
+        t_env[k + (size_t)i] = now_us() - s;
+      }
     }
     k += (size_t)trips;
     fprintf(stderr, "round %ld/%ld: %ld x (bridge, raw, env step) in %.1f s\n", round + 1, rounds,
