@@ -572,8 +572,12 @@ int o2o_pool_reset(o2o_pool *p, uint64_t seed, float *obs, char *err, size_t err
     }
     if (rc) return rc;
   }
-  for (int c = 0; c < p->num_chunks; c++)
+  /* Every env starts afresh: nothing collected earlier is still owed to the caller. */
+  for (int c = 0; c < p->num_chunks; c++) {
     p->chunks[c].reset_pending = 0;
+    p->chunks[c].state = CHUNK_IDLE;
+  }
+  p->batch_open = 0;
   size_t n = (size_t)p->total;
   memset(p->lost, 0, n);
   memset(p->terminated, 0, n);
