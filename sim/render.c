@@ -159,7 +159,9 @@ int o2o_renderer_frame_mj(o2o_renderer *r, mjData *d, int width, int height, uin
     return -1;
   }
   if (check_size(width, height, err, errlen)) return -1;
-  glfwMakeContextCurrent(r->window);
+  /* glXMakeCurrent is not free even for the current context: switch only when needed
+   * (the live window's context may be current in o2o-sim --render). */
+  if (glfwGetCurrentContext() != r->window) glfwMakeContextCurrent(r->window);
   if ((width > r->buf_width || height > r->buf_height) &&
       make_context(r, width > r->buf_width ? width : r->buf_width,
                    height > r->buf_height ? height : r->buf_height, err, errlen))

@@ -177,7 +177,7 @@ void o2o_viewer_destroy(o2o_viewer *v) {
 }
 
 static void draw(o2o_viewer *v) {
-  glfwMakeContextCurrent(v->window);
+  if (glfwGetCurrentContext() != v->window) glfwMakeContextCurrent(v->window);
   mjrRect viewport = {0, 0, 0, 0};
   glfwGetFramebufferSize(v->window, &viewport.width, &viewport.height);
   mjr_setBuffer(mjFB_WINDOW, &v->con);
