@@ -57,13 +57,13 @@ typedef struct {
 } gemm_call;
 
 typedef struct {
-  gemm_call calls[96];
-  int n;
+  gemm_call *calls;
+  int n, cap;
   double flop;
 } gemm_floor;
 
 static int floor_add(gemm_floor *f, int M, int N, int K, int ta, int tb) {
-  if (f->n >= 96) return -1;
+  if (f->n >= f->cap) return -1;
   gemm_call *c = &f->calls[f->n++];
   *c = (gemm_call){M, N, K, ta, tb, NULL, NULL, NULL};
   c->a = calloc((size_t)M * K, sizeof(float));
@@ -104,6 +104,9 @@ static int floor_build(gemm_floor *f, const bench_opts *o) {
   A[1] = A[2] = C[1] = C[2] = o->hidden;
   A[3] = 2 * o->act, C[3] = 1;
   memset(f, 0, sizeof *f);
+  f->cap = 16 + 20 * o->critics; /* 3 + 3 + 3N + 6N + 5 + 3 + 3N + 3N + 5N calls */
+  f->calls = calloc((size_t)f->cap, sizeof *f->calls);
+  if (!f->calls) return -1;
   rc |= floor_mlp(f, A, nl, B, 1, 0, 0);
   rc |= floor_mlp(f, A, nl, B, 1, 0, 0);
   for (int k = 0; k < o->critics; k++)
@@ -136,6 +139,7 @@ static void floor_free(gemm_floor *f) {
     free(f->calls[i].b);
     free(f->calls[i].c);
   }
+  free(f->calls);
 }
 
 /* Matmul FLOPs of one o2o update (sac.c): actor forward on 2B rows, target forward on B,
@@ -169,6 +173,11 @@ static int sac_run_init(sac_run *r, const bench_opts *o) {
   c.batch_size = o->batch;
   c.num_critics = o->critics;
   c.critic_layernorm = o->layernorm;
+  char err[256];
+  if (o2o_sac_config_check(&c, o->obs, o->act, err, sizeof err)) {
+    fprintf(stderr, "o2o bench sac: %s\n", err);
+    return -1;
+  }
   r->sac = o2o_sac_create(o->obs, o->act, &c, 1);
   r->rows = 100000;
   size_t n = (size_t)r->rows, O = (size_t)o->obs, A = (size_t)o->act, B = (size_t)o->batch;
@@ -370,7 +379,8 @@ int o2o_bench_sac(int argc, char **argv) {
   gemm_floor fl;
   char err[512];
   if (sac_run_init(&run, &o) || floor_build(&fl, &o)) {
-    fprintf(stderr, "o2o bench sac: out of memory setting up the benchmark\n");
+    fprintf(stderr,
+            "o2o bench sac: could not set up the benchmark (see above, or out of memory)\n");
     return 1;
   }
   fprintf(stderr,
@@ -444,10 +454,10 @@ int o2o_bench_sac(int argc, char **argv) {
       "  o2o SAC update   %8.1f updates/s  (median of %d rounds of %d)  kernel %s, %d thread(s), "
       "%.4f GFLOP/update matmul\n",
       m_o2o, R, o.updates, core, o.threads, f_o2o / 1e9);
-  printf(
-      "  matmul floor     %8.1f updates/s  (CORL's %d sgemm calls, %.4f GFLOP/update)  kernel %s, "
-      "%d thread(s)\n",
-      m_floor, fl.n, f_floor / 1e9, core, o.threads);
+  printf("  matmul floor     %8.1f updates/s  (%d sgemm calls of a CORL-style update, %.4f GFLOP)  "
+         "kernel %s, "
+         "%d thread(s)\n",
+         m_floor, fl.n, f_floor / 1e9, core, o.threads);
   if (torch_ok)
     printf(
         "  PyTorch CORL SAC %8.1f updates/s  (OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%d, torch "
