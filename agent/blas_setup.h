@@ -13,8 +13,9 @@
  *   - threads: O2O_BLAS_THREADS=n, else OPENBLAS_NUM_THREADS if the user set it, else 1
  *     (measured best for batch-256 SAC on 2 cores: `o2o bench sac --threads 2` to compare).
  * Tests and other programs call it too (argc 0 / argv NULL reads /proc/self/cmdline).
- * O2O_BLAS_ASSUME_GENERIC=1 treats any kernel as generic (to test the re-exec path on a CPU
- * that OpenBLAS does recognise). */
+ * Test hooks: O2O_BLAS_ASSUME_GENERIC=1 treats any kernel as generic (the re-exec path on a
+ * CPU that OpenBLAS does recognise); O2O_BLAS_TEST_SELFCHECK_FAIL=1 fails the self-check
+ * after the re-exec (the fallback path). */
 #pragma once
 
 void o2o_blas_setup(int argc, char **argv);

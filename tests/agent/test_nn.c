@@ -436,3 +436,13 @@ Test(nn, blas_trap_reexecutes_with_a_fast_kernel_once) {
   cr_assert_eq(run_o2o("OPENBLAS_CORETYPE=Haswell O2O_BLAS_ASSUME_GENERIC=1", out, sizeof out), 0);
   cr_expect(strstr(out, "o2o: OpenBLAS") == NULL, "user's OPENBLAS_CORETYPE overridden:\n%s", out);
 }
+
+Test(nn, blas_trap_falls_back_when_the_self_check_fails) {
+  char out[4096];
+  cr_assert_eq(run_o2o("O2O_BLAS_ASSUME_GENERIC=1 O2O_BLAS_TEST_SELFCHECK_FAIL=1", out, sizeof out),
+               0, "%s", out);
+  const char *w = strstr(out, "self-check failed");
+  cr_expect(w && !strstr(w + 1, "self-check failed"), "one fallback warning expected:\n%s", out);
+  const char *v = strstr(out, "o2o 0.");
+  cr_expect(v && !strstr(v + 1, "o2o 0."), "the program runs exactly once:\n%s", out);
+}
