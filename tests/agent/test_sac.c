@@ -368,3 +368,15 @@ Test(sac, config_check_names_the_bad_field) {
   cr_expect_eq(o2o_sac_config_check(&c, 11, 3, err, sizeof err), -1);
   cr_expect(strstr(err, "log_std_min") != NULL, "%s", err);
 }
+
+Test(sac, single_critic_and_a_batch_smaller_than_configured) {
+  o2o_sac *s = small_sac(5, 2, 1, 0, 8, 4);
+  test_batch tb;
+  make_batch(&tb, 5, 5, 2, 12);
+  cr_expect_eq(fd_sac(s, &tb.b, 0, "critic", "critic_target", s->critic_p, s->critic_g, 12, 0), 0);
+  cr_expect_eq(fd_sac(s, &tb.b, 1, "actor.l", NULL, s->actor_p, s->actor_g, 12, 0), 0);
+  char err[256];
+  cr_expect_eq(o2o_sac_update(s, &tb.b, NULL, err, sizeof err), 0, "%s", err);
+  free(tb.mem);
+  o2o_sac_destroy(s);
+}
