@@ -22,8 +22,11 @@ extern "C" {
 #endif
 
 typedef struct o2o_pool_options {
-  int chunks_per_proc;    /* sub-batches per process, 1..N (default 1); >1 needs STEP ranges */
-  int pin_cpus;           /* pin spawned children's sim threads to their own CPUs (bench) */
+  int chunks_per_proc; /* sub-batches per process, 1..N (default 1); >1 needs STEP ranges */
+  /* Spawned child k (all its threads) on CPU k % ncpu: 1 = always, -1 = never, 0 = auto:
+   * when 2 <= K <= the CPUs this process may use, so K children really step in parallel
+   * (unpinned, the scheduler often runs them one after the other; bridge/POOL.md). */
+  int pin_cpus;
   int startup_timeout_ms; /* how long a spawned child may take to bind (default 30000) */
   int term_grace_ms;      /* SIGTERM -> SIGKILL grace on destroy (default 2000) */
 } o2o_pool_options;

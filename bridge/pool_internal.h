@@ -69,6 +69,7 @@ struct o2o_pool {
   char dyn_names[O2O_BRIDGE_MAX_PARAMS][32];
   double dyn_values[O2O_BRIDGE_MAX_PARAMS];
   int pool_id;
+  int pin; /* pin spawned children to CPUs (resolved from opt.pin_cpus) */
   /* wait loop: one poll item per chunk, plus a pidfd and a monitor per process */
   zmq_pollitem_t *items;
   int *who; /* >= 0: chunk index; < 0: -(process + 1) */

@@ -40,25 +40,28 @@ typedef struct {
 } bench_args;
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: o2o-bench-bridge [--scenario NAME] [--env-steps S] [--rounds R]\n"
-             "                        [--mode lockstep|pipelined|both] [--chunks C] [--pin]\n"
-             "                        [--sim-exe PATH] [--json FILE|-]\n"
-             "Env steps/s of the in-process vecenv (a16, a64) and of o2o-sim children driven\n"
-             "through the pool over ipc: (b) 1 x 16 envs, (c) 1 x 64, (d) 2 x 16; interleaved\n"
-             "rounds; prints every figure, CPU time per env step, and the median per-round\n"
-             "ratios b/a16, c/a64, d/b for each mode.\n"
-             "  --scenario NAME  default hopper\n"
-             "  --env-steps S    env steps per figure per round (default 8000)\n"
-             "  --rounds R       default 11\n"
-             "  --mode M         lockstep: o2o_pool_step on the whole batch (the agent waits\n"
-             "                   for every env); pipelined: C sub-batches per process, each\n"
-             "                   stepped again as soon as its reply is in (an agent acting per\n"
-             "                   sub-batch); both (default)\n"
-             "  --chunks C       sub-batches per process when pipelined (default 2)\n"
-             "  --pin            pin each child's simulator thread to its own CPU\n"
-             "  --sim-exe PATH   o2o-sim to spawn (default: next to this program, then PATH)\n"
-             "  --json FILE|-    machine-readable results\n"
-             "  --help, --version\n");
+  fprintf(
+      f,
+      "usage: o2o-bench-bridge [--scenario NAME] [--env-steps S] [--rounds R]\n"
+      "                        [--mode lockstep|pipelined|both] [--chunks C] [--pin auto|on|off]\n"
+      "                        [--sim-exe PATH] [--json FILE|-]\n"
+      "Env steps/s of the in-process vecenv (a16, a64) and of o2o-sim children driven\n"
+      "through the pool over ipc: (b) 1 x 16 envs, (c) 1 x 64, (d) 2 x 16; interleaved\n"
+      "rounds; prints every figure, CPU time per env step, and the median per-round\n"
+      "ratios b/a16, c/a64, d/b for each mode.\n"
+      "  --scenario NAME  default hopper\n"
+      "  --env-steps S    env steps per figure per round (default 8000)\n"
+      "  --rounds R       default 11\n"
+      "  --mode M         lockstep: o2o_pool_step on the whole batch (the agent waits\n"
+      "                   for every env); pipelined: C sub-batches per process, each\n"
+      "                   stepped again as soon as its reply is in (an agent acting per\n"
+      "                   sub-batch); both (default)\n"
+      "  --chunks C       sub-batches per process when pipelined (default 2)\n"
+      "  --pin auto|on|off  pin each o2o-sim child to its own CPU (default auto: pools of\n"
+      "                   2+ children, as the pool itself does)\n"
+      "  --sim-exe PATH   o2o-sim to spawn (default: next to this program, then PATH)\n"
+      "  --json FILE|-    machine-readable results\n"
+      "  --help, --version\n");
 }
 
 static double now_s(void) {
@@ -73,13 +76,13 @@ static double cpu_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* CPU time (s) of every thread of process pid, from /proc/PID/task/TID/schedstat (ns). */
-static double proc_cpu_s(int pid) {
+/* CPU time (s) of process pid's main thread (*main) and of its other threads (*rest:
+ * ZeroMQ's I/O thread), from /proc/PID/task/TID/schedstat (nanoseconds on the CPU). */
+static void proc_cpu_s(int pid, double *main, double *rest) {
   char path[96];
   snprintf(path, sizeof path, "/proc/%d/task", pid);
   DIR *d = opendir(path);
-  if (!d) return 0;
-  double sum = 0;
+  if (!d) return;
   struct dirent *e;
   while ((e = readdir(d))) {
     if (e->d_name[0] == '.') continue;
@@ -91,17 +94,18 @@ static double proc_cpu_s(int pid) {
       if (fscanf(fp, "%llu", &ns) != 1) ns = 0;
       fclose(fp);
     }
-    sum += ns * 1e-9;
+    if (atoi(e->d_name) == pid)
+      *main += ns * 1e-9;
+    else
+      *rest += ns * 1e-9;
   }
   closedir(d);
-  return sum;
 }
 
-static double children_cpu_s(o2o_pool *p) {
-  double s = 0;
+static void children_cpu_s(o2o_pool *p, double *main, double *rest) {
+  *main = *rest = 0;
   for (int k = 0; k < o2o_pool_num_procs(p); k++)
-    s += proc_cpu_s((int)o2o_pool_child_pid(p, k));
-  return s;
+    proc_cpu_s((int)o2o_pool_child_pid(p, k), main, rest);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -130,7 +134,7 @@ typedef struct {
   o2o_vecenv *vec;
   o2o_pool *pool;
   float *actions;
-  double rate[MAX_ROUNDS], cpu_us[MAX_ROUNDS], sim_cpu_us[MAX_ROUNDS];
+  double rate[MAX_ROUNDS], cpu_us[MAX_ROUNDS], sim_cpu_us[MAX_ROUNDS], io_cpu_us[MAX_ROUNDS];
 } config;
 
 /* Returns env steps/s; *cpu_us = this process's CPU time per env step (microseconds). */
@@ -153,12 +157,14 @@ static double run_vec(config *c, o2o_rng *r, int env_steps, double *cpu_us) {
 }
 
 static double run_pool(config *c, o2o_rng *r, int env_steps, int async, double *cpu_us,
-                       double *sim_cpu_us) {
+                       double *sim_cpu_us, double *io_cpu_us) {
   const o2o_bridge_spec *s = o2o_pool_spec(c->pool);
   const int n = s->num_envs, ad = s->act_dim;
   char err[O2O_BRIDGE_ERRLEN];
   o2o_bridge_batch b;
-  double k0 = children_cpu_s(c->pool), c0 = cpu_s(), t0 = now_s();
+  double m0, r0;
+  children_cpu_s(c->pool, &m0, &r0);
+  double c0 = cpu_s(), t0 = now_s();
   long done = 0;
   if (!async) {
     int iters = env_steps / n;
@@ -194,7 +200,12 @@ static double run_pool(config *c, o2o_rng *r, int env_steps, int async, double *
   }
   double dt = now_s() - t0;
   *cpu_us = (cpu_s() - c0) / (double)done * 1e6;
-  if (sim_cpu_us) *sim_cpu_us = (children_cpu_s(c->pool) - k0) / (double)done * 1e6;
+  if (sim_cpu_us) {
+    double m1, r1;
+    children_cpu_s(c->pool, &m1, &r1);
+    *sim_cpu_us = (m1 - m0) / (double)done * 1e6;
+    *io_cpu_us = (r1 - r0) / (double)done * 1e6;
+  }
   return done / dt;
 fail:
   fprintf(stderr, "o2o-bench-bridge: %s: %s\n", c->name, err);
@@ -224,9 +235,17 @@ int main(int argc, char **argv) {
     } else if (!strcmp(f, "--version")) {
       printf("o2o-bench-bridge %s\n", O2O_VERSION);
       return 0;
-    } else if (!strcmp(f, "--pin")) {
-      a.pin = 1;
-      continue;
+    } else if (!strcmp(f, "--pin") && v) {
+      if (!strcmp(v, "auto"))
+        a.pin = 0;
+      else if (!strcmp(v, "on"))
+        a.pin = 1;
+      else if (!strcmp(v, "off"))
+        a.pin = -1;
+      else {
+        fprintf(stderr, "o2o-bench-bridge: --pin wants auto, on or off, got '%s'\n", v);
+        return 2;
+      }
     } else if (!strcmp(f, "--scenario") && v) {
       a.scenario = v;
     } else if (!strcmp(f, "--sim-exe") && v) {
@@ -308,7 +327,9 @@ int main(int argc, char **argv) {
           "o2o-bench-bridge: %s (frame_skip %d), random actions, %d env steps per figure, "
           "%d rounds, modes: %s (pipelined = %d sub-batches per process)%s\n",
           sc.name, sc.frame_skip, a.env_steps, a.rounds, a.mode, a.chunks,
-          a.pin ? ", children pinned" : "");
+          a.pin > 0   ? ", children pinned"
+          : a.pin < 0 ? ", children not pinned"
+                      : ", pools of 2+ children pinned");
   o2o_rng rng;
   o2o_rng_seed(&rng, 1);
   double dummy;
@@ -316,15 +337,15 @@ int main(int argc, char **argv) {
     if (cf[i].vec)
       run_vec(&cf[i], &rng, 2000, &dummy);
     else
-      run_pool(&cf[i], &rng, 2000, cf[i].pipelined, &dummy, NULL);
+      run_pool(&cf[i], &rng, 2000, cf[i].pipelined, &dummy, NULL, NULL);
   }
   double t_start = now_s();
   for (int r = 0; r < a.rounds; r++) {
     for (int j = 0; j < nc; j++) {
       config *c = &cf[r % 2 ? nc - 1 - j : j];
-      c->rate[r] =
-          c->vec ? run_vec(c, &rng, a.env_steps, &c->cpu_us[r])
-                 : run_pool(c, &rng, a.env_steps, c->pipelined, &c->cpu_us[r], &c->sim_cpu_us[r]);
+      c->rate[r] = c->vec ? run_vec(c, &rng, a.env_steps, &c->cpu_us[r])
+                          : run_pool(c, &rng, a.env_steps, c->pipelined, &c->cpu_us[r],
+                                     &c->sim_cpu_us[r], &c->io_cpu_us[r]);
     }
     double el = now_s() - t_start;
     fprintf(stderr, "round %d/%d:", r + 1, a.rounds);
@@ -356,17 +377,18 @@ int main(int argc, char **argv) {
     ratio[q] = median(v, a.rounds);
   }
   FILE *out = a.json && !strcmp(a.json, "-") ? stderr : stdout;
-  fprintf(out, "%-8s %12s %17s %12s %12s %12s\n", "figure", "env steps/s", "(min-max)", "bench CPU",
-          "o2o-sim CPU", "total CPU");
+  fprintf(out, "%-8s %11s %17s %10s %10s %10s %10s   (CPU us per env step)\n", "figure",
+          "env steps/s", "(min-max)", "bench", "sim thr", "sim other", "total");
   for (int i = 0; i < nc; i++) {
     double lo = cf[i].rate[0], hi = lo;
     for (int r = 1; r < a.rounds; r++) {
       lo = cf[i].rate[r] < lo ? cf[i].rate[r] : lo;
       hi = cf[i].rate[r] > hi ? cf[i].rate[r] : hi;
     }
-    double bc = median(cf[i].cpu_us, a.rounds), scpu = median(cf[i].sim_cpu_us, a.rounds);
-    fprintf(out, "%-8s %12.0f %8.0f-%-8.0f %9.2f us %9.2f us %9.2f us\n", cf[i].name,
-            median(cf[i].rate, a.rounds), lo, hi, bc, scpu, bc + scpu);
+    double bc = median(cf[i].cpu_us, a.rounds), scpu = median(cf[i].sim_cpu_us, a.rounds),
+           io = median(cf[i].io_cpu_us, a.rounds);
+    fprintf(out, "%-8s %11.0f %8.0f-%-8.0f %10.2f %10.2f %10.2f %10.2f\n", cf[i].name,
+            median(cf[i].rate, a.rounds), lo, hi, bc, scpu, io, bc + scpu + io);
   }
   for (int q = 0; q < 6; q++)
     if (have[q])
@@ -375,10 +397,14 @@ int main(int argc, char **argv) {
           "(medians of %d interleaved rounds, wall clock; lockstep = o2o_pool_step on the whole "
           "batch; pipelined = %d sub-batches per process, each stepped again as soon as its "
           "reply is in%s. CPU columns: CPU time per env step of this process (all threads) "
-          "and of the o2o-sim children (all threads). On a busy machine several processes get "
+          "and of the o2o-sim children (simulator thread; other threads = ZeroMQ I/O). On a busy "
+          "machine several processes get "
           "a larger share of the CPUs than one, which flatters the pool figures: compare the "
           "CPU columns too.)\n",
-          a.rounds, a.chunks, a.pin ? "; children pinned" : "");
+          a.rounds, a.chunks,
+          a.pin > 0   ? "; children pinned"
+          : a.pin < 0 ? "; children not pinned"
+                      : "; pools of 2+ children pinned to CPUs (pool default)");
   if (a.json) {
     FILE *f = strcmp(a.json, "-") ? fopen(a.json, "w") : stdout;
     if (!f) {
@@ -391,13 +417,16 @@ int main(int argc, char **argv) {
             "\"modes\": \"%s\", \"pipelined_chunks_per_proc\": %d, \"pinned\": %s, "
             "\"figures\": {",
             O2O_VERSION, sc.name, sc.frame_skip, a.env_steps, a.rounds, a.mode, a.chunks,
-            a.pin ? "true" : "false");
+            a.pin > 0   ? "\"on\""
+            : a.pin < 0 ? "\"off\""
+                        : "\"auto\"");
     for (int i = 0; i < nc; i++)
       fprintf(f,
               "%s\"%s\": {\"env_steps_per_s\": %.1f, \"bench_cpu_us_per_step\": %.3f, "
-              "\"sim_cpu_us_per_step\": %.3f}",
+              "\"sim_cpu_us_per_step\": %.3f, \"sim_io_cpu_us_per_step\": %.3f}",
               i ? ", " : "", cf[i].name, median(cf[i].rate, a.rounds),
-              median(cf[i].cpu_us, a.rounds), median(cf[i].sim_cpu_us, a.rounds));
+              median(cf[i].cpu_us, a.rounds), median(cf[i].sim_cpu_us, a.rounds),
+              median(cf[i].io_cpu_us, a.rounds));
     fprintf(f, "}, \"ratios\": {");
     int first = 1;
     for (int q = 0; q < 6; q++) {
