@@ -139,7 +139,6 @@ static int connect_proc(o2o_pool *p, int k, int hello_timeout_ms, char *err, siz
       o2o_pool_err(err, errlen, "o2o pool: process #%d: %s", k, cerr);
       return O2O_BRIDGE_ETIMEOUT;
     }
-    o2o_client_set_timeout(ch->client, p->cfg.timeout_ms);
     ch->state = CHUNK_IDLE;
     if (o2o_pool_wire_open(ch)) {
       o2o_pool_err(err, errlen, "out of memory");
@@ -170,6 +169,14 @@ static int connect_proc(o2o_pool *p, int k, int hello_timeout_ms, char *err, siz
     }
   }
   return 0;
+}
+
+/* A new child's first calls (dynamics, RESET) may take as long as its start-up (page
+ * faults, a loaded machine); after that the fault-detection timeout applies. */
+void o2o_pool_proc_timeout(o2o_pool *p, int k, int timeout_ms) {
+  pool_proc *pr = &p->procs[k];
+  for (int c = pr->first_chunk; c < pr->first_chunk + pr->num_chunks; c++)
+    if (p->chunks[c].client) o2o_client_set_timeout(p->chunks[c].client, timeout_ms);
 }
 
 static int apply_dynamics(o2o_pool *p, int k, char *err, size_t errlen) {
@@ -424,6 +431,7 @@ o2o_pool *o2o_pool_create_opts(const o2o_pool_config *cfg, const o2o_pool_option
     pool_proc *pr = &p->procs[k];
     int hello = pr->spawned ? p->opt.startup_timeout_ms : p->cfg.timeout_ms;
     if ((rc = connect_proc(p, k, hello, err, errlen))) goto fail;
+    o2o_pool_proc_timeout(p, k, p->cfg.timeout_ms);
     if (k == 0) p->spec = *o2o_client_spec(p->chunks[pr->first_chunk].client);
     const o2o_bridge_spec *s = o2o_client_spec(p->chunks[pr->first_chunk].client);
     if (!same_spec(s, &p->spec)) {

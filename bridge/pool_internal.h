@@ -101,3 +101,5 @@ int o2o_pool_wire_send(o2o_pool *p, pool_chunk *ch, const float *actions, char *
 /* 1: the reply was copied into the rows; 0: nothing (more) for us yet; < 0: error
  * (O2O_BRIDGE_EREMOTE = the server refused, others = a fault of the peer). */
 int o2o_pool_wire_recv(o2o_pool *p, pool_chunk *ch, char *err, size_t errlen);
+/* Set the reply timeout of process k's connections. */
+void o2o_pool_proc_timeout(o2o_pool *p, int k, int timeout_ms);

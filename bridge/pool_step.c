@@ -62,6 +62,7 @@ int o2o_pool_recover(o2o_pool *p, int k, const char *reason, char *err, size_t e
   /* Fresh seeds: past every seed handed out so far, distinct per restart and env. */
   uint64_t seed = p->seed + (uint64_t)p->restarts * (uint64_t)p->total;
   if (!rc) rc = o2o_pool_reset_proc(p, k, seed, p->fresh_obs, err, errlen);
+  o2o_pool_proc_timeout(p, k, p->cfg.timeout_ms);
   if (rc) {
     /* Leave the process down: the next call tries again. Chunks keep their states so
      * nothing the caller holds is invalidated twice. */
