@@ -50,6 +50,15 @@ static void reset_env(o2o_vecenv *env, int i, float *obs_out) {
   observe(env, i, obs_out);
 }
 
+/* MuJoCo's default warning handler appends to MUJOCO_LOG.TXT in the current directory;
+ * send warnings to stderr instead, and stop after a few so a diverging run cannot flood it. */
+static void on_mju_warning(const char *msg) {
+  static int count = 0;
+  if (count < 20) fprintf(stderr, "o2o-sim: MuJoCo warning: %s\n", msg);
+  else if (count == 20) fprintf(stderr, "o2o-sim: further MuJoCo warnings are not shown\n");
+  count++;
+}
+
 o2o_vecenv *o2o_vecenv_create(const o2o_scenario *sc, o2o_variant variant, int num_envs, char *err,
                               size_t errlen) {
   if (!sc || num_envs < 1 || num_envs > 65536) {
@@ -63,6 +72,7 @@ o2o_vecenv *o2o_vecenv_create(const o2o_scenario *sc, o2o_variant variant, int n
     if (err) snprintf(err, errlen, "%s: unknown task '%s'", sc->path, sc->task);
     return NULL;
   }
+  if (!mju_user_warning) mju_user_warning = on_mju_warning;
   o2o_vecenv *env = calloc(1, sizeof *env);
   if (!env) return NULL;
   env->sc = *sc;
