@@ -22,7 +22,6 @@
 #include "o2o_dataset.h"
 #include "o2o_version.h"
 #include "policy.h"
-#include "pool.h"
 
 #define MAX_SEGMENTS 16
 

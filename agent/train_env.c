@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool.h"
+#include "o2o_bridge.h"
 #include "train.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {

@@ -4,7 +4,6 @@
 #include <stdint.h>
 #include "o2o_bridge.h"
 #include "o2o_wire.h"
-#include "pool.h"
 #include "spawn.h"
 #include <zmq.h>
 

@@ -29,7 +29,6 @@
 #include "o2o_bridge.h"
 #include "o2o_sim.h"
 #include "o2o_version.h"
-#include "pool.h"
 #include "sim_internal.h"
 
 #define MAX_ROUNDS 64

@@ -3,7 +3,6 @@
 #include <criterion/criterion.h>
 
 #include "o2o_bridge.h"
-#include "pool.h"
 #include "spawn.h"
 
 #include <errno.h>
