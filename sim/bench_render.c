@@ -6,10 +6,10 @@
  * (Debian libmujoco-samples). The phases are interleaved over several rounds so that a
  * busy machine slows all of them alike; the best round of each is reported.
  *
- * mujoco-record's wall time includes its start-up (model load, GL context), so it runs
- * twice per round with a short and a long duration and its rate is taken from the
- * difference. It renders at the model's offscreen size, so it gets a compiled copy of the
- * model (.mjb) with offwidth x offheight set to the benchmark size.
+ * mujoco-record's wall time includes its start-up (model load, GL context), so its rate
+ * is taken from the times at which its progress dots (one per 10 frames) arrive. It renders at the
+ * model's offscreen size, so it gets a compiled copy of the model (.mjb) with offwidth x offheight
+ * set to the benchmark size.
  *
  * Needs a display or Xvfb: xvfb-run -a ./o2o-bench-render */
 #include <errno.h>
@@ -118,9 +118,11 @@ static int parse_args(int argc, char **argv, bench_args *a) {
   return 0;
 }
 
-/* Frames/s of our renderer: mj_step then a frame, as mujoco-record does per frame. */
+/* Frames/s of our renderer: mj_step then a frame, as mujoco-record does per frame.
+ * wobble = 1: a wobbling control so the body moves and the camera follows it; 0: zero
+ * controls, the very motion mujoco-record renders (same poses, same pixels to shade). */
 static double bench_ours(o2o_renderer *r, const mjModel *m, mjData *d, int fast, int tracking,
-                         int frames, int width, int height, uint8_t *rgb) {
+                         int wobble, int frames, int width, int height, uint8_t *rgb) {
   char err[512];
   o2o_renderer_set_fast(r, fast);
   o2o_renderer_set_tracking(r, tracking);
@@ -128,9 +130,8 @@ static double bench_ours(o2o_renderer *r, const mjModel *m, mjData *d, int fast,
     if (o2o_renderer_frame_mj(r, d, width, height, rgb, err, sizeof err)) goto fail;
   double t0 = now_seconds();
   for (int f = 0; f < frames; f++) {
-    /* A wobbling control so the body moves and the camera follows it. */
     for (int k = 0; k < m->nu; k++)
-      d->ctrl[k] = 0.5 * sin(0.05 * f + k);
+      d->ctrl[k] = wobble ? 0.5 * sin(0.05 * f + k) : 0;
     mj_step(m, d);
     if (o2o_renderer_frame_mj(r, d, width, height, rgb, err, sizeof err)) goto fail;
   }
@@ -140,42 +141,76 @@ fail:
   return -1;
 }
 
-/* Wall time of one `mujoco-record MODEL DURATION FPS /dev/null` run, -1 on failure. */
-static double time_record(const char *exe, const char *mjb, double duration, double fps) {
-  char dur[64], rate[64];
+/* One `mujoco-record MODEL DURATION FPS /dev/null` run. It prints '.' (or 'x' on a GL
+ * error) after frames 0, 10, 20, ...; run through `stdbuf -o0` so each dot arrives when
+ * printed, the time between the second and the last dot gives its frame rate without
+ * start-up, like our own timed loop after warm-up (*rate, or -1 if the dots came in one
+ * burst, e.g. without stdbuf). Returns the wall time of the whole run, -1 on failure. */
+static double run_record(const char *exe, const char *mjb, double duration, double fps,
+                         double *rate) {
+  char dur[64], rfps[64];
   snprintf(dur, sizeof dur, "%.9g", duration);
-  snprintf(rate, sizeof rate, "%.9g", fps);
+  snprintf(rfps, sizeof rfps, "%.9g", fps);
+  int fds[2];
+  if (pipe(fds)) return -1;
   double t0 = now_seconds();
   pid_t pid = fork();
-  if (pid < 0) return -1;
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
   if (pid == 0) {
-    FILE *null = freopen("/dev/null", "w", stdout); /* its progress dots */
-    (void)null;
-    execlp(exe, exe, mjb, dur, rate, "/dev/null", (char *)NULL);
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    execlp("stdbuf", "stdbuf", "-o0", exe, mjb, dur, rfps, "/dev/null", (char *)NULL);
+    execlp(exe, exe, mjb, dur, rfps, "/dev/null", (char *)NULL);
     _exit(127);
   }
+  close(fds[1]);
+  double first = -1, last = -1;
+  long dots = 0;
+  char buf[256];
+  for (;;) {
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    double t = now_seconds();
+    for (ssize_t i = 0; i < n; i++) {
+      if (buf[i] != '.' && buf[i] != 'x') continue;
+      dots++;
+      if (dots == 2) first = t;
+      last = t;
+    }
+  }
+  close(fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  double t = now_seconds() - t0;
+  double wall = now_seconds() - t0;
   /* record returns 1 after a successful run (its main ends with `return 1`). */
   if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)) {
     fprintf(stderr, "o2o-bench-render: %s failed (status %d)\n", exe,
             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return -1;
   }
-  return t;
+  *rate = (dots >= 4 && last - first > 1e-3) ? 10.0 * (double)(dots - 2) / (last - first) : -1;
+  return wall;
 }
 
-/* mujoco-record renders once per physics step when fps exceeds 1/timestep; its frame
- * count over a duration is then the number of steps. Rate from two durations. */
+/* mujoco-record renders once per physics step when fps exceeds 1/timestep. Its rate comes
+ * from the timed progress dots; if they cannot be timed, from two runs of different
+ * length (the difference cancels start-up, but is noisier on a busy machine). */
 static double bench_record(const bench_args *a, const char *mjb, double timestep) {
-  int n_short = a->frames / 5, n_long = a->frames + n_short;
-  double fps = 10.0 / timestep;
+  double fps = 10.0 / timestep, rate = -1, unused;
   /* durations sit half a step past a multiple so rounding cannot add or drop a step */
-  double t_short = time_record(a->record_exe, mjb, (n_short - 0.5) * timestep, fps);
-  double t_long = time_record(a->record_exe, mjb, (n_long - 0.5) * timestep, fps);
-  if (t_short < 0 || t_long < 0 || t_long <= t_short) return -1;
+  int n_long = a->frames + 10, n_short = a->frames / 5;
+  double t_long = run_record(a->record_exe, mjb, (n_long - 0.5) * timestep, fps, &rate);
+  if (t_long < 0) return -1;
+  if (rate > 0) return rate;
+  double t_short = run_record(a->record_exe, mjb, (n_short - 0.5) * timestep, fps, &unused);
+  if (t_short < 0 || t_long <= t_short) return -1;
   return (n_long - n_short) / (t_long - t_short);
 }
 
@@ -268,11 +303,11 @@ int main(int argc, char **argv) {
   double fast[100], full[100], same[100], rec[100];
   for (int k = 0; k < a.rounds; k++) {
     mj_resetData(m, d); /* every phase renders the same motion */
-    fast[k] = bench_ours(r, m, d, 1, 1, a.frames, a.width, a.height, rgb);
+    fast[k] = bench_ours(r, m, d, 1, 1, 1, a.frames, a.width, a.height, rgb);
     mj_resetData(m, d);
-    full[k] = bench_ours(r, m, d, 0, 1, a.frames, a.width, a.height, rgb);
+    full[k] = bench_ours(r, m, d, 0, 1, 1, a.frames, a.width, a.height, rgb);
     mj_resetData(m, d);
-    same[k] = bench_ours(r, m, d, 0, 0, a.frames, a.width, a.height, rgb);
+    same[k] = bench_ours(r, m, d, 0, 0, 0, a.frames, a.width, a.height, rgb);
     rec[k] = a.no_record ? -1 : bench_record(&a, mjb, m->opt.timestep);
     fprintf(stderr,
             "  round %d/%d: o2o fast %.1f  o2o full %.1f  o2o full, record's camera %.1f  "
