@@ -48,6 +48,14 @@ static inline int rt_png_info(const char *png, const char *raw, int *w, int *h, 
   return sscanf(out, "%d %d %lf", w, h, var) == 3 ? 0 : -1;
 }
 
+/* Remove a temp folder made by rt_tempdir (only those). */
+static inline void rt_rmtree(const char *dir) {
+  if (strncmp(dir, "/tmp/o2o-render-test-", 21)) return;
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  rt_run(cmd, NULL, 0);
+}
+
 static inline int rt_write_file(const char *path, const void *p, size_t n) {
   FILE *f = fopen(path, "wb");
   if (!f) return -1;

@@ -35,6 +35,7 @@ Test(render_bench, runs_and_reports_all_phases_as_json) {
   cr_assert_gt(json_number(json, "record_full_fps"), 0, "mujoco-record did not run: %s", json);
   cr_assert_gt(json_number(json, "ratio_full_vs_record"), 0, "%s", json);
   cr_assert_eq(json_number(json, "width"), 96);
+  rt_rmtree(dir);
 }
 
 Test(render_bench, bad_flags_are_usage_errors) {

@@ -49,6 +49,7 @@ Test(render_cli, two_second_video_has_the_expected_frame_count) {
   cr_assert_eq(w, 96);
   cr_assert_eq(h, 64);
   cr_assert_eq(n, 30, "2 s at 15 fps = 30 frames, ffprobe counted %d", n);
+  rt_rmtree(dir);
 }
 
 Test(render_cli, png_frames_are_deterministic_for_a_seed) {
@@ -93,6 +94,7 @@ Test(render_cli, png_frames_are_deterministic_for_a_seed) {
   snprintf(a, sizeof a, "%s/run0/frame_000003.png", dir);
   snprintf(b, sizeof b, "%s/run2/frame_000003.png", dir);
   cr_assert(!files_equal(a, b), "seed 12 rendered the same frame as seed 11");
+  rt_rmtree(dir);
 }
 
 Test(render_cli, side_by_side_puts_real_and_sim_next_to_each_other) {
@@ -112,6 +114,7 @@ Test(render_cli, side_by_side_puts_real_and_sim_next_to_each_other) {
   cr_assert_eq(rt_png_info(png, NULL, &w, &h, &var, info, sizeof info), 0, "%s", info);
   cr_assert_eq(w, 128, "two 64-pixel frames side by side");
   cr_assert_eq(h, 48);
+  rt_rmtree(dir);
 }
 
 Test(render_cli, unwritable_output_fails_before_the_rollout) {
@@ -128,6 +131,7 @@ Test(render_cli, unwritable_output_fails_before_the_rollout) {
     cr_assert_null(strstr(out, "spawned"), "o2o-sim was started before the check:\n%s", out);
     cr_assert_null(strstr(out, "frame "), "frames were rendered:\n%s", out);
   }
+  rt_rmtree(dir);
 }
 
 Test(render_cli, no_display_says_how_to_run_headless) {
@@ -141,6 +145,7 @@ Test(render_cli, no_display_says_how_to_run_headless) {
   cr_assert_eq(rt_run(cmd, out, sizeof out), 1, "expected failure:\n%s", out);
   cr_assert(strstr(out, "xvfb-run -a"), "should say how to run headless:\n%s", out);
   cr_assert_neq(access(path, F_OK), 0, "no video file should be left behind");
+  rt_rmtree(dir);
 }
 
 Test(render_cli, bad_arguments_are_usage_errors) {
@@ -189,4 +194,5 @@ Test(render_cli, checkpoint_policy_renders_deterministically_and_must_fit_the_sc
            dir, dir);
   cr_assert_eq(o2o_render(args), 1, "%s", out);
   cr_assert(strstr(out, "obs_dim"), "%s", out);
+  rt_rmtree(dir);
 }

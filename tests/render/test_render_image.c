@@ -132,6 +132,7 @@ Test(render_image, video_writes_frames_ffprobe_counts_them) {
   free(rgb);
   unlink(path);
   rmdir(dir);
+  rt_rmtree(dir);
 }
 
 Test(render_image, video_reports_ffmpeg_failure) {
@@ -165,6 +166,7 @@ Test(render_image, dir_prepare_creates_and_refuses_files_in_the_way) {
   snprintf(under, sizeof under, "%s/frames", file);
   cr_assert_neq(o2o_dir_prepare(under, err, sizeof err), 0);
   cr_assert(strstr(err, file), "%s", err);
+  rt_rmtree(dir);
 }
 
 Test(render_image, label_draws_white_letters_on_a_dark_box_and_clips) {
