@@ -138,7 +138,7 @@ static void roundtrip(const o2o_dataset_write_opts *wo) {
   cr_assert_eq(o2o_dataset_read(ds, s.n - 5, 10, &pd, err, sizeof(err)), O2O_DATASET_EINVAL);
 
   o2o_dataset_close(ds);
-  for (int i = 0; i < 6; i++)
+  for (int i = 0; i < 7; i++)
     free(ex[i].data);
   free(done);
   synth_free(&s);
