@@ -18,7 +18,8 @@
 #include "sac.h"
 
 #define MAX_ROUNDS 64
-#define TORCH_SCRIPT_DEFAULT "/work/shared/bench/torch_sac.py"
+/* The anchors live in shared/, beside the checkout (../shared from the source tree). */
+#define TORCH_SCRIPT_DEFAULT O2O_SCENARIO_DIR "/../../shared/bench/torch_sac.py"
 
 typedef struct {
   int batch, hidden, obs, act, critics, layernorm;
