@@ -12,6 +12,7 @@
 #include "o2o_commands.h"
 #include "o2o_dataset.h"
 #include "o2o_version.h"
+#include "json_out.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -42,33 +43,13 @@ static void usage(FILE *f) {
           "  use with a fixed, seeded o2o collect command; prints its path.\n");
 }
 
-static void json_num(FILE *f, double v) {
-  if (isfinite(v))
-    fprintf(f, "%.9g", v);
-  else
-    fprintf(f, "null");
-}
-
 static void json_arr(FILE *f, const double *v, int n) {
   fputc('[', f);
   for (int i = 0; i < n; i++) {
     if (i) fputs(", ", f);
-    json_num(f, v[i]);
+    o2o_json_num(f, v[i]);
   }
   fputc(']', f);
-}
-
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\')
-      fprintf(f, "\\%c", *s);
-    else if ((unsigned char)*s < 0x20)
-      fprintf(f, "\\u%04x", *s);
-    else
-      fputc(*s, f);
-  }
-  fputc('"', f);
 }
 
 static void shape_str(const o2o_dataset_extra *k, char *buf, size_t len) {
@@ -147,9 +128,9 @@ static int info_main(int argc, char **argv) {
   if (rc) {
     if (json) {
       printf("{\"file\": ");
-      json_str(stdout, path);
+      o2o_json_str(stdout, path);
       printf(", \"valid\": false, \"error\": ");
-      json_str(stdout, err);
+      o2o_json_str(stdout, err);
       printf("}\n");
     }
     fprintf(stderr, "o2o dataset info: %s\n", err);
@@ -182,9 +163,9 @@ static int info_main(int argc, char **argv) {
   if (rc) {
     if (json) {
       printf("{\"file\": ");
-      json_str(stdout, path);
+      o2o_json_str(stdout, path);
       printf(", \"valid\": false, \"error\": ");
-      json_str(stdout, err);
+      o2o_json_str(stdout, err);
       printf("}\n");
     }
     fprintf(stderr, "o2o dataset info: %s\n", err);
@@ -194,7 +175,7 @@ static int info_main(int argc, char **argv) {
   if (json) {
     FILE *f = stdout;
     fprintf(f, "{\"file\": ");
-    json_str(f, path);
+    o2o_json_str(f, path);
     fprintf(f,
             ", \"valid\": true, \"rows\": %lld, \"transitions\": %lld, \"obs_dim\": %d, "
             "\"act_dim\": %d, ",
@@ -214,33 +195,33 @@ static int info_main(int argc, char **argv) {
             (long long)in->episodes, (long long)in->terminal_episodes, (long long)in->trailing_rows,
             (long long)in->dropped_rows, (long long)in->longest_episode);
     fprintf(f, "\"task\": ");
-    json_str(f, t);
+    o2o_json_str(f, t);
     fprintf(f, ", \"scenario\": ");
-    json_str(f, in->scenario);
+    o2o_json_str(f, in->scenario);
     fprintf(f, ", \"variant\": ");
-    json_str(f, in->variant);
+    o2o_json_str(f, in->variant);
     fprintf(f, ", \"return\": {\"min\": ");
-    json_num(f, st.return_min);
+    o2o_json_num(f, st.return_min);
     fprintf(f, ", \"mean\": ");
-    json_num(f, st.return_mean);
+    o2o_json_num(f, st.return_mean);
     fprintf(f, ", \"max\": ");
-    json_num(f, st.return_max);
+    o2o_json_num(f, st.return_max);
     fprintf(f, ", \"std\": ");
-    json_num(f, st.return_std);
+    o2o_json_num(f, st.return_std);
     fprintf(f, "}, \"episode_length_mean\": ");
-    json_num(f, st.length_mean);
+    o2o_json_num(f, st.length_mean);
     fprintf(f, ", \"normalized_score\": {\"min\": ");
-    json_num(f, 100 * st.normalized_min);
+    o2o_json_num(f, 100 * st.normalized_min);
     fprintf(f, ", \"mean\": ");
-    json_num(f, 100 * st.normalized_mean);
+    o2o_json_num(f, 100 * st.normalized_mean);
     fprintf(f, ", \"max\": ");
-    json_num(f, 100 * st.normalized_max);
+    o2o_json_num(f, 100 * st.normalized_max);
     fprintf(f, "}, \"reward\": {\"min\": ");
-    json_num(f, st.reward_min);
+    o2o_json_num(f, st.reward_min);
     fprintf(f, ", \"mean\": ");
-    json_num(f, st.reward_mean);
+    o2o_json_num(f, st.reward_mean);
     fprintf(f, ", \"max\": ");
-    json_num(f, st.reward_max);
+    o2o_json_num(f, st.reward_max);
     fprintf(f, "}, \"obs\": {\"min\": ");
     json_arr(f, st.obs_min, od);
     fprintf(f, ", \"max\": ");
@@ -262,12 +243,12 @@ static int info_main(int argc, char **argv) {
       char shape[128];
       shape_str(&in->keys[i], shape, sizeof(shape));
       fprintf(f, "%s", i ? ", " : "");
-      json_str(f, in->keys[i].key);
+      o2o_json_str(f, in->keys[i].key);
       fprintf(f, ": {\"dtype\": \"%s\", \"shape\": \"%s\"}", o2o_dtype_name(in->keys[i].dtype),
               shape);
     }
     fprintf(f, "}, \"warnings\": ");
-    json_str(f, in->warnings);
+    o2o_json_str(f, in->warnings);
     fprintf(f, "}\n");
   } else {
     printf("file          %s\n", path);

@@ -12,6 +12,7 @@
 #include "o2o_version.h"
 #include "policy.h"
 #include "train.h"
+#include "json_out.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: o2o eval --checkpoint C [--scenario S] [--variant real|sim] [--episodes N]\n"
@@ -43,19 +44,6 @@ static int parse_i64(const char *flag, const char *s, long long lo, long long *o
   }
   *out = v;
   return 0;
-}
-
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\')
-      fprintf(f, "\\%c", *s);
-    else if ((unsigned char)*s < 0x20)
-      fprintf(f, "\\u%04x", *s);
-    else
-      fputc(*s, f);
-  }
-  fputc('"', f);
 }
 
 int o2o_cmd_eval(int argc, char **argv) {
@@ -173,13 +161,13 @@ int o2o_cmd_eval(int argc, char **argv) {
   int has_score = o2o_train_d4rl_score(sp->task, mean, &score);
   if (json) {
     printf("{\"checkpoint\": ");
-    json_str(stdout, ckpt);
+    o2o_json_str(stdout, ckpt);
     printf(", \"scenario\": ");
-    json_str(stdout, sp->scenario);
+    o2o_json_str(stdout, sp->scenario);
     printf(", \"task\": ");
-    json_str(stdout, sp->task);
+    o2o_json_str(stdout, sp->task);
     printf(", \"variant\": ");
-    json_str(stdout, sp->variant);
+    o2o_json_str(stdout, sp->variant);
     printf(", \"episodes\": %lld, \"seed\": %lld, \"returns\": [", episodes, seed);
     for (int i = 0; i < episodes; i++)
       printf(i ? ", %.4f" : "%.4f", ret[i]);

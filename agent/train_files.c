@@ -8,6 +8,7 @@
 #include "checkpoint.h"
 #include "o2o_version.h"
 #include "train.h"
+#include "json_out.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
   if (!err || !errlen) return;
@@ -84,20 +85,6 @@ int o2o_train_save_checkpoint(const char *path, o2o_sac *sac, const o2o_train_co
   return o2o_ckpt_save(path, tensors, n, &m, err, errlen);
 }
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(f, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(f, "\\u%04x", c);
-    else
-      fputc(c, f);
-  }
-  fputc('"', f);
-}
-
 int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
                            const o2o_bridge_spec *spec, char *err, size_t errlen) {
   FILE *f = fopen(path, "w");
@@ -106,16 +93,16 @@ int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
     return -1;
   }
   fprintf(f, "{\n  \"o2o_version\": ");
-  json_str(f, O2O_VERSION);
+  o2o_json_str(f, O2O_VERSION);
   fprintf(f, ",\n  \"algorithm\": \"sac\",\n  \"scenario\": ");
-  json_str(f, cfg->scenario);
+  o2o_json_str(f, cfg->scenario);
   fprintf(f, ",\n  \"variant\": ");
-  json_str(f, cfg->variant);
+  o2o_json_str(f, cfg->variant);
   fprintf(f, ",\n  \"task\": ");
-  json_str(f, spec->task);
+  o2o_json_str(f, spec->task);
   fprintf(f, ",\n  \"resume\": ");
   if (cfg->resume)
-    json_str(f, cfg->resume);
+    o2o_json_str(f, cfg->resume);
   else
     fprintf(f, "null");
   fprintf(f,
