@@ -23,7 +23,8 @@ typedef struct o2o_tensor_ref {
 
 static inline int64_t o2o_tensor_numel(const o2o_tensor_ref *t) {
   int64_t n = 1;
-  for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+  for (int i = 0; i < t->ndim; i++)
+    n *= t->shape[i];
   return n;
 }
 
@@ -31,14 +32,14 @@ static inline int64_t o2o_tensor_numel(const o2o_tensor_ref *t) {
  * (never for time-limit truncation). is_real marks rows from the real (offline) buffer
  * when a batch mixes real and sim data (H2O); NULL when the batch has one source. */
 typedef struct o2o_batch {
-  int size;          /* B */
+  int size; /* B */
   int obs_dim, act_dim;
-  float *obs;        /* [B][obs_dim] */
-  float *act;        /* [B][act_dim] */
-  float *rew;        /* [B] */
-  float *next_obs;   /* [B][obs_dim] */
-  float *done;       /* [B] 0 or 1 */
-  uint8_t *is_real;  /* [B] or NULL */
+  float *obs;       /* [B][obs_dim] */
+  float *act;       /* [B][act_dim] */
+  float *rew;       /* [B] */
+  float *next_obs;  /* [B][obs_dim] */
+  float *done;      /* [B] 0 or 1 */
+  uint8_t *is_real; /* [B] or NULL */
 } o2o_batch;
 
 #ifdef __cplusplus

@@ -84,7 +84,7 @@ int o2o_client_close(o2o_client *c, char *err, size_t errlen); /* asks the serve
  * non-loopback tcp address, and an optional shared ZeroMQ context (a pool can share one
  * among its clients; NULL = the client creates and owns its own). */
 typedef struct o2o_client_options {
-  int timeout_ms;               /* every call fails with O2O_BRIDGE_ETIMEOUT after this; <= 0: 5000 */
+  int timeout_ms; /* every call fails with O2O_BRIDGE_ETIMEOUT after this; <= 0: 5000 */
   const char *curve_server_key; /* file with the server's public key (server.pub), or NULL */
   const char *curve_client_key; /* file with this client's key pair (client.key); NULL with a
                                    server key = a fresh ephemeral pair */
@@ -92,8 +92,8 @@ typedef struct o2o_client_options {
 } o2o_client_options;
 /* Without curve_server_key (and in o2o_client_connect), tcp:// endpoints use the key files
  * named by the environment variables O2O_CURVE_SERVER_KEY and O2O_CURVE_CLIENT_KEY if set. */
-o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_options *opt,
-                                    char *err, size_t errlen);
+o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_options *opt, char *err,
+                                    size_t errlen);
 const char *o2o_client_endpoint(const o2o_client *c);
 void o2o_client_set_timeout(o2o_client *c, int timeout_ms);
 
@@ -105,14 +105,14 @@ void o2o_client_set_timeout(o2o_client *c, int timeout_ms);
 int o2o_client_step_send(o2o_client *c, const float *actions, char *err, size_t errlen);
 /* Sub-batch: step only envs [first, first + count) with actions [count][act_dim]; the
  * reply (step_recv) then has count rows, row 0 = env first. */
-int o2o_client_step_send_range(o2o_client *c, int first, int count, const float *actions,
-                               char *err, size_t errlen);
+int o2o_client_step_send_range(o2o_client *c, int first, int count, const float *actions, char *err,
+                               size_t errlen);
 int o2o_client_step_recv(o2o_client *c, o2o_bridge_batch *out, char *err, size_t errlen);
 /* step_recv abandons the request when it times out (its late reply is skipped later).
  * step_recv_timeout waits timeout_ms (0 = only what has already arrived) and on
  * O2O_BRIDGE_ETIMEOUT keeps the request outstanding: call it again, or o2o_client_abandon. */
-int o2o_client_step_recv_timeout(o2o_client *c, o2o_bridge_batch *out, int timeout_ms,
-                                 char *err, size_t errlen);
+int o2o_client_step_recv_timeout(o2o_client *c, o2o_bridge_batch *out, int timeout_ms, char *err,
+                                 size_t errlen);
 void o2o_client_abandon(o2o_client *c);
 int o2o_client_pending(const o2o_client *c); /* 1 while a request awaits its reply */
 void *o2o_client_socket(o2o_client *c);      /* the ZeroMQ DEALER socket */
@@ -120,17 +120,17 @@ void *o2o_client_socket(o2o_client *c);      /* the ZeroMQ DEALER socket */
 /* ---- a pool of K o2o-sim processes x N envs, presented as one batch of K*N ----------- */
 typedef struct o2o_pool_config {
   /* Either spawn local children... */
-  const char *scenario;   /* name or path; NULL when endpoints are given */
-  const char *variant;    /* "real" (default) or "sim" */
-  int num_procs;          /* K, default 1 */
-  int envs_per_proc;      /* N, default 1 */
-  const char *sim_exe;    /* o2o-sim to spawn; NULL = next to the running program, then PATH */
-  int render;             /* children open their live window (--render) */
+  const char *scenario; /* name or path; NULL when endpoints are given */
+  const char *variant;  /* "real" (default) or "sim" */
+  int num_procs;        /* K, default 1 */
+  int envs_per_proc;    /* N, default 1 */
+  const char *sim_exe;  /* o2o-sim to spawn; NULL = next to the running program, then PATH */
+  int render;           /* children open their live window (--render) */
   /* ...or connect to running servers. */
   const char *const *endpoints;
   int num_endpoints;
-  int timeout_ms;         /* fault detection, default 5000 */
-  int quiet;              /* no progress/fault messages on stderr */
+  int timeout_ms; /* fault detection, default 5000 */
+  int quiet;      /* no progress/fault messages on stderr */
 } o2o_pool_config;
 
 typedef struct o2o_pool o2o_pool;

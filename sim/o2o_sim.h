@@ -27,11 +27,11 @@ extern "C" {
 
 enum {
   O2O_SIM_OK = 0,
-  O2O_SIM_EIO = -1,      /* file missing or unreadable */
-  O2O_SIM_EPARSE = -2,   /* scenario file syntax, unknown key, wrong type */
-  O2O_SIM_ERANGE = -3,   /* value outside its documented range */
-  O2O_SIM_EMODEL = -4,   /* MuJoCo rejected the MJCF */
-  O2O_SIM_EINVAL = -5,   /* bad argument: NaN action, wrong length, bad env index */
+  O2O_SIM_EIO = -1,    /* file missing or unreadable */
+  O2O_SIM_EPARSE = -2, /* scenario file syntax, unknown key, wrong type */
+  O2O_SIM_ERANGE = -3, /* value outside its documented range */
+  O2O_SIM_EMODEL = -4, /* MuJoCo rejected the MJCF */
+  O2O_SIM_EINVAL = -5, /* bad argument: NaN action, wrong length, bad env index */
   O2O_SIM_ENOMEM = -6,
 };
 
@@ -44,7 +44,8 @@ typedef struct o2o_dynamics {
   double mass_scale;       /* x every body's mass and inertia, (0, 10] */
   double damping_scale;    /* x every dof's damping, [0, 10] */
   double gear_scale;       /* x every actuator's gear, (0, 10] */
-  double action_noise_std; /* std of Gaussian noise added to each action component, [0, 10] (action units) */
+  double action_noise_std; /* std of Gaussian noise added to each action component, [0, 10] (action
+                              units) */
   double obs_noise_std;    /* std of Gaussian noise added to each observation component, [0, 10] */
   int action_delay;        /* actions take effect k env steps late, [0, O2O_SIM_MAX_DELAY] */
 } o2o_dynamics;
@@ -53,20 +54,20 @@ void o2o_dynamics_default(o2o_dynamics *dyn); /* all scales 1, noise 0, delay 0 
 int o2o_dynamics_validate(const o2o_dynamics *dyn, char *err, size_t errlen);
 
 typedef enum { O2O_VARIANT_REAL = 0, O2O_VARIANT_SIM = 1 } o2o_variant;
-const char *o2o_variant_name(o2o_variant v);             /* "real" / "sim" */
+const char *o2o_variant_name(o2o_variant v);               /* "real" / "sim" */
 int o2o_variant_parse(const char *name, o2o_variant *out); /* 0 ok, O2O_SIM_EINVAL otherwise */
 
 /* A parsed scenario file. Immutable after load (the model split of MuJoCo). */
 typedef struct o2o_scenario {
-  char name[64];         /* scenario name, e.g. "hopper-gravity" */
-  char path[1024];       /* the .ini file it was loaded from */
-  char model_path[1024]; /* MJCF, resolved relative to the scenario file */
-  char task[32];         /* "pendulum", "hopper", "halfcheetah", "walker2d" */
-  int frame_skip;        /* mj_step calls per env step, >= 1 */
-  int max_episode_steps; /* truncation limit, >= 1 */
+  char name[64];            /* scenario name, e.g. "hopper-gravity" */
+  char path[1024];          /* the .ini file it was loaded from */
+  char model_path[1024];    /* MJCF, resolved relative to the scenario file */
+  char task[32];            /* "pendulum", "hopper", "halfcheetah", "walker2d" */
+  int frame_skip;           /* mj_step calls per env step, >= 1 */
+  int max_episode_steps;    /* truncation limit, >= 1 */
   double reset_noise_scale; /* task default unless overridden, >= 0 */
-  o2o_dynamics real;     /* nominal variant (usually all defaults) */
-  o2o_dynamics sim;      /* perturbed variant */
+  o2o_dynamics real;        /* nominal variant (usually all defaults) */
+  o2o_dynamics sim;         /* perturbed variant */
 } o2o_scenario;
 
 /* Load a scenario by path ("scenarios/hopper.ini") or by name ("hopper"), which is looked
@@ -80,10 +81,10 @@ typedef struct o2o_env_spec {
   int act_dim;
   float act_low[O2O_SIM_MAX_ACT];
   float act_high[O2O_SIM_MAX_ACT];
-  double dt;             /* seconds per env step = timestep * frame_skip */
+  double dt; /* seconds per env step = timestep * frame_skip */
   int frame_skip;
   int max_episode_steps;
-  int state_dim;         /* doubles per env in o2o_vecenv_get_state */
+  int state_dim; /* doubles per env in o2o_vecenv_get_state */
 } o2o_env_spec;
 
 /* Result arrays of one step, owned by the vecenv and valid until its next call.
@@ -93,18 +94,18 @@ typedef struct o2o_env_spec {
  * describe the step that ended it. final_obs rows of envs whose episode goes on are
  * copies of obs. */
 typedef struct o2o_step_result {
-  float *obs;          /* [num_envs][obs_dim] */
-  float *reward;       /* [num_envs] */
-  uint8_t *terminated; /* [num_envs] 1 = MDP terminal state (do not bootstrap) */
-  uint8_t *truncated;  /* [num_envs] 1 = episode limit reached (bootstrap) */
-  float *final_obs;    /* [num_envs][obs_dim] */
+  float *obs;            /* [num_envs][obs_dim] */
+  float *reward;         /* [num_envs] */
+  uint8_t *terminated;   /* [num_envs] 1 = MDP terminal state (do not bootstrap) */
+  uint8_t *truncated;    /* [num_envs] 1 = episode limit reached (bootstrap) */
+  float *final_obs;      /* [num_envs][obs_dim] */
   int32_t *episode_step; /* [num_envs] steps of the episode that obs[i] belongs to */
 } o2o_step_result;
 
 typedef struct o2o_vecenv o2o_vecenv;
 
-o2o_vecenv *o2o_vecenv_create(const o2o_scenario *sc, o2o_variant variant, int num_envs,
-                              char *err, size_t errlen);
+o2o_vecenv *o2o_vecenv_create(const o2o_scenario *sc, o2o_variant variant, int num_envs, char *err,
+                              size_t errlen);
 void o2o_vecenv_destroy(o2o_vecenv *env); /* NULL is fine */
 const o2o_env_spec *o2o_vecenv_spec(const o2o_vecenv *env);
 const o2o_scenario *o2o_vecenv_scenario(const o2o_vecenv *env);
@@ -143,8 +144,8 @@ int o2o_vecenv_set_state(o2o_vecenv *env, int i, const double *state, char *err,
 /* Run `episodes` episodes of uniform random actions in one env of the scenario variant
  * (seeded with seed) and print one line per episode (return, length) and the mean to out.
  * 0 ok, <0 with err set. */
-int o2o_sim_random_rollout(const o2o_scenario *sc, o2o_variant variant, int episodes,
-                           uint64_t seed, FILE *out, char *err, size_t errlen);
+int o2o_sim_random_rollout(const o2o_scenario *sc, o2o_variant variant, int episodes, uint64_t seed,
+                           FILE *out, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -54,8 +54,10 @@ static void reset_env(o2o_vecenv *env, int i, float *obs_out) {
  * send warnings to stderr instead, and stop after a few so a diverging run cannot flood it. */
 static void on_mju_warning(const char *msg) {
   static int count = 0;
-  if (count < 20) fprintf(stderr, "o2o-sim: MuJoCo warning: %s\n", msg);
-  else if (count == 20) fprintf(stderr, "o2o-sim: further MuJoCo warnings are not shown\n");
+  if (count < 20)
+    fprintf(stderr, "o2o-sim: MuJoCo warning: %s\n", msg);
+  else if (count == 20)
+    fprintf(stderr, "o2o-sim: further MuJoCo warnings are not shown\n");
   count++;
 }
 
