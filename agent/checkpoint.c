@@ -16,14 +16,6 @@
 #error "checkpoint.c writes host floats as little-endian: add byte swapping for this host"
 #endif
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /* ---- metadata ---------------------------------------------------------------------- */
 void o2o_ckpt_meta_init(o2o_ckpt_meta *m) {
   memset(m, 0, sizeof(*m));
@@ -145,8 +137,8 @@ int o2o_ckpt_save(const char *path, const o2o_tensor_ref *tensors, int num_tenso
   for (int i = 0; i < num_tensors; i++) {
     const o2o_tensor_ref *t = &tensors[i];
     if (t->ndim < 0 || t->ndim > 4 || (!t->data && o2o_tensor_numel(t) > 0) || !t->name[0]) {
-      set_err(err, errlen, "checkpoint %s: tensor %d ('%s') has no data or a bad rank %d", path, i,
-              t->name, t->ndim);
+      o2o_agent_errf(err, errlen, "checkpoint %s: tensor %d ('%s') has no data or a bad rank %d",
+                     path, i, t->name, t->ndim);
       free(h.p);
       return -1;
     }
@@ -167,7 +159,7 @@ int o2o_ckpt_save(const char *path, const o2o_tensor_ref *tensors, int num_tenso
     sb_put(&h, " ", 1);
   if (h.oom) {
     free(h.p);
-    set_err(err, errlen, "checkpoint %s: out of memory for the header", path);
+    o2o_agent_errf(err, errlen, "checkpoint %s: out of memory for the header", path);
     return -1;
   }
 
@@ -179,14 +171,14 @@ int o2o_ckpt_save(const char *path, const o2o_tensor_ref *tensors, int num_tenso
     free(tmp);
     free(dircopy);
     free(h.p);
-    set_err(err, errlen, "checkpoint %s: out of memory", path);
+    o2o_agent_errf(err, errlen, "checkpoint %s: out of memory", path);
     return -1;
   }
   snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(tmp);
   if (fd < 0) {
-    set_err(err, errlen, "checkpoint %s: cannot create temp file %s: %s", path, tmp,
-            strerror(errno));
+    o2o_agent_errf(err, errlen, "checkpoint %s: cannot create temp file %s: %s", path, tmp,
+                   strerror(errno));
     free(tmp);
     free(dircopy);
     free(h.p);
@@ -216,8 +208,9 @@ int o2o_ckpt_save(const char *path, const o2o_tensor_ref *tensors, int num_tenso
     saved_errno = errno;
   }
   if (rc) {
-    set_err(err, errlen, "checkpoint %s: %s failed: %s (the previous file, if any, is unchanged)",
-            path, stage, strerror(saved_errno));
+    o2o_agent_errf(err, errlen,
+                   "checkpoint %s: %s failed: %s (the previous file, if any, is unchanged)", path,
+                   stage, strerror(saved_errno));
     unlink(tmp);
   } else {
     /* Make the rename itself durable. */

@@ -17,14 +17,6 @@
 #define CKPT_MAX_HEADER 100000000ULL
 #define CKPT_NAMELEN ((int)sizeof(((o2o_tensor_ref *)0)->name))
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /* ---- reading: a strict parser for the safetensors JSON subset ----------------------- */
 typedef struct {
   char name[96];
@@ -57,7 +49,8 @@ static int jfail(jparser *j, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  set_err(j->err, j->errlen, "checkpoint %s: header JSON at byte %zu: %s", j->path, j->pos, msg);
+  o2o_agent_errf(j->err, j->errlen, "checkpoint %s: header JSON at byte %zu: %s", j->path, j->pos,
+                 msg);
   return -1;
 }
 
@@ -328,23 +321,23 @@ static int validate_layout(o2o_ckpt *c, char *err, size_t errlen) {
     for (int d = 0; d < e->ndim; d++)
       numel *= (uint64_t)e->shape[d];
     if (e->end < e->begin || e->end - e->begin != numel * sizeof(float)) {
-      set_err(err, errlen,
-              "checkpoint %s: tensor '%s': data_offsets [%llu, %llu] do not match its shape "
-              "(%llu floats = %llu bytes)",
-              c->path, e->name, (unsigned long long)e->begin, (unsigned long long)e->end,
-              (unsigned long long)numel, (unsigned long long)(numel * sizeof(float)));
+      o2o_agent_errf(err, errlen,
+                     "checkpoint %s: tensor '%s': data_offsets [%llu, %llu] do not match its shape "
+                     "(%llu floats = %llu bytes)",
+                     c->path, e->name, (unsigned long long)e->begin, (unsigned long long)e->end,
+                     (unsigned long long)numel, (unsigned long long)(numel * sizeof(float)));
       return -1;
     }
     if (e->end > c->data_len) {
-      set_err(err, errlen,
-              "checkpoint %s: tensor '%s': data_offsets end %llu beyond the %llu data bytes "
-              "(truncated file?)",
-              c->path, e->name, (unsigned long long)e->end, (unsigned long long)c->data_len);
+      o2o_agent_errf(err, errlen,
+                     "checkpoint %s: tensor '%s': data_offsets end %llu beyond the %llu data bytes "
+                     "(truncated file?)",
+                     c->path, e->name, (unsigned long long)e->end, (unsigned long long)c->data_len);
       return -1;
     }
     if (e->begin % sizeof(float)) {
-      set_err(err, errlen, "checkpoint %s: tensor '%s': offset %llu not a multiple of 4", c->path,
-              e->name, (unsigned long long)e->begin);
+      o2o_agent_errf(err, errlen, "checkpoint %s: tensor '%s': offset %llu not a multiple of 4",
+                     c->path, e->name, (unsigned long long)e->begin);
       return -1;
     }
   }
@@ -352,7 +345,7 @@ static int validate_layout(o2o_ckpt *c, char *err, size_t errlen) {
   size_t norder = c->count > 0 ? (size_t)c->count : 1;
   ckpt_entry **order = malloc(norder * sizeof(*order));
   if (!order) {
-    set_err(err, errlen, "checkpoint %s: out of memory", c->path);
+    o2o_agent_errf(err, errlen, "checkpoint %s: out of memory", c->path);
     return -1;
   }
   for (int i = 0; i < c->count; i++)
@@ -362,19 +355,19 @@ static int validate_layout(o2o_ckpt *c, char *err, size_t errlen) {
   int rc = 0;
   for (int i = 0; i < c->count && !rc; i++) {
     if (order[i]->begin < at) {
-      set_err(err, errlen, "checkpoint %s: tensor '%s' overlaps tensor '%s'", c->path,
-              order[i]->name, order[i - 1]->name);
+      o2o_agent_errf(err, errlen, "checkpoint %s: tensor '%s' overlaps tensor '%s'", c->path,
+                     order[i]->name, order[i - 1]->name);
       rc = -1;
     } else if (order[i]->begin > at) {
-      set_err(err, errlen, "checkpoint %s: hole of %llu bytes before tensor '%s'", c->path,
-              (unsigned long long)(order[i]->begin - at), order[i]->name);
+      o2o_agent_errf(err, errlen, "checkpoint %s: hole of %llu bytes before tensor '%s'", c->path,
+                     (unsigned long long)(order[i]->begin - at), order[i]->name);
       rc = -1;
     }
     at = order[i]->end;
   }
   if (!rc && at != c->data_len) {
-    set_err(err, errlen, "checkpoint %s: %llu data bytes after the last tensor", c->path,
-            (unsigned long long)(c->data_len - at));
+    o2o_agent_errf(err, errlen, "checkpoint %s: %llu data bytes after the last tensor", c->path,
+                   (unsigned long long)(c->data_len - at));
     rc = -1;
   }
   free(order);
@@ -388,43 +381,43 @@ static int read_exact(FILE *f, void *p, size_t n) {
 o2o_ckpt *o2o_ckpt_open(const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    set_err(err, errlen, "checkpoint %s: cannot open: %s", path, strerror(errno));
+    o2o_agent_errf(err, errlen, "checkpoint %s: cannot open: %s", path, strerror(errno));
     return NULL;
   }
   o2o_ckpt *c = calloc(1, sizeof(*c));
   char *header = NULL;
   struct stat st;
   if (!c || fstat(fileno(f), &st)) {
-    set_err(err, errlen, "checkpoint %s: cannot stat or out of memory", path);
+    o2o_agent_errf(err, errlen, "checkpoint %s: cannot stat or out of memory", path);
     goto fail;
   }
   snprintf(c->path, sizeof(c->path), "%s", path);
   uint64_t fsize = (uint64_t)st.st_size;
   uint8_t len8[8];
   if (fsize < 8 || read_exact(f, len8, 8)) {
-    set_err(err, errlen, "checkpoint %s: file of %llu bytes is too short for a header", path,
-            (unsigned long long)fsize);
+    o2o_agent_errf(err, errlen, "checkpoint %s: file of %llu bytes is too short for a header", path,
+                   (unsigned long long)fsize);
     goto fail;
   }
   uint64_t hlen = 0;
   for (int i = 0; i < 8; i++)
     hlen |= (uint64_t)len8[i] << (8 * i);
   if (hlen < 2 || hlen > CKPT_MAX_HEADER || hlen > fsize - 8) {
-    set_err(err, errlen,
-            "checkpoint %s: header length %llu is impossible for a file of %llu bytes "
-            "(corrupt or not a safetensors file)",
-            path, (unsigned long long)hlen, (unsigned long long)fsize);
+    o2o_agent_errf(err, errlen,
+                   "checkpoint %s: header length %llu is impossible for a file of %llu bytes "
+                   "(corrupt or not a safetensors file)",
+                   path, (unsigned long long)hlen, (unsigned long long)fsize);
     goto fail;
   }
   header = malloc(hlen + 1);
   if (!header || read_exact(f, header, hlen)) {
-    set_err(err, errlen, "checkpoint %s: cannot read the %llu-byte header", path,
-            (unsigned long long)hlen);
+    o2o_agent_errf(err, errlen, "checkpoint %s: cannot read the %llu-byte header", path,
+                   (unsigned long long)hlen);
     goto fail;
   }
   header[hlen] = 0;
   if (memchr(header, 0, hlen)) {
-    set_err(err, errlen, "checkpoint %s: NUL byte inside the JSON header", path);
+    o2o_agent_errf(err, errlen, "checkpoint %s: NUL byte inside the JSON header", path);
     goto fail;
   }
   jparser j = {header, hlen, 0, path, err, errlen};
@@ -433,8 +426,8 @@ o2o_ckpt *o2o_ckpt_open(const char *path, char *err, size_t errlen) {
   if (validate_layout(c, err, errlen)) goto fail;
   c->data = malloc(c->data_len ? c->data_len : 1);
   if (!c->data || read_exact(f, c->data, c->data_len)) {
-    set_err(err, errlen, "checkpoint %s: cannot read %llu data bytes", path,
-            (unsigned long long)c->data_len);
+    o2o_agent_errf(err, errlen, "checkpoint %s: cannot read %llu data bytes", path,
+                   (unsigned long long)c->data_len);
     goto fail;
   }
   free(header);
@@ -492,7 +485,7 @@ int o2o_ckpt_load_into(const o2o_ckpt *c, const o2o_tensor_ref *dst, int n, int 
   for (int i = 0; i < n; i++) {
     o2o_tensor_ref src;
     if (o2o_ckpt_find(c, dst[i].name, &src)) {
-      set_err(err, errlen, "checkpoint %s: tensor '%s' missing", c->path, dst[i].name);
+      o2o_agent_errf(err, errlen, "checkpoint %s: tensor '%s' missing", c->path, dst[i].name);
       return -1;
     }
     int same = src.ndim == dst[i].ndim;
@@ -502,8 +495,8 @@ int o2o_ckpt_load_into(const o2o_ckpt *c, const o2o_tensor_ref *dst, int n, int 
       char a[96], b[96];
       shape_str(src.shape, src.ndim, a, sizeof(a));
       shape_str(dst[i].shape, dst[i].ndim, b, sizeof(b));
-      set_err(err, errlen, "checkpoint %s: tensor '%s' has shape %s, expected %s", c->path,
-              dst[i].name, a, b);
+      o2o_agent_errf(err, errlen, "checkpoint %s: tensor '%s' has shape %s, expected %s", c->path,
+                     dst[i].name, a, b);
       return -1;
     }
   }
@@ -513,8 +506,9 @@ int o2o_ckpt_load_into(const o2o_ckpt *c, const o2o_tensor_ref *dst, int n, int 
       for (int k = 0; k < n && !found; k++)
         found = !strcmp(c->entries[i].name, dst[k].name);
       if (!found) {
-        set_err(err, errlen, "checkpoint %s: unexpected tensor '%s' (not part of this model)",
-                c->path, c->entries[i].name);
+        o2o_agent_errf(err, errlen,
+                       "checkpoint %s: unexpected tensor '%s' (not part of this model)", c->path,
+                       c->entries[i].name);
         return -1;
       }
     }

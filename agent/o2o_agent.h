@@ -12,6 +12,11 @@ extern "C" {
 
 #define O2O_AGENT_ERRLEN 512
 
+/* snprintf into an error buffer (NULL or 0-length buffers are ignored): the one error
+ * writer of agent/ (agent_errf.c). */
+void o2o_agent_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* A named float32 tensor owned elsewhere: how a learner exposes its parameters and
  * optimizer state to checkpoints ("actor.l0.weight", "critic.adam_m", ...). */
 typedef struct o2o_tensor_ref {

@@ -21,14 +21,6 @@ struct o2o_replay {
   float *done;     /* [capacity] */
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 static float *alloc_field(o2o_replay *rb, int64_t rows, int width) {
   size_t n = (size_t)rows * (size_t)width * sizeof(float);
   /* calloc: untouched pages of a large buffer cost no resident memory until written. */
@@ -40,13 +32,13 @@ static float *alloc_field(o2o_replay *rb, int64_t rows, int width) {
 o2o_replay *o2o_replay_create(int64_t capacity, int obs_dim, int act_dim, char *err,
                               size_t errlen) {
   if (capacity < 1 || obs_dim < 1 || act_dim < 1) {
-    set_err(err, errlen, "replay: invalid capacity %lld / obs_dim %d / act_dim %d",
-            (long long)capacity, obs_dim, act_dim);
+    o2o_agent_errf(err, errlen, "replay: invalid capacity %lld / obs_dim %d / act_dim %d",
+                   (long long)capacity, obs_dim, act_dim);
     return NULL;
   }
   o2o_replay *rb = calloc(1, sizeof(*rb));
   if (!rb) {
-    set_err(err, errlen, "replay: out of memory");
+    o2o_agent_errf(err, errlen, "replay: out of memory");
     return NULL;
   }
   rb->capacity = capacity;
@@ -59,8 +51,9 @@ o2o_replay *o2o_replay_create(int64_t capacity, int obs_dim, int act_dim, char *
   rb->next_obs = alloc_field(rb, capacity, obs_dim);
   rb->done = alloc_field(rb, capacity, 1);
   if (!rb->obs || !rb->act || !rb->rew || !rb->next_obs || !rb->done) {
-    set_err(err, errlen, "replay: out of memory for %lld transitions (%.1f MB)",
-            (long long)capacity, (double)capacity * 4.0 * (2.0 * obs_dim + act_dim + 2) / 1e6);
+    o2o_agent_errf(err, errlen, "replay: out of memory for %lld transitions (%.1f MB)",
+                   (long long)capacity,
+                   (double)capacity * 4.0 * (2.0 * obs_dim + act_dim + 2) / 1e6);
     o2o_replay_destroy(rb);
     return NULL;
   }
@@ -115,8 +108,8 @@ void o2o_replay_reserve(o2o_replay *rb, int64_t n, o2o_replay_view *view) {
 
 int o2o_replay_commit(o2o_replay *rb, int64_t rows, char *err, size_t errlen) {
   if (rows < 0 || rows > rb->capacity - rb->head) {
-    set_err(err, errlen, "replay: commit of %lld rows exceeds the %lld reserved", (long long)rows,
-            (long long)(rb->capacity - rb->head));
+    o2o_agent_errf(err, errlen, "replay: commit of %lld rows exceeds the %lld reserved",
+                   (long long)rows, (long long)(rb->capacity - rb->head));
     return -1;
   }
   rb->head += rows;
@@ -193,17 +186,17 @@ uint64_t o2o_replay_rng_below(uint64_t *rng, uint64_t n) {
 int o2o_replay_sample_into(const o2o_replay *rb, uint64_t *rng, o2o_batch *batch, int row0, int n,
                            char *err, size_t errlen) {
   if (rb->size == 0) {
-    set_err(err, errlen, "replay: cannot sample from an empty buffer");
+    o2o_agent_errf(err, errlen, "replay: cannot sample from an empty buffer");
     return -1;
   }
   if (batch->obs_dim != rb->obs_dim || batch->act_dim != rb->act_dim) {
-    set_err(err, errlen, "replay: batch dims obs %d act %d differ from buffer obs %d act %d",
-            batch->obs_dim, batch->act_dim, rb->obs_dim, rb->act_dim);
+    o2o_agent_errf(err, errlen, "replay: batch dims obs %d act %d differ from buffer obs %d act %d",
+                   batch->obs_dim, batch->act_dim, rb->obs_dim, rb->act_dim);
     return -1;
   }
   if (row0 < 0 || n < 0 || row0 + n > batch->size) {
-    set_err(err, errlen, "replay: rows [%d, %d) outside a batch of %d", row0, row0 + n,
-            batch->size);
+    o2o_agent_errf(err, errlen, "replay: rows [%d, %d) outside a batch of %d", row0, row0 + n,
+                   batch->size);
     return -1;
   }
   const int od = rb->obs_dim, ad = rb->act_dim;
@@ -235,22 +228,22 @@ int o2o_replay_mix_count(int batch_size, double real_ratio) {
 int o2o_replay_sample_mixed(const o2o_replay *real, const o2o_replay *sim, double real_ratio,
                             uint64_t *rng, o2o_batch *batch, char *err, size_t errlen) {
   if (!(real_ratio >= 0 && real_ratio <= 1)) {
-    set_err(err, errlen, "replay: real ratio %g outside [0, 1]", real_ratio);
+    o2o_agent_errf(err, errlen, "replay: real ratio %g outside [0, 1]", real_ratio);
     return -1;
   }
   if (!batch->is_real) {
-    set_err(err, errlen, "replay: a mixed batch needs is_real storage");
+    o2o_agent_errf(err, errlen, "replay: a mixed batch needs is_real storage");
     return -1;
   }
   int n_real = o2o_replay_mix_count(batch->size, real_ratio);
   char sub[256];
   if (n_real > 0 && o2o_replay_sample_into(real, rng, batch, 0, n_real, sub, sizeof(sub))) {
-    set_err(err, errlen, "real buffer: %s", sub);
+    o2o_agent_errf(err, errlen, "real buffer: %s", sub);
     return -1;
   }
   if (batch->size - n_real > 0 &&
       o2o_replay_sample_into(sim, rng, batch, n_real, batch->size - n_real, sub, sizeof(sub))) {
-    set_err(err, errlen, "sim buffer: %s", sub);
+    o2o_agent_errf(err, errlen, "sim buffer: %s", sub);
     return -1;
   }
   memset(batch->is_real, 1, (size_t)n_real);

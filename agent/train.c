@@ -22,14 +22,6 @@ static void on_stop_signal(int sig) {
   stop_requested = 1;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -192,20 +184,20 @@ static int resume_from(run_state *r, const char *path, int64_t *env_steps, char 
   const char *od = o2o_ckpt_meta_get(m, "obs_dim"), *ad = o2o_ckpt_meta_get(m, "act_dim");
   int rc = -1;
   if (!alg || strcmp(alg, "sac") || !step || !od || !ad) {
-    set_err(err, errlen,
-            "resume: %s is not a SAC checkpoint of train-online (metadata "
-            "algorithm/step/obs_dim/act_dim missing)",
-            path);
+    o2o_agent_errf(err, errlen,
+                   "resume: %s is not a SAC checkpoint of train-online (metadata "
+                   "algorithm/step/obs_dim/act_dim missing)",
+                   path);
   } else if (atoi(od) != r->O || atoi(ad) != r->A) {
-    set_err(err, errlen, "resume: %s has obs/act dims %s/%s, the scenario %d/%d", path, od, ad,
-            r->O, r->A);
+    o2o_agent_errf(err, errlen, "resume: %s has obs/act dims %s/%s, the scenario %d/%d", path, od,
+                   ad, r->O, r->A);
   } else {
     const o2o_tensor_ref *t;
     int n = o2o_sac_tensors(r->sac, &t);
     char sub[O2O_AGENT_ERRLEN];
     if (o2o_ckpt_load_into(c, t, n, 1, sub, sizeof(sub)) ||
         o2o_sac_tensors_loaded(r->sac, sub, sizeof(sub))) {
-      set_err(err, errlen, "resume: %s (are the SAC flags those of the run?)", sub);
+      o2o_agent_errf(err, errlen, "resume: %s (are the SAC flags those of the run?)", sub);
     } else {
       *env_steps = atoll(step);
       r->ckpt_step = -1;
@@ -233,8 +225,8 @@ static int check_finite_rows(const float *x, int rows, int cols, const char *wha
   for (int i = 0; i < rows; i++)
     for (int j = 0; j < cols; j++)
       if (!isfinite(x[(size_t)i * cols + j])) {
-        set_err(err, errlen, "env %d returned a non-finite %s[%d] (%g) at env step %lld", i, what,
-                j, x[(size_t)i * cols + j], (long long)step);
+        o2o_agent_errf(err, errlen, "env %d returned a non-finite %s[%d] (%g) at env step %lld", i,
+                       what, j, x[(size_t)i * cols + j], (long long)step);
         return -1;
       }
   return 0;
@@ -271,14 +263,14 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   int rc = -1;
 
   if (cfg->steps < 1 || cfg->eval_episodes < 1 || cfg->sac.utd < 1 || cfg->sac.batch_size < 1) {
-    set_err(err, errlen, "train: steps, eval episodes, utd and batch size must be >= 1");
+    o2o_agent_errf(err, errlen, "train: steps, eval episodes, utd and batch size must be >= 1");
     return -1;
   }
   if (eval_env) {
     const o2o_bridge_spec *es = eval_env->spec(eval_env->ctx);
     if (es->obs_dim != O || es->act_dim != A) {
-      set_err(err, errlen, "train: eval env dims %d/%d differ from the training env's %d/%d",
-              es->obs_dim, es->act_dim, O, A);
+      o2o_agent_errf(err, errlen, "train: eval env dims %d/%d differ from the training env's %d/%d",
+                     es->obs_dim, es->act_dim, O, A);
       return -1;
     }
   }
@@ -287,12 +279,13 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
                                               : 1000000;
   r.sac = o2o_sac_create(O, A, &cfg->sac, cfg->seed);
   if (!r.sac) {
-    set_err(err, errlen, "train: cannot create SAC (obs %d, act %d; check the SAC flags)", O, A);
+    o2o_agent_errf(err, errlen, "train: cannot create SAC (obs %d, act %d; check the SAC flags)", O,
+                   A);
     goto done;
   }
   r.rb = o2o_replay_create(capacity, O, A, sub, sizeof(sub));
   if (!r.rb) {
-    set_err(err, errlen, "train: %s", sub);
+    o2o_agent_errf(err, errlen, "train: %s", sub);
     goto done;
   }
   r.obs = malloc((size_t)E * O * sizeof(float));
@@ -302,7 +295,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   r.eval_returns = calloc((size_t)cfg->eval_episodes, sizeof(double));
   if (o2o_replay_batch_alloc(&r.batch, cfg->sac.batch_size, O, A, 0) || !r.obs || !r.unit ||
       !r.scaled || !r.ep_ret || !r.eval_returns) {
-    set_err(err, errlen, "train: out of memory");
+    o2o_agent_errf(err, errlen, "train: out of memory");
     goto done;
   }
   o2o_replay_rng_seed(&r.rng, cfg->seed * 7919u + 17u);
@@ -316,15 +309,16 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     int exists = old && fgetc(old) != EOF, append = exists && cfg->resume;
     if (old) fclose(old);
     if (exists && !cfg->resume && !cfg->overwrite) {
-      set_err(err, errlen,
-              "train: %s already holds a run (metrics.csv); pick another --out, --resume it, "
-              "or pass --overwrite",
-              cfg->out_dir);
+      o2o_agent_errf(
+          err, errlen,
+          "train: %s already holds a run (metrics.csv); pick another --out, --resume it, "
+          "or pass --overwrite",
+          cfg->out_dir);
       goto done;
     }
     r.metrics = fopen(p, append ? "a" : "w");
     if (!r.metrics || (!append && write_metrics_header(r.metrics))) {
-      set_err(err, errlen, "train: cannot write %s", p);
+      o2o_agent_errf(err, errlen, "train: cannot write %s", p);
       goto done;
     }
     snprintf(p, sizeof(p), "%s/config.json", cfg->out_dir);
@@ -334,7 +328,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   }
 
   if (env->reset(env->ctx, cfg->seed * 1000u, r.obs, sub, sizeof(sub))) {
-    set_err(err, errlen, "train: reset: %s", sub);
+    o2o_agent_errf(err, errlen, "train: reset: %s", sub);
     goto done;
   }
   if (cfg->validate_transitions && check_finite_rows(r.obs, E, O, "obs", 0, err, errlen)) goto done;
@@ -363,7 +357,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     }
     o2o_train_scale_actions(r.unit, E, A, r.spec->act_low, r.spec->act_high, r.scaled);
     if (env->step_send(env->ctx, r.scaled, sub, sizeof(sub))) {
-      set_err(err, errlen, "train: step at env step %lld: %s", (long long)env_steps, sub);
+      o2o_agent_errf(err, errlen, "train: step at env step %lld: %s", (long long)env_steps, sub);
       goto done;
     }
     /* 2. learn while the simulators step */
@@ -372,12 +366,12 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
       for (int u = 0; u < n_upd; u++) {
         o2o_sac_stats st;
         if (o2o_replay_sample(r.rb, &r.rng, &r.batch, 0, sub, sizeof(sub))) {
-          set_err(err, errlen, "train: %s", sub);
+          o2o_agent_errf(err, errlen, "train: %s", sub);
           goto done;
         }
         if (o2o_sac_update(r.sac, &r.batch, &st, sub, sizeof(sub))) {
-          set_err(err, errlen, "train: update %lld at env step %lld: %s", (long long)updates + 1,
-                  (long long)env_steps, sub);
+          o2o_agent_errf(err, errlen, "train: update %lld at env step %lld: %s",
+                         (long long)updates + 1, (long long)env_steps, sub);
           o2o_bridge_batch drain;
           env->step_recv(env->ctx, &drain, sub, sizeof(sub)); /* leave the env idle */
           goto done;
@@ -394,7 +388,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     /* 3. store the transitions */
     o2o_bridge_batch out;
     if (env->step_recv(env->ctx, &out, sub, sizeof(sub))) {
-      set_err(err, errlen, "train: step at env step %lld: %s", (long long)env_steps, sub);
+      o2o_agent_errf(err, errlen, "train: step at env step %lld: %s", (long long)env_steps, sub);
       goto done;
     }
     if (cfg->validate_transitions &&
@@ -450,7 +444,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     if (stop_requested) {
       /* The learner is consistent between iterations: keep its state. */
       if (cfg->out_dir && checkpoint(&r, r.ckpt_path, env_steps, err, errlen)) goto done;
-      set_err(err, errlen, "interrupted at env step %lld", (long long)env_steps);
+      o2o_agent_errf(err, errlen, "interrupted at env step %lld", (long long)env_steps);
       goto done;
     }
   }
@@ -516,8 +510,8 @@ int o2o_train_online(const o2o_train_config *cfg, o2o_train_result *res, char *e
   o2o_train_env env, eval_env;
   char sub[O2O_AGENT_ERRLEN];
   if (o2o_train_env_pool(&env, &pc, sub, sizeof(sub))) {
-    set_err(err, errlen, "train: cannot start the %s pool for '%s': %s", pc.variant, cfg->scenario,
-            sub);
+    o2o_agent_errf(err, errlen, "train: cannot start the %s pool for '%s': %s", pc.variant,
+                   cfg->scenario, sub);
     return -1;
   }
   /* Evaluation always runs on the real variant, one env per episode. */
@@ -525,8 +519,8 @@ int o2o_train_online(const o2o_train_config *cfg, o2o_train_result *res, char *e
   pc.num_procs = 1;
   pc.envs_per_proc = cfg->eval_episodes;
   if (o2o_train_env_pool(&eval_env, &pc, sub, sizeof(sub))) {
-    set_err(err, errlen, "train: cannot start the evaluation pool for '%s': %s", cfg->scenario,
-            sub);
+    o2o_agent_errf(err, errlen, "train: cannot start the evaluation pool for '%s': %s",
+                   cfg->scenario, sub);
     env.destroy(env.ctx);
     return -1;
   }

@@ -9,14 +9,6 @@
 #include "o2o_bridge.h"
 #include "train.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /* ---- the bridge pool ------------------------------------------------------------------ */
 static const o2o_bridge_spec *pool_spec(void *ctx) {
   return o2o_pool_spec(ctx);
@@ -83,8 +75,8 @@ int o2o_train_evaluate(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx, 
   const o2o_bridge_spec *sp = env->spec(env->ctx);
   const int n = sp->num_envs, O = sp->obs_dim, A = sp->act_dim;
   if (episodes < 1 || episodes > n) {
-    set_err(err, errlen, "evaluation: %d episodes need as many envs (the eval env has %d)",
-            episodes, n);
+    o2o_agent_errf(err, errlen, "evaluation: %d episodes need as many envs (the eval env has %d)",
+                   episodes, n);
     return -1;
   }
   float *obs = malloc((size_t)n * O * sizeof(float));
@@ -93,12 +85,12 @@ int o2o_train_evaluate(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx, 
   uint8_t *ended = calloc((size_t)n, 1);
   int rc = -1;
   if (!obs || !unit || !scaled || !ended) {
-    set_err(err, errlen, "evaluation: out of memory");
+    o2o_agent_errf(err, errlen, "evaluation: out of memory");
     goto done;
   }
   char sub[512];
   if (env->reset(env->ctx, seed, obs, sub, sizeof(sub))) {
-    set_err(err, errlen, "evaluation reset: %s", sub);
+    o2o_agent_errf(err, errlen, "evaluation reset: %s", sub);
     goto done;
   }
   for (int i = 0; i < episodes; i++)
@@ -109,8 +101,8 @@ int o2o_train_evaluate(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx, 
       2 * (int64_t)(sp->max_episode_steps > 0 ? sp->max_episode_steps : 100000) + 10;
   for (int64_t it = 0; remaining > 0; it++) {
     if (it >= max_iters) {
-      set_err(err, errlen, "evaluation: %d episodes did not end within %lld steps", remaining,
-              (long long)max_iters);
+      o2o_agent_errf(err, errlen, "evaluation: %d episodes did not end within %lld steps",
+                     remaining, (long long)max_iters);
       goto done;
     }
     act(act_ctx, obs, n, unit);
@@ -118,7 +110,7 @@ int o2o_train_evaluate(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx, 
     o2o_bridge_batch out;
     if (env->step_send(env->ctx, scaled, sub, sizeof(sub)) ||
         env->step_recv(env->ctx, &out, sub, sizeof(sub))) {
-      set_err(err, errlen, "evaluation step: %s", sub);
+      o2o_agent_errf(err, errlen, "evaluation step: %s", sub);
       goto done;
     }
     const uint8_t *lost = env->lost ? env->lost(env->ctx) : NULL;
@@ -131,8 +123,8 @@ int o2o_train_evaluate(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx, 
         continue;
       }
       if (!isfinite(out.reward[i])) {
-        set_err(err, errlen, "evaluation: env %d returned a non-finite reward (%g)", i,
-                out.reward[i]);
+        o2o_agent_errf(err, errlen, "evaluation: env %d returned a non-finite reward (%g)", i,
+                       out.reward[i]);
         goto done;
       }
       returns[i] += out.reward[i];

@@ -10,18 +10,10 @@
 #include "train.h"
 #include "json_out.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 int o2o_train_mkdirs(const char *dir, char *err, size_t errlen) {
   char p[1024];
   if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p)) {
-    set_err(err, errlen, "path too long: %s", dir);
+    o2o_agent_errf(err, errlen, "path too long: %s", dir);
     return -1;
   }
   for (char *s = p + 1;; s++) {
@@ -29,7 +21,7 @@ int o2o_train_mkdirs(const char *dir, char *err, size_t errlen) {
       char c = *s;
       *s = 0;
       if (mkdir(p, 0755) && errno != EEXIST) {
-        set_err(err, errlen, "cannot create directory %s: %s", p, strerror(errno));
+        o2o_agent_errf(err, errlen, "cannot create directory %s: %s", p, strerror(errno));
         return -1;
       }
       *s = c;
@@ -38,7 +30,7 @@ int o2o_train_mkdirs(const char *dir, char *err, size_t errlen) {
   }
   struct stat st;
   if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-    set_err(err, errlen, "%s is not a directory", dir);
+    o2o_agent_errf(err, errlen, "%s is not a directory", dir);
     return -1;
   }
   return 0;
@@ -79,7 +71,7 @@ int o2o_train_save_checkpoint(const char *path, o2o_sac *sac, const o2o_train_co
   O2O_SAC_CONFIG_FIELDS(META_FIELD)
 #undef META_FIELD
   if (rc) {
-    set_err(err, errlen, "checkpoint %s: metadata too long", path);
+    o2o_agent_errf(err, errlen, "checkpoint %s: metadata too long", path);
     return -1;
   }
   return o2o_ckpt_save(path, tensors, n, &m, err, errlen);
@@ -89,7 +81,7 @@ int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
                            const o2o_bridge_spec *spec, char *err, size_t errlen) {
   FILE *f = fopen(path, "w");
   if (!f) {
-    set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    o2o_agent_errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
     return -1;
   }
   fprintf(f, "{\n  \"o2o_version\": ");
@@ -123,7 +115,7 @@ int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
 #undef JSON_FIELD
   fprintf(f, "\n  }\n}\n");
   if (fclose(f)) {
-    set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    o2o_agent_errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
     return -1;
   }
   return 0;

@@ -34,14 +34,6 @@ struct o2o_client {
   int32_t *episode_step;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -51,19 +43,19 @@ static int64_t now_ms(void) {
 static int send_request(o2o_client *c, o2o_wire_header *h, const o2o_wire_frame *arrays,
                         int narrays, char *err, size_t errlen) {
   if (c->pending_type) {
-    set_err(err, errlen, "%s: a %s request is still waiting for its reply", c->endpoint,
-            o2o_wire_type_name(c->pending_type));
+    o2o_bridge_errf(err, errlen, "%s: a %s request is still waiting for its reply", c->endpoint,
+                    o2o_wire_type_name(c->pending_type));
     return O2O_BRIDGE_EINVAL;
   }
   h->request_id = ++c->next_id;
   if (o2o_wire_send(c->sock, c->tx, NULL, 0, h, arrays, narrays) != 0) {
     if (errno == EAGAIN) {
-      set_err(err, errlen, "%s: could not send %s within %d ms", c->endpoint,
-              o2o_wire_type_name(h->type), c->timeout_ms);
+      o2o_bridge_errf(err, errlen, "%s: could not send %s within %d ms", c->endpoint,
+                      o2o_wire_type_name(h->type), c->timeout_ms);
       return O2O_BRIDGE_ETIMEOUT;
     }
-    set_err(err, errlen, "%s: sending %s failed: %s", c->endpoint, o2o_wire_type_name(h->type),
-            zmq_strerror(errno));
+    o2o_bridge_errf(err, errlen, "%s: sending %s failed: %s", c->endpoint,
+                    o2o_wire_type_name(h->type), zmq_strerror(errno));
     return O2O_BRIDGE_EZMQ;
   }
   c->pending_id = h->request_id;
@@ -76,7 +68,7 @@ static int send_request(o2o_client *c, o2o_wire_header *h, const o2o_wire_frame 
 static int recv_reply_ex(o2o_client *c, int timeout_ms, int abandon, o2o_wire_msg *msg, char *err,
                          size_t errlen) {
   if (!c->pending_type) {
-    set_err(err, errlen, "%s: no request is waiting for a reply", c->endpoint);
+    o2o_bridge_errf(err, errlen, "%s: no request is waiting for a reply", c->endpoint);
     return O2O_BRIDGE_EINVAL;
   }
   int type = c->pending_type;
@@ -96,13 +88,13 @@ static int recv_reply_ex(o2o_client *c, int timeout_ms, int abandon, o2o_wire_ms
       errno = EAGAIN;
     }
     if (rc != 0 && errno != EAGAIN) {
-      set_err(err, errlen, "%s: receive failed: %s", c->endpoint, zmq_strerror(errno));
+      o2o_bridge_errf(err, errlen, "%s: receive failed: %s", c->endpoint, zmq_strerror(errno));
       return O2O_BRIDGE_EZMQ;
     }
     if (rc != 0) {
       if (abandon) c->pending_type = 0;
-      set_err(err, errlen, "%s: no reply to %s within %d ms (is o2o-sim running?)", c->endpoint,
-              o2o_wire_type_name(type), timeout_ms);
+      o2o_bridge_errf(err, errlen, "%s: no reply to %s within %d ms (is o2o-sim running?)",
+                      c->endpoint, o2o_wire_type_name(type), timeout_ms);
       return O2O_BRIDGE_ETIMEOUT;
     }
     char derr[O2O_BRIDGE_ERRLEN];
@@ -115,24 +107,24 @@ static int recv_reply_ex(o2o_client *c, int timeout_ms, int abandon, o2o_wire_ms
     }
     c->pending_type = 0;
     if (drc == -O2O_WIRE_EVERSION) {
-      set_err(err, errlen, "%s: server speaks protocol version %u, this client speaks %d",
-              c->endpoint, (unsigned)msg->h.version, O2O_WIRE_VERSION);
+      o2o_bridge_errf(err, errlen, "%s: server speaks protocol version %u, this client speaks %d",
+                      c->endpoint, (unsigned)msg->h.version, O2O_WIRE_VERSION);
       return O2O_BRIDGE_EPROTO;
     }
     if (drc) {
-      set_err(err, errlen, "%s: malformed reply to %s: %s", c->endpoint, o2o_wire_type_name(type),
-              derr);
+      o2o_bridge_errf(err, errlen, "%s: malformed reply to %s: %s", c->endpoint,
+                      o2o_wire_type_name(type), derr);
       return O2O_BRIDGE_EPROTO;
     }
     if (msg->h.type == O2O_MSG_ERROR) {
-      set_err(err, errlen, "%s: o2o-sim answered ERROR %s: %.*s", c->endpoint,
-              o2o_wire_error_name(msg->h.code), (int)msg->arrays[0].size,
-              (const char *)msg->arrays[0].data);
+      o2o_bridge_errf(err, errlen, "%s: o2o-sim answered ERROR %s: %.*s", c->endpoint,
+                      o2o_wire_error_name(msg->h.code), (int)msg->arrays[0].size,
+                      (const char *)msg->arrays[0].data);
       return O2O_BRIDGE_EREMOTE;
     }
     if (msg->h.type != (type | O2O_MSG_REPLY)) {
-      set_err(err, errlen, "%s: reply to %s has type %s", c->endpoint, o2o_wire_type_name(type),
-              o2o_wire_type_name(msg->h.type));
+      o2o_bridge_errf(err, errlen, "%s: reply to %s has type %s", c->endpoint,
+                      o2o_wire_type_name(type), o2o_wire_type_name(msg->h.type));
       return O2O_BRIDGE_EPROTO;
     }
     return 0;
@@ -162,13 +154,13 @@ static int setup_curve(o2o_client *c, const o2o_client_options *opt, char *err, 
   if (opt->curve_client_key) {
     if (o2o_wire_read_key_file(opt->curve_client_key, pub, sec, err, errlen)) return -1;
   } else if (zmq_curve_keypair(pub, sec) != 0) {
-    set_err(err, errlen, "zmq_curve_keypair: %s", zmq_strerror(errno));
+    o2o_bridge_errf(err, errlen, "zmq_curve_keypair: %s", zmq_strerror(errno));
     return -1;
   }
   if (zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, server_pub, 40) ||
       zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) ||
       zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, sec, 40)) {
-    set_err(err, errlen, "CURVE options: %s", zmq_strerror(errno));
+    o2o_bridge_errf(err, errlen, "CURVE options: %s", zmq_strerror(errno));
     return -1;
   }
   return 0;
@@ -177,12 +169,12 @@ static int setup_curve(o2o_client *c, const o2o_client_options *opt, char *err, 
 o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_options *opt, char *err,
                                     size_t errlen) {
   if (!endpoint || !*endpoint) {
-    set_err(err, errlen, "o2o_client_connect: no endpoint");
+    o2o_bridge_errf(err, errlen, "o2o_client_connect: no endpoint");
     return NULL;
   }
   o2o_client *c = calloc(1, sizeof *c);
   if (!c || o2o_wire_rx_init(&c->rx) != 0 || !(c->tx = o2o_wire_tx_create())) {
-    set_err(err, errlen, "out of memory");
+    o2o_bridge_errf(err, errlen, "out of memory");
     o2o_client_destroy(c);
     return NULL;
   }
@@ -196,7 +188,8 @@ o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_optio
   }
   if (c->ctx) c->sock = zmq_socket(c->ctx, ZMQ_DEALER);
   if (!c->sock) {
-    set_err(err, errlen, "%s: cannot create a ZeroMQ socket: %s", endpoint, zmq_strerror(errno));
+    o2o_bridge_errf(err, errlen, "%s: cannot create a ZeroMQ socket: %s", endpoint,
+                    zmq_strerror(errno));
     o2o_client_destroy(c);
     return NULL;
   }
@@ -217,7 +210,7 @@ o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_optio
     return NULL;
   }
   if (zmq_connect(c->sock, endpoint) != 0) {
-    set_err(err, errlen, "%s: cannot connect: %s", endpoint, zmq_strerror(errno));
+    o2o_bridge_errf(err, errlen, "%s: cannot connect: %s", endpoint, zmq_strerror(errno));
     o2o_client_destroy(c);
     return NULL;
   }
@@ -228,7 +221,7 @@ o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_optio
   if (rc == 0) {
     char derr[O2O_BRIDGE_ERRLEN];
     if (o2o_wire_spec_decode(&reply, &c->spec, derr, sizeof derr) != 0) {
-      set_err(err, errlen, "%s: bad SPEC: %s", endpoint, derr);
+      o2o_bridge_errf(err, errlen, "%s: bad SPEC: %s", endpoint, derr);
       rc = O2O_BRIDGE_EPROTO;
     }
   }
@@ -242,7 +235,7 @@ o2o_client *o2o_client_connect_opts(const char *endpoint, const o2o_client_optio
     c->truncated = malloc(n);
     if (!c->obs || !c->final_obs || !c->reward || !c->episode_step || !c->terminated ||
         !c->truncated) {
-      set_err(err, errlen, "out of memory for %zu envs", n);
+      o2o_bridge_errf(err, errlen, "out of memory for %zu envs", n);
       rc = O2O_BRIDGE_EINVAL;
     }
   }
@@ -288,8 +281,8 @@ void *o2o_client_socket(o2o_client *c) {
 /* The reply's dims must be the spec's: a server never changes them. */
 static int check_dims(o2o_client *c, const o2o_wire_msg *m, char *err, size_t errlen) {
   if (m->h.num_envs != c->spec.num_envs || m->h.obs_dim != c->spec.obs_dim) {
-    set_err(err, errlen, "%s: reply has %d envs x %d obs, spec says %d x %d", c->endpoint,
-            m->h.num_envs, m->h.obs_dim, c->spec.num_envs, c->spec.obs_dim);
+    o2o_bridge_errf(err, errlen, "%s: reply has %d envs x %d obs, spec says %d x %d", c->endpoint,
+                    m->h.num_envs, m->h.obs_dim, c->spec.num_envs, c->spec.obs_dim);
     return O2O_BRIDGE_EPROTO;
   }
   return 0;
@@ -312,16 +305,17 @@ int o2o_client_reset(o2o_client *c, const uint64_t *seeds, float *obs, char *err
 int o2o_client_step_send_range(o2o_client *c, int first, int count, const float *actions, char *err,
                                size_t errlen) {
   if (!actions || first < 0 || count < 1 || first > c->spec.num_envs - count) {
-    set_err(err, errlen, "o2o_client_step: env range [%d, %d) outside [0, %d) or no actions", first,
-            first + count, c->spec.num_envs);
+    o2o_bridge_errf(err, errlen,
+                    "o2o_client_step: env range [%d, %d) outside [0, %d) or no actions", first,
+                    first + count, c->spec.num_envs);
     return O2O_BRIDGE_EINVAL;
   }
   /* Checked here too so the caller learns which env is at fault without a round trip. */
   size_t values = (size_t)count * (size_t)c->spec.act_dim;
   long bad = o2o_wire_find_nonfinite_f32(actions, values);
   if (bad >= 0) {
-    set_err(err, errlen, "action of env %ld, component %ld is NaN or inf",
-            first + bad / c->spec.act_dim, bad % c->spec.act_dim);
+    o2o_bridge_errf(err, errlen, "action of env %ld, component %ld is NaN or inf",
+                    first + bad / c->spec.act_dim, bad % c->spec.act_dim);
     return O2O_BRIDGE_EINVAL;
   }
   o2o_wire_header h;
@@ -345,16 +339,17 @@ int o2o_client_step_send(o2o_client *c, const float *actions, char *err, size_t 
 static int step_recv(o2o_client *c, o2o_bridge_batch *out, int timeout_ms, int abandon, char *err,
                      size_t errlen) {
   if (c->pending_type != O2O_MSG_STEP) {
-    set_err(err, errlen, "%s: step_recv without a STEP outstanding", c->endpoint);
+    o2o_bridge_errf(err, errlen, "%s: step_recv without a STEP outstanding", c->endpoint);
     return O2O_BRIDGE_EINVAL;
   }
   o2o_wire_msg m;
   int rc = recv_reply_ex(c, timeout_ms, abandon, &m, err, errlen);
   if (rc) return rc;
   if (m.h.env != c->step_first || m.h.num_envs != c->step_count || m.h.obs_dim != c->spec.obs_dim) {
-    set_err(err, errlen, "%s: STEP reply for envs [%d, %d) x %d obs, asked for [%d, %d) x %d",
-            c->endpoint, m.h.env, m.h.env + m.h.num_envs, m.h.obs_dim, c->step_first,
-            c->step_first + c->step_count, c->spec.obs_dim);
+    o2o_bridge_errf(err, errlen,
+                    "%s: STEP reply for envs [%d, %d) x %d obs, asked for [%d, %d) x %d",
+                    c->endpoint, m.h.env, m.h.env + m.h.num_envs, m.h.obs_dim, c->step_first,
+                    c->step_first + c->step_count, c->spec.obs_dim);
     return O2O_BRIDGE_EPROTO;
   }
   size_t n = (size_t)c->step_count; /* rows 0..n of the client's arrays */
@@ -399,10 +394,10 @@ int o2o_client_step(o2o_client *c, const float *actions, o2o_bridge_batch *out, 
 int o2o_client_set_dynamics(o2o_client *c, int num_params, const char (*names)[32],
                             const double *values, char *err, size_t errlen) {
   if (num_params < 0 || num_params > O2O_BRIDGE_MAX_PARAMS || (num_params && (!names || !values))) {
-    set_err(err, errlen,
-            "o2o_client_set_dynamics: %d parameters (0..%d, names and values "
-            "needed)",
-            num_params, O2O_BRIDGE_MAX_PARAMS);
+    o2o_bridge_errf(err, errlen,
+                    "o2o_client_set_dynamics: %d parameters (0..%d, names and values "
+                    "needed)",
+                    num_params, O2O_BRIDGE_MAX_PARAMS);
     return O2O_BRIDGE_EINVAL;
   }
   /* Copy names into clean NUL-padded records (the caller's may hold garbage after NUL). */
@@ -411,10 +406,10 @@ int o2o_client_set_dynamics(o2o_client *c, int num_params, const char (*names)[3
   for (int i = 0; i < num_params; i++) {
     size_t len = strnlen(names[i], 32);
     if (len == 0 || len == 32) {
-      set_err(err, errlen,
-              "o2o_client_set_dynamics: parameter %d has an empty or unterminated "
-              "name",
-              i);
+      o2o_bridge_errf(err, errlen,
+                      "o2o_client_set_dynamics: parameter %d has an empty or unterminated "
+                      "name",
+                      i);
       return O2O_BRIDGE_EINVAL;
     }
     memcpy(recs[i], names[i], len);
@@ -438,7 +433,7 @@ int o2o_client_set_dynamics(o2o_client *c, int num_params, const char (*names)[3
 
 static int check_env(o2o_client *c, int env, char *err, size_t errlen) {
   if (env < 0 || env >= c->spec.num_envs) {
-    set_err(err, errlen, "env %d out of range (server has %d envs)", env, c->spec.num_envs);
+    o2o_bridge_errf(err, errlen, "env %d out of range (server has %d envs)", env, c->spec.num_envs);
     return O2O_BRIDGE_EINVAL;
   }
   return 0;
@@ -453,8 +448,8 @@ int o2o_client_get_state(o2o_client *c, int env, double *state, char *err, size_
   o2o_wire_msg m;
   if ((rc = call(c, &h, NULL, 0, &m, err, errlen))) return rc;
   if (m.h.state_dim != c->spec.state_dim || m.h.env != env) {
-    set_err(err, errlen, "%s: STATE reply for env %d with %d doubles, expected env %d, %d",
-            c->endpoint, m.h.env, m.h.state_dim, env, c->spec.state_dim);
+    o2o_bridge_errf(err, errlen, "%s: STATE reply for env %d with %d doubles, expected env %d, %d",
+                    c->endpoint, m.h.env, m.h.state_dim, env, c->spec.state_dim);
     return O2O_BRIDGE_EPROTO;
   }
   memcpy(state, m.arrays[0].data, m.arrays[0].size);
@@ -478,7 +473,8 @@ int o2o_client_render(o2o_client *c, int env, int width, int height, uint8_t *rg
   int rc = check_env(c, env, err, errlen);
   if (rc) return rc;
   if (width < 1 || height < 1 || width > O2O_WIRE_MAX_PIXELS || height > O2O_WIRE_MAX_PIXELS) {
-    set_err(err, errlen, "render size %dx%d outside 1..%d", width, height, O2O_WIRE_MAX_PIXELS);
+    o2o_bridge_errf(err, errlen, "render size %dx%d outside 1..%d", width, height,
+                    O2O_WIRE_MAX_PIXELS);
     return O2O_BRIDGE_EINVAL;
   }
   o2o_wire_header h;
@@ -489,8 +485,8 @@ int o2o_client_render(o2o_client *c, int env, int width, int height, uint8_t *rg
   o2o_wire_msg m;
   if ((rc = call(c, &h, NULL, 0, &m, err, errlen))) return rc;
   if (m.h.width != width || m.h.height != height) {
-    set_err(err, errlen, "%s: FRAME reply is %dx%d, asked for %dx%d", c->endpoint, m.h.width,
-            m.h.height, width, height);
+    o2o_bridge_errf(err, errlen, "%s: FRAME reply is %dx%d, asked for %dx%d", c->endpoint,
+                    m.h.width, m.h.height, width, height);
     return O2O_BRIDGE_EPROTO;
   }
   memcpy(rgb, m.arrays[0].data, m.arrays[0].size);

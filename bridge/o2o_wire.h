@@ -18,6 +18,11 @@
 #include <stdint.h>
 #include "o2o_bridge.h"
 
+/* snprintf into an error buffer (NULL or 0-length buffers are ignored): the one error
+ * writer of bridge/ and of the o2o-sim server. */
+void o2o_bridge_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -18,14 +18,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 /* A send block: refs = 1 for the owner (the tx) + 1 while ZeroMQ holds it. Whoever drops
  * the last reference frees it, so closing a socket with messages still queued is safe. */
 typedef struct block {
@@ -197,7 +189,7 @@ int o2o_wire_read_key_file(const char *path, char public_key[41], char secret_ke
                            size_t errlen) {
   FILE *f = fopen(path, "r");
   if (!f) {
-    set_err(err, errlen, "%s: cannot open key file: %s", path, strerror(errno));
+    o2o_bridge_errf(err, errlen, "%s: cannot open key file: %s", path, strerror(errno));
     return -1;
   }
   if (public_key) public_key[0] = 0;
@@ -213,15 +205,16 @@ int o2o_wire_read_key_file(const char *path, char public_key[41], char secret_ke
     /* Z85 uses '=' too, so split at the first one only. */
     char *key = eq ? eq + 1 : NULL;
     if (!eq || strlen(key) != 40) {
-      set_err(err, errlen, "%s:%d: expected public=KEY or secret=KEY with a 40-character Z85 key",
-              path, lineno);
+      o2o_bridge_errf(err, errlen,
+                      "%s:%d: expected public=KEY or secret=KEY with a 40-character Z85 key", path,
+                      lineno);
       rc = -1;
       break;
     }
     *eq = 0;
     uint8_t bin[32];
     if (!zmq_z85_decode(bin, key)) {
-      set_err(err, errlen, "%s:%d: not a valid Z85 key", path, lineno);
+      o2o_bridge_errf(err, errlen, "%s:%d: not a valid Z85 key", path, lineno);
       rc = -1;
       break;
     }
@@ -230,8 +223,8 @@ int o2o_wire_read_key_file(const char *path, char public_key[41], char secret_ke
     } else if (strcmp(line, "secret") == 0) {
       if (secret_key) memcpy(secret_key, key, 41);
     } else {
-      set_err(err, errlen, "%s:%d: unknown key '%s' (expected public or secret)", path, lineno,
-              line);
+      o2o_bridge_errf(err, errlen, "%s:%d: unknown key '%s' (expected public or secret)", path,
+                      lineno, line);
       rc = -1;
       break;
     }
@@ -239,11 +232,12 @@ int o2o_wire_read_key_file(const char *path, char public_key[41], char secret_ke
   fclose(f);
   if (rc) return rc;
   if (public_key && !public_key[0]) {
-    set_err(err, errlen, "%s: no public= line", path);
+    o2o_bridge_errf(err, errlen, "%s: no public= line", path);
     return -1;
   }
   if (secret_key && !secret_key[0]) {
-    set_err(err, errlen, "%s: no secret= line (this must be a .key file, not a .pub file)", path);
+    o2o_bridge_errf(err, errlen, "%s: no secret= line (this must be a .key file, not a .pub file)",
+                    path);
     return -1;
   }
   return 0;
@@ -252,14 +246,14 @@ int o2o_wire_read_key_file(const char *path, char public_key[41], char secret_ke
 static int write_text(const char *path, const char *text, int mode, char *err, size_t errlen) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
   if (fd < 0) {
-    set_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+    o2o_bridge_errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
     return -1;
   }
   size_t len = strlen(text);
   ssize_t w = write(fd, text, len);
   int rc = close(fd);
   if (w != (ssize_t)len || rc) {
-    set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
+    o2o_bridge_errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
     return -1;
   }
   return 0;
@@ -268,12 +262,12 @@ static int write_text(const char *path, const char *text, int mode, char *err, s
 int o2o_wire_write_key_pair(const char *dir, const char *name, char *err, size_t errlen) {
   char pub[41], sec[41];
   if (zmq_curve_keypair(pub, sec) != 0) {
-    set_err(err, errlen, "zmq_curve_keypair failed: %s (libzmq without CURVE?)",
-            zmq_strerror(errno));
+    o2o_bridge_errf(err, errlen, "zmq_curve_keypair failed: %s (libzmq without CURVE?)",
+                    zmq_strerror(errno));
     return -1;
   }
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-    set_err(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
+    o2o_bridge_errf(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
     return -1;
   }
   char path[1024], text[256];

@@ -12,7 +12,7 @@
 #error "o2o's wire arrays are raw little-endian: port the array copies for big-endian hosts"
 #endif
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+void o2o_bridge_errf(char *err, size_t errlen, const char *fmt, ...) {
   if (!err || errlen == 0) return;
   va_list ap;
   va_start(ap, fmt);
@@ -138,11 +138,11 @@ long o2o_wire_find_nonfinite_f64(const void *data, size_t n) {
 static int check_dim(const char *what, int32_t v, int32_t lo, int32_t hi, char *err,
                      size_t errlen) {
   if (v < lo) {
-    set_err(err, errlen, "header field %s = %d: must be >= %d", what, v, lo);
+    o2o_bridge_errf(err, errlen, "header field %s = %d: must be >= %d", what, v, lo);
     return -O2O_WIRE_EDIMS;
   }
   if (v > hi) {
-    set_err(err, errlen, "header field %s = %d: larger than the limit %d", what, v, hi);
+    o2o_bridge_errf(err, errlen, "header field %s = %d: larger than the limit %d", what, v, hi);
     return -O2O_WIRE_ETOOLARGE;
   }
   return 0;
@@ -233,7 +233,8 @@ int o2o_wire_layout(const o2o_wire_header *h, size_t sizes[O2O_WIRE_MAX_ARRAYS],
     sizes[0] = SIZE_MAX;
     return 1;
   default:
-    set_err(err, errlen, "unknown message type %u (0x%x)", (unsigned)h->type, (unsigned)h->type);
+    o2o_bridge_errf(err, errlen, "unknown message type %u (0x%x)", (unsigned)h->type,
+                    (unsigned)h->type);
     return -O2O_WIRE_ETYPE;
   }
 }
@@ -248,16 +249,16 @@ static int check_names(const o2o_wire_frame *f, int count, int frame_index, char
     while (len < O2O_WIRE_NAME_SIZE && r[len])
       len++;
     if (len == 0 || len == O2O_WIRE_NAME_SIZE) {
-      set_err(err, errlen, "frame %d (parameter names), record %d: %s", frame_index, i,
-              len ? "name not NUL-terminated within 32 bytes" : "empty name");
+      o2o_bridge_errf(err, errlen, "frame %d (parameter names), record %d: %s", frame_index, i,
+                      len ? "name not NUL-terminated within 32 bytes" : "empty name");
       return -O2O_WIRE_EARG;
     }
     for (size_t k = 0; k < len; k++) {
       if (r[k] < 0x21 || r[k] > 0x7E) {
-        set_err(err, errlen,
-                "frame %d (parameter names), record %d: byte %zu is not printable "
-                "ASCII",
-                frame_index, i, k);
+        o2o_bridge_errf(err, errlen,
+                        "frame %d (parameter names), record %d: byte %zu is not printable "
+                        "ASCII",
+                        frame_index, i, k);
         return -O2O_WIRE_EARG;
       }
     }
@@ -269,7 +270,7 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
                     size_t errlen) {
   memset(msg, 0, sizeof *msg);
   if (nframes < 1 || !frames) {
-    set_err(err, errlen, "empty message: no header frame");
+    o2o_bridge_errf(err, errlen, "empty message: no header frame");
     return -O2O_WIRE_EHEADER;
   }
   const uint8_t *hb = frames[0].data;
@@ -277,8 +278,8 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
   /* The first 8 bytes (magic, version, type) keep their place in every version, so a
    * version mismatch is reported even if the header size changed. */
   if (hs < 8 || get_u32(hb) != O2O_WIRE_MAGIC) {
-    set_err(err, errlen, "frame 0 is not an o2o header (%zu bytes%s)", hs,
-            hs >= 4 ? ", wrong magic" : "");
+    o2o_bridge_errf(err, errlen, "frame 0 is not an o2o header (%zu bytes%s)", hs,
+                    hs >= 4 ? ", wrong magic" : "");
     return -O2O_WIRE_EHEADER;
   }
   msg->h.magic = O2O_WIRE_MAGIC;
@@ -286,12 +287,13 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
   msg->h.type = get_u16(hb + 6);
   if (hs >= 12) msg->h.request_id = get_u32(hb + 8);
   if (msg->h.version != O2O_WIRE_VERSION) {
-    set_err(err, errlen, "protocol version %u not supported (this side speaks %d)",
-            (unsigned)msg->h.version, O2O_WIRE_VERSION);
+    o2o_bridge_errf(err, errlen, "protocol version %u not supported (this side speaks %d)",
+                    (unsigned)msg->h.version, O2O_WIRE_VERSION);
     return -O2O_WIRE_EVERSION;
   }
   if (hs != O2O_WIRE_HEADER_SIZE) {
-    set_err(err, errlen, "header frame has %zu bytes, expected %d", hs, O2O_WIRE_HEADER_SIZE);
+    o2o_bridge_errf(err, errlen, "header frame has %zu bytes, expected %d", hs,
+                    O2O_WIRE_HEADER_SIZE);
     return -O2O_WIRE_EHEADER;
   }
   o2o_wire_header_unpack(hb, &msg->h);
@@ -300,8 +302,8 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
   int n = o2o_wire_layout(&msg->h, sizes, err, errlen);
   if (n < 0) return n;
   if (nframes != n + 1) {
-    set_err(err, errlen, "%s message has %d frames, expected %d (header + %d arrays)",
-            o2o_wire_type_name(msg->h.type), nframes, n + 1, n);
+    o2o_bridge_errf(err, errlen, "%s message has %d frames, expected %d (header + %d arrays)",
+                    o2o_wire_type_name(msg->h.type), nframes, n + 1, n);
     return -O2O_WIRE_EFRAMES;
   }
   size_t total = hs;
@@ -309,26 +311,26 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
     size_t got = frames[i + 1].size;
     if (sizes[i] == SIZE_MAX) {
       if (got > O2O_WIRE_MAX_TEXT) {
-        set_err(err, errlen, "frame %d (text) has %zu bytes, limit %d", i + 1, got,
-                O2O_WIRE_MAX_TEXT);
+        o2o_bridge_errf(err, errlen, "frame %d (text) has %zu bytes, limit %d", i + 1, got,
+                        O2O_WIRE_MAX_TEXT);
         return -O2O_WIRE_ETOOLARGE;
       }
       if (got && memchr(frames[i + 1].data, 0, got)) {
-        set_err(err, errlen, "frame %d (text) contains a NUL byte", i + 1);
+        o2o_bridge_errf(err, errlen, "frame %d (text) contains a NUL byte", i + 1);
         return -O2O_WIRE_EARG;
       }
     } else if (got != sizes[i]) {
-      set_err(err, errlen, "%s frame %d has %zu bytes, expected %zu from the header",
-              o2o_wire_type_name(msg->h.type), i + 1, got, sizes[i]);
+      o2o_bridge_errf(err, errlen, "%s frame %d has %zu bytes, expected %zu from the header",
+                      o2o_wire_type_name(msg->h.type), i + 1, got, sizes[i]);
       return -O2O_WIRE_ESIZE;
     }
     if (got && !frames[i + 1].data) {
-      set_err(err, errlen, "frame %d has no data", i + 1);
+      o2o_bridge_errf(err, errlen, "frame %d has no data", i + 1);
       return -O2O_WIRE_ESIZE;
     }
     total += got;
     if (total > O2O_WIRE_MAX_MSG) {
-      set_err(err, errlen, "message larger than the limit of %u bytes", O2O_WIRE_MAX_MSG);
+      o2o_bridge_errf(err, errlen, "message larger than the limit of %u bytes", O2O_WIRE_MAX_MSG);
       return -O2O_WIRE_ETOOLARGE;
     }
     msg->arrays[i] = frames[i + 1];
@@ -342,8 +344,8 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
     bad = o2o_wire_find_nonfinite_f32(msg->arrays[0].data,
                                       (size_t)msg->h.num_envs * (size_t)msg->h.act_dim);
     if (bad >= 0) {
-      set_err(err, errlen, "action of env %ld, component %ld is NaN or inf",
-              msg->h.env + bad / msg->h.act_dim, bad % msg->h.act_dim);
+      o2o_bridge_errf(err, errlen, "action of env %ld, component %ld is NaN or inf",
+                      msg->h.env + bad / msg->h.act_dim, bad % msg->h.act_dim);
       return -O2O_WIRE_ENONFINITE;
     }
     break;
@@ -353,7 +355,7 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
     if (rc) return rc;
     bad = o2o_wire_find_nonfinite_f64(msg->arrays[1].data, (size_t)msg->h.num_params);
     if (bad >= 0) {
-      set_err(err, errlen, "dynamics value %ld is NaN or inf", bad);
+      o2o_bridge_errf(err, errlen, "dynamics value %ld is NaN or inf", bad);
       return -O2O_WIRE_ENONFINITE;
     }
     break;
@@ -414,7 +416,7 @@ static int text_field(const char *text, size_t len, const char *key, char *out, 
 
 int o2o_wire_spec_decode(const o2o_wire_msg *msg, o2o_bridge_spec *spec, char *err, size_t errlen) {
   if (msg->h.type != O2O_MSG_SPEC) {
-    set_err(err, errlen, "expected SPEC, got %s", o2o_wire_type_name(msg->h.type));
+    o2o_bridge_errf(err, errlen, "expected SPEC, got %s", o2o_wire_type_name(msg->h.type));
     return -O2O_WIRE_ETYPE;
   }
   memset(spec, 0, sizeof *spec);
@@ -431,14 +433,14 @@ int o2o_wire_spec_decode(const o2o_wire_msg *msg, o2o_bridge_spec *spec, char *e
   if (text_field(text, tlen, "scenario", spec->scenario, sizeof spec->scenario) ||
       text_field(text, tlen, "variant", spec->variant, sizeof spec->variant) ||
       text_field(text, tlen, "task", spec->task, sizeof spec->task)) {
-    set_err(err, errlen,
-            "SPEC text frame lacks scenario=, variant= or task= (or one is too "
-            "long)");
+    o2o_bridge_errf(err, errlen,
+                    "SPEC text frame lacks scenario=, variant= or task= (or one is too "
+                    "long)");
     return -O2O_WIRE_EARG;
   }
   if (!(h->dt > 0 && h->dt < 1e6) || h->max_episode_steps < 1) {
-    set_err(err, errlen, "SPEC has dt = %g and max_episode_steps = %d", h->dt,
-            h->max_episode_steps);
+    o2o_bridge_errf(err, errlen, "SPEC has dt = %g and max_episode_steps = %d", h->dt,
+                    h->max_episode_steps);
     return -O2O_WIRE_EDIMS;
   }
   memcpy(spec->act_low, msg->arrays[1].data, msg->arrays[1].size); /* act_dim >= 1 */

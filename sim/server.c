@@ -20,14 +20,6 @@
 #include "o2o_render.h"
 #include "o2o_wire.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 struct o2o_server {
   o2o_vecenv *env;
   const o2o_env_spec *es;
@@ -96,32 +88,32 @@ static int bind_socket(o2o_server *s, const o2o_server_config *cfg, char *err, s
   const char *ep = s->endpoint;
   int is_ipc = strncmp(ep, "ipc://", 6) == 0, is_tcp = strncmp(ep, "tcp://", 6) == 0;
   if (!is_ipc && !is_tcp) {
-    set_err(err, errlen, "endpoint '%s': use ipc://PATH or tcp://HOST:PORT", ep);
+    o2o_bridge_errf(err, errlen, "endpoint '%s': use ipc://PATH or tcp://HOST:PORT", ep);
     return -1;
   }
   int remote = is_tcp && !o2o_server_endpoint_is_loopback(ep);
   if (remote && !cfg->allow_remote) {
-    set_err(err, errlen,
-            "endpoint '%s' is not a loopback address: binding it lets other "
-            "machines drive this simulator. Pass --allow-remote (with "
-            "--curve-server-key and --curve-client-keys, or --insecure)",
-            ep);
+    o2o_bridge_errf(err, errlen,
+                    "endpoint '%s' is not a loopback address: binding it lets other "
+                    "machines drive this simulator. Pass --allow-remote (with "
+                    "--curve-server-key and --curve-client-keys, or --insecure)",
+                    ep);
     return -1;
   }
   int curve = cfg->curve_server_key != NULL;
   if (remote && !curve && !cfg->insecure) {
-    set_err(err, errlen,
-            "endpoint '%s': a non-loopback address needs CURVE keys "
-            "(--curve-server-key FILE --curve-client-keys FILE|DIR; make them with "
-            "--gen-keys DIR) or an explicit --insecure",
-            ep);
+    o2o_bridge_errf(err, errlen,
+                    "endpoint '%s': a non-loopback address needs CURVE keys "
+                    "(--curve-server-key FILE --curve-client-keys FILE|DIR; make them with "
+                    "--gen-keys DIR) or an explicit --insecure",
+                    ep);
     return -1;
   }
   if (curve) {
     if (!cfg->curve_client_keys) {
-      set_err(err, errlen,
-              "--curve-server-key needs --curve-client-keys (the public keys of the "
-              "clients allowed to connect)");
+      o2o_bridge_errf(err, errlen,
+                      "--curve-server-key needs --curve-client-keys (the public keys of the "
+                      "clients allowed to connect)");
       return -1;
     }
     char pub[41], sec[41];
@@ -134,11 +126,11 @@ static int bind_socket(o2o_server *s, const o2o_server_config *cfg, char *err, s
     zmq_setsockopt(s->sock, ZMQ_ZAP_DOMAIN, "o2o", 3);
   }
   if (is_ipc && ipc_in_use(ep + 6)) {
-    set_err(err, errlen, "endpoint '%s' is in use by another running server", ep);
+    o2o_bridge_errf(err, errlen, "endpoint '%s' is in use by another running server", ep);
     return -1;
   }
   if (zmq_bind(s->sock, ep) != 0) {
-    set_err(err, errlen, "cannot bind '%s': %s", ep, zmq_strerror(errno));
+    o2o_bridge_errf(err, errlen, "cannot bind '%s': %s", ep, zmq_strerror(errno));
     return -1;
   }
   s->bound_ipc = is_ipc;
@@ -149,7 +141,7 @@ o2o_server *o2o_server_create(o2o_vecenv *env, const o2o_server_config *cfg, cha
                               size_t errlen) {
   o2o_server *s = calloc(1, sizeof *s);
   if (!s) {
-    set_err(err, errlen, "out of memory");
+    o2o_bridge_errf(err, errlen, "out of memory");
     return NULL;
   }
   s->env = env;
@@ -183,14 +175,14 @@ o2o_server *o2o_server_create(o2o_vecenv *env, const o2o_server_config *cfg, cha
   s->state = malloc(sizeof(double) * (size_t)(es->state_dim > 0 ? es->state_dim : 1));
   s->tx = o2o_wire_tx_create();
   if (!s->actions || !s->seeds || !s->obs || !s->state || !s->tx || o2o_wire_rx_init(&s->rx)) {
-    set_err(err, errlen, "out of memory");
+    o2o_bridge_errf(err, errlen, "out of memory");
     o2o_server_destroy(s);
     return NULL;
   }
   s->ctx = zmq_ctx_new();
   s->sock = s->ctx ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
   if (!s->sock) {
-    set_err(err, errlen, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+    o2o_bridge_errf(err, errlen, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
     o2o_server_destroy(s);
     return NULL;
   }
@@ -524,7 +516,7 @@ int o2o_server_run(o2o_server *s, volatile sig_atomic_t *stop, char *err, size_t
         continue;
       }
       if (errno == EINTR) continue;
-      set_err(err, errlen, "receive: %s", zmq_strerror(errno));
+      o2o_bridge_errf(err, errlen, "receive: %s", zmq_strerror(errno));
       return -1;
     }
     handle(s);

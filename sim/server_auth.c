@@ -25,19 +25,11 @@ struct o2o_server_auth {
   uint8_t keys[MAX_KEYS][32];
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 static int add_key_file(o2o_server_auth *a, const char *path, char *err, size_t errlen) {
   char pub[41];
   if (o2o_wire_read_key_file(path, pub, NULL, err, errlen)) return -1;
   if (a->num_keys == MAX_KEYS) {
-    set_err(err, errlen, "%s: more than %d client keys", path, MAX_KEYS);
+    o2o_bridge_errf(err, errlen, "%s: more than %d client keys", path, MAX_KEYS);
     return -1;
   }
   zmq_z85_decode(a->keys[a->num_keys++], pub);
@@ -47,13 +39,13 @@ static int add_key_file(o2o_server_auth *a, const char *path, char *err, size_t 
 static int load_keys(o2o_server_auth *a, const char *keys, char *err, size_t errlen) {
   struct stat st;
   if (stat(keys, &st) != 0) {
-    set_err(err, errlen, "%s: %s", keys, strerror(errno));
+    o2o_bridge_errf(err, errlen, "%s: %s", keys, strerror(errno));
     return -1;
   }
   if (!S_ISDIR(st.st_mode)) return add_key_file(a, keys, err, errlen);
   DIR *d = opendir(keys);
   if (!d) {
-    set_err(err, errlen, "%s: %s", keys, strerror(errno));
+    o2o_bridge_errf(err, errlen, "%s: %s", keys, strerror(errno));
     return -1;
   }
   struct dirent *e;
@@ -67,7 +59,7 @@ static int load_keys(o2o_server_auth *a, const char *keys, char *err, size_t err
   }
   closedir(d);
   if (!rc && a->num_keys == 0) {
-    set_err(err, errlen, "%s: no client .pub files in this directory", keys);
+    o2o_bridge_errf(err, errlen, "%s: no client .pub files in this directory", keys);
     rc = -1;
   }
   return rc;
@@ -131,7 +123,7 @@ o2o_server_auth *o2o_server_auth_start(void *ctx, const char *keys, int quiet, c
                                        size_t errlen) {
   o2o_server_auth *a = calloc(1, sizeof *a);
   if (!a) {
-    set_err(err, errlen, "out of memory");
+    o2o_bridge_errf(err, errlen, "out of memory");
     return NULL;
   }
   a->quiet = quiet;
@@ -143,13 +135,13 @@ o2o_server_auth *o2o_server_auth_start(void *ctx, const char *keys, int quiet, c
   int zero = 0;
   if (!a->sock || zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof zero) ||
       zmq_bind(a->sock, "inproc://zeromq.zap.01") != 0) {
-    set_err(err, errlen, "ZAP handler: %s", zmq_strerror(errno));
+    o2o_bridge_errf(err, errlen, "ZAP handler: %s", zmq_strerror(errno));
     if (a->sock) zmq_close(a->sock);
     free(a);
     return NULL;
   }
   if (pthread_create(&a->thread, NULL, zap_thread, a) != 0) {
-    set_err(err, errlen, "ZAP handler: cannot start thread");
+    o2o_bridge_errf(err, errlen, "ZAP handler: cannot start thread");
     zmq_close(a->sock);
     free(a);
     return NULL;

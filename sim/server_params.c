@@ -1,17 +1,10 @@
 /* server_params.c: the dynamics parameters of o2o_dynamics as named doubles on the wire. */
 #include "server_internal.h"
+#include "o2o_wire.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* Dynamics parameters as they travel on the wire: name -> field of o2o_dynamics. */
 const char *const o2o_server_param_names[NUM_DYN_PARAMS] = {
@@ -65,8 +58,8 @@ int o2o_server_param_set(o2o_dynamics *d, int i, double v, char *err, size_t err
     break;
   default:
     if (v != floor(v) || v < 0 || v > O2O_SIM_MAX_DELAY) {
-      set_err(err, errlen, "action_delay = %g: must be a whole number of steps in [0, %d]", v,
-              O2O_SIM_MAX_DELAY);
+      o2o_bridge_errf(err, errlen, "action_delay = %g: must be a whole number of steps in [0, %d]",
+                      v, O2O_SIM_MAX_DELAY);
       return -1;
     }
     d->action_delay = (int)v;
