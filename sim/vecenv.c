@@ -106,6 +106,19 @@ o2o_vecenv *o2o_vecenv_create(const o2o_scenario *sc, o2o_variant variant, int n
                sc->model_path, m0->nq, m0->nv, m0->nu, task->name, task->nq, task->nv, task->nu);
     goto fail;
   }
+  /* An actuator without ctrlrange has range [0, 0]: clipping to it would zero every action. */
+  for (int k = 0; k < m0->nu; k++) {
+    if (!m0->actuator_ctrllimited[k] ||
+        !(m0->actuator_ctrlrange[2 * k] < m0->actuator_ctrlrange[2 * k + 1])) {
+      const char *an = mj_id2name(m0, mjOBJ_ACTUATOR, k);
+      if (err)
+        snprintf(err, errlen,
+                 "%s: actuator %d '%s' has no ctrlrange (o2o needs a bounded action range: set "
+                 "ctrllimited=\"true\" ctrlrange=\"LO HI\" with LO < HI)",
+                 sc->model_path, k, an ? an : "");
+      goto fail;
+    }
+  }
   env->nu = m0->nu;
   env->obs_dim = task->obs_dim ? task->obs_dim : m0->nq + m0->nv;
   env->m = mj_copyModel(NULL, m0);

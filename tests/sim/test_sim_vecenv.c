@@ -374,3 +374,17 @@ Test(sim_vecenv, out_of_bounds_actions_are_clipped) {
   }
   o2o_vecenv_destroy(env);
 }
+
+Test(sim_vecenv, actuator_without_ctrlrange_is_rejected_not_clipped_to_zero) {
+  /* MuJoCo leaves ctrlrange at [0, 0] for an unlimited actuator: clipping to it would turn
+   * every action into 0 without a word. */
+  o2o_scenario sc;
+  cr_assert_eq(o2o_scenario_load(&sc, O2O_TEST_DATA_DIR "/sim/data/bad_unlimited_actuator.ini", err,
+                                 sizeof err),
+               0, "%s", err);
+  o2o_vecenv *env = o2o_vecenv_create(&sc, O2O_VARIANT_REAL, 1, err, sizeof err);
+  cr_assert_null(env, "a model with an unbounded actuator was accepted");
+  cr_assert(strstr(err, "unlimited.xml"), "%s", err);
+  cr_assert(strstr(err, "actuator 0 'push'"), "%s", err);
+  cr_assert(strstr(err, "ctrlrange"), "%s", err);
+}
