@@ -53,7 +53,11 @@ static int make_context(o2o_renderer *r, int width, int height, char *err, size_
   int rc = o2o_render_make_context(copy, &r->con, mjFONTSCALE_150, err, errlen);
   int bw = copy->vis.global.offwidth, bh = copy->vis.global.offheight;
   mj_deleteModel(copy);
-  if (rc) return -1;
+  if (rc) {
+    /* The old context is gone: the next frame must make one, not draw with a freed one. */
+    r->buf_width = r->buf_height = 0;
+    return -1;
+  }
   r->have_context = 1;
   mjr_setBuffer(mjFB_OFFSCREEN, &r->con);
   if (r->con.currentBuffer != mjFB_OFFSCREEN) {
