@@ -318,8 +318,15 @@ static int validate_layout(o2o_ckpt *c, char *err, size_t errlen) {
   for (int i = 0; i < c->count; i++) {
     ckpt_entry *e = &c->entries[i];
     uint64_t numel = 1;
+    int too_big = 0; /* dims up to 2^40 each: the product (and its bytes) can wrap to a match */
     for (int d = 0; d < e->ndim; d++)
-      numel *= (uint64_t)e->shape[d];
+      too_big |= __builtin_mul_overflow(numel, (uint64_t)e->shape[d], &numel);
+    too_big |= numel > UINT64_MAX / sizeof(float);
+    if (too_big) {
+      o2o_agent_errf(err, errlen, "checkpoint %s: tensor '%s': shape holds more than 2^62 floats",
+                     c->path, e->name);
+      return -1;
+    }
     if (e->end < e->begin || e->end - e->begin != numel * sizeof(float)) {
       o2o_agent_errf(err, errlen,
                      "checkpoint %s: tensor '%s': data_offsets [%llu, %llu] do not match its shape "

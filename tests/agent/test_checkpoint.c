@@ -249,6 +249,12 @@ Test(checkpoint, rejects_wrong_dtype_and_offsets) {
       ",\"actor.l0.bias\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[40,56]}," GOOD_S "}",
       68);
   expect_rejected(p, "overlaps");
+  /* a shape whose byte count wraps to 0 (2^31 * 2^31 * 4 = 2^64) must not pass as empty */
+  write_custom(p,
+               "{\"big\":{\"dtype\":\"F32\",\"shape\":[2147483648,2147483648],"
+               "\"data_offsets\":[0,0]}}",
+               0);
+  expect_rejected(p, "more than 2^62 floats");
   /* extra bytes after the last tensor */
   write_custom(p, "{" GOOD_W "," GOOD_B "," GOOD_S "}", 72);
   expect_rejected(p, "after the last tensor");
