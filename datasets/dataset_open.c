@@ -3,6 +3,7 @@
  * which rows survive when next_observations has to be rebuilt (dataset_read.c reads). */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,10 @@ static int check_layout(o2o_dataset *d, const o2o_dataset_open_opts *o, char *er
       return o2o_ds_err(err, errlen, O2O_DATASET_EFORMAT, "%s: key '%s' has rank %d (expected %s)",
                         p, o2o_ds_core_keys[k], key->ndim,
                         want2 ? "2: [N][dim]" : "1: [N] (or [N][1])");
+    if (want2 && key->shape[1] > INT_MAX) /* would wrap when stored as an int dim */
+      return o2o_ds_err(err, errlen, O2O_DATASET_EFORMAT,
+                        "%s: key '%s' has %lld columns (more than %d)", p, o2o_ds_core_keys[k],
+                        (long long)key->shape[1], INT_MAX);
     if (k == K_OBS) {
       info->rows = key->shape[0];
       info->obs_dim = (int)key->shape[1];

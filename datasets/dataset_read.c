@@ -179,11 +179,20 @@ static int read_extra(o2o_dataset *d, const o2o_dataset_extra *key, o2o_dataset_
   } else if (key->dtype == O2O_DTYPE_NONE || key->ndim < 0) {
     rc = 1; /* unsupported type: skipped by the caller with a warning */
   } else {
-    int64_t numel = o2o_dataset_extra_numel(key);
-    size_t es = o2o_dtype_size(key->dtype);
-    e->data = malloc((size_t)(numel ? numel : 1) * es);
+    /* Checked: a sparse chunked dataset can declare 2^62 elements, whose byte count wraps
+     * to a tiny malloc that H5Dread would then overrun. */
+    size_t es = o2o_dtype_size(key->dtype), numel = 1, bytes = es;
+    int too_big = 0;
+    for (int i = 0; i < key->ndim; i++)
+      too_big |= __builtin_mul_overflow(numel, (size_t)key->shape[i], &numel);
+    too_big |= __builtin_mul_overflow(numel ? numel : 1, es, &bytes);
+    e->data = too_big ? NULL : malloc(bytes);
     hid_t mt = o2o_ds_mem_type(key->dtype);
-    if (!e->data)
+    if (too_big)
+      rc = o2o_ds_err(err, errlen, O2O_DATASET_EFORMAT,
+                      "%s: key '%s': its shape holds more elements than memory can address",
+                      d->info.path, key->key);
+    else if (!e->data)
       rc = o2o_ds_err(err, errlen, O2O_DATASET_ENOMEM, "%s: out of memory", d->info.path);
     else if (numel && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, e->data) < 0) {
       char h5[256];

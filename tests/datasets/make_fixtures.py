@@ -89,6 +89,15 @@ def main():
     a = arrays(np.float32)
     a["terminals"] = np.where(a["terminals"], 2, 0).astype(np.int32)
     write(p("bad_flag.hdf5"), a)
+    # Sparse chunked datasets whose declared sizes overflow 32-bit dims / byte counts.
+    write(p("bad_wide.hdf5"), arrays(np.float32))
+    with h5py.File(p("bad_wide.hdf5"), "r+") as f:
+        for k in ("observations", "next_observations"):
+            del f[k]
+            f.create_dataset(k, shape=(N, 2**32 + OBS), dtype="f4", chunks=(1, 4096))
+    write(p("huge_extra.hdf5"), arrays(np.float32))
+    with h5py.File(p("huge_extra.hdf5"), "r+") as f:
+        f.create_dataset("metadata/huge", shape=(2**31, 2**31), dtype="f4", chunks=(1, 4096))
     with open(p("not_hdf5.hdf5"), "w") as f:
         f.write("observations,actions\n1,2\n")
     big = arrays(np.float32)

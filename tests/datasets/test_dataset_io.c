@@ -361,6 +361,23 @@ Test(dataset_bad, obs_dim_mismatch) {
                    "expects 3");
 }
 
+Test(dataset_bad, columns_beyond_int) {
+  /* 2^32 + 3 columns must not pass as 3 */
+  expect_open_fail(FIXDIR "/bad_wide.hdf5", NULL, O2O_DATASET_EFORMAT,
+                   "'observations' has 4294967299 columns", NULL);
+}
+Test(dataset_bad, extra_too_big_to_address) {
+  fixtures();
+  o2o_dataset *ds = o2o_dataset_open(FIXDIR "/huge_extra.hdf5", NULL, err, sizeof(err));
+  cr_assert_not_null(ds, "%s", err);
+  o2o_dataset_extra *ex = (o2o_dataset_extra *)1;
+  int n = -1;
+  cr_assert_eq(o2o_dataset_read_extras(ds, &ex, &n, err, sizeof(err)), O2O_DATASET_EFORMAT, "%s",
+               err);
+  cr_assert(strstr(err, "'metadata/huge'") && strstr(err, "huge_extra.hdf5"), "%s", err);
+  o2o_dataset_close(ds);
+}
+
 static void expect_read_fail(const char *name, const char *s1) {
   fixtures();
   o2o_dataset *ds = o2o_dataset_open(name, NULL, err, sizeof(err));
