@@ -276,6 +276,13 @@ static int is_file(const char *p) {
 static int resolve_path(const char *name_or_path, char *out, size_t outlen, char *err,
                         size_t errlen) {
   if (strchr(name_or_path, '/') || strstr(name_or_path, ".ini")) {
+    /* Refuse rather than cut: a cut path may name another file. */
+    if (strlen(name_or_path) >= outlen) {
+      if (err)
+        snprintf(err, errlen, "%.64s...: scenario path too long (%zu characters, limit %zu)",
+                 name_or_path, strlen(name_or_path), outlen - 1);
+      return O2O_SIM_EINVAL;
+    }
     snprintf(out, outlen, "%s", name_or_path);
     if (is_file(out)) return O2O_SIM_OK;
     if (err)
@@ -290,8 +297,8 @@ static int resolve_path(const char *name_or_path, char *out, size_t outlen, char
     snprintf(dirs, sizeof dirs, "%s", env);
     char *save = NULL;
     for (char *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-      snprintf(out, outlen, "%s/%s.ini", dir, name_or_path);
-      if (is_file(out)) return O2O_SIM_OK;
+      int n = snprintf(out, outlen, "%s/%s.ini", dir, name_or_path);
+      if (n >= 0 && (size_t)n < outlen && is_file(out)) return O2O_SIM_OK;
     }
     snprintf(searched, sizeof searched, "$O2O_SCENARIO_PATH (%s) and ", env);
   }

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "o2o_sim.h"
 
 #define DATA O2O_TEST_DATA_DIR "/sim/data/"
@@ -198,4 +201,42 @@ Test(sim_scenario, random_rollout_prints_episodes_and_mean) {
   cr_assert(strstr(buf, "episode 3: return"), "%s", buf);
   cr_assert(strstr(buf, "mean return"), "%s", buf);
   free(buf);
+}
+
+/* A path longer than o2o_scenario.path must be refused, not cut: the cut path may name a
+ * different file (here: the path without its last 4 characters, which holds a scenario). */
+Test(sim_scenario, overlong_path_is_refused_not_truncated) {
+  char err[O2O_SIM_ERRLEN];
+  o2o_scenario sc;
+  char dir[] = "/tmp/o2o-longpath-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[sizeof sc.path + 64];
+  snprintf(path, sizeof path, "%s", dir);
+  while (strlen(path) < sizeof sc.path - 300) { /* nested folders of 200-character names */
+    size_t len = strlen(path);
+    path[len] = '/';
+    memset(path + len + 1, 'd', 200);
+    path[len + 201] = 0;
+    cr_assert_eq(mkdir(path, 0700), 0, "%s", strerror(errno));
+  }
+  size_t len = strlen(path); /* a file whose path has exactly sizeof sc.path - 1 characters */
+  path[len] = '/';
+  memset(path + len + 1, 'f', sizeof sc.path - 1 - (len + 1));
+  path[sizeof sc.path - 1] = 0;
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f, "%s", strerror(errno));
+  fprintf(f, "[scenario]\nmodel = %s\ntask = generic\nframe_skip = 1\nmax_episode_steps = 10\n",
+          DATA "sled.xml");
+  fclose(f);
+  cr_assert_eq(o2o_scenario_load(&sc, path, err, sizeof err), 0, "%s", err); /* it is valid */
+  char longer[sizeof path];
+  snprintf(longer, sizeof longer, "%s.ini", path); /* names no file */
+  int rc = o2o_scenario_load(&sc, longer, err, sizeof err);
+  cr_assert_neq(rc, 0, "loaded %s instead of refusing the path", sc.path);
+  cr_assert(strstr(err, "too long"), "%s", err);
+  unlink(path);
+  while (strlen(path) > strlen(dir)) {
+    *strrchr(path, '/') = 0;
+    rmdir(path);
+  }
 }
