@@ -6,6 +6,7 @@
  * D4RL rows: observations = obs[0..T-1], next_observations = obs[1..T],
  * terminals = terminations, timeouts = truncations (and not terminations). Box spaces only:
  * Dict/Tuple observations (sub-groups) are refused with the episode named. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,11 @@ static int read_floats(imp *m, hid_t g, const char *ep, const char *key, int64_t
   if (!rc) {
     H5Sget_simple_extent_dims(s, dims, NULL);
     int c = nd == 2 ? (int)dims[1] : 1;
-    if ((int64_t)dims[0] != rows)
+    if (nd == 2 && dims[1] > INT_MAX) /* (int) would wrap: H5Dread then overruns *out */
+      rc = o2o_ds_err(m->err, m->errlen, O2O_DATASET_EFORMAT,
+                      "%s: %s/%s has %llu columns (more than %d)", m->path, ep, key,
+                      (unsigned long long)dims[1], INT_MAX);
+    else if ((int64_t)dims[0] != rows)
       rc = o2o_ds_err(m->err, m->errlen, O2O_DATASET_EFORMAT,
                       "%s: %s/%s has %lld rows, expected %lld", m->path, ep, key,
                       (long long)dims[0], (long long)rows);

@@ -138,6 +138,14 @@ def minari(out):
         g.create_dataset("rewards", data=np.zeros(4, np.float32))
         g.create_dataset("terminations", data=np.zeros(4, bool))
         g.create_dataset("truncations", data=np.zeros(4, bool))
+    # actions declare 2^32 + 2 columns (sparse, never written): must not be taken as 2
+    with h5py.File(os.path.join(out, "minari_wide.hdf5"), "w") as f:
+        g = f.create_group("episode_0")
+        g.create_dataset("observations", data=np.zeros((5, 3), np.float32))
+        g.create_dataset("actions", shape=(4, 2**32 + 2), dtype="f4", chunks=(1, 4096))
+        g.create_dataset("rewards", data=np.zeros(4, np.float32))
+        g.create_dataset("terminations", data=np.zeros(4, bool))
+        g.create_dataset("truncations", data=np.zeros(4, bool))
 
 
 if __name__ == "__main__":

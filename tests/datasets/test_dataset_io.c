@@ -556,6 +556,15 @@ Test(dataset_bad, minari_wrong_rows) {
             "%s", err);
 }
 
+Test(dataset_bad, minari_columns_beyond_int) {
+  fixtures();
+  int rc = o2o_dataset_import_minari(FIXDIR "/minari_wide.hdf5",
+                                     O2O_TEST_BUILD_DIR "/test_minari_wide.hdf5", NULL, err,
+                                     sizeof(err));
+  cr_assert_eq(rc, O2O_DATASET_EFORMAT, "%s", err);
+  cr_assert(strstr(err, "episode_0/actions has 4294967298 columns"), "%s", err);
+}
+
 Test(dataset_io, find_by_name) {
   fixtures();
   char path[1024];
