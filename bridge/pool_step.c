@@ -233,12 +233,20 @@ static int wait_some(o2o_pool *p, char *err, size_t errlen) {
     if (ch->state != CHUNK_INFLIGHT || now < ch->sent_ms + p->cfg.timeout_ms) continue;
     /* A reply may have landed after the poll returned: take it rather than kill. */
     char cerr[O2O_BRIDGE_ERRLEN];
-    if (o2o_pool_wire_recv(p, ch, cerr, sizeof cerr) == 1) {
+    int got = o2o_pool_wire_recv(p, ch, cerr, sizeof cerr);
+    if (got == 1) {
       ch->state = CHUNK_COLLECTED;
       continue;
     }
-    char why[192];
-    if (p->procs[ch->proc].spawned)
+    if (got == O2O_BRIDGE_EREMOTE) { /* a refusal landed late: the server is fine */
+      ch->state = CHUNK_IDLE;
+      o2o_pool_err(err, errlen, "o2o pool: %s", cerr);
+      return got;
+    }
+    char why[O2O_BRIDGE_ERRLEN + 32];
+    if (got < 0)
+      snprintf(why, sizeof why, "sent a bad reply (%s)", cerr);
+    else if (p->procs[ch->proc].spawned)
       snprintf(why, sizeof why, "(pid %d) did not answer STEP within %d ms",
                (int)p->procs[ch->proc].child.pid, p->cfg.timeout_ms);
     else
