@@ -229,7 +229,7 @@ Test(sim_scenario, overlong_path_is_refused_not_truncated) {
           DATA "sled.xml");
   fclose(f);
   cr_assert_eq(o2o_scenario_load(&sc, path, err, sizeof err), 0, "%s", err); /* it is valid */
-  char longer[sizeof path];
+  char longer[sizeof path + 8];
   snprintf(longer, sizeof longer, "%s.ini", path); /* names no file */
   int rc = o2o_scenario_load(&sc, longer, err, sizeof err);
   cr_assert_neq(rc, 0, "loaded %s instead of refusing the path", sc.path);
