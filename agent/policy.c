@@ -7,6 +7,7 @@
  * normalised as (obs - mean) / std before the network. */
 #include "policy.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,7 @@ o2o_policy *o2o_policy_load(const char *path, char *err, size_t errlen) {
       goto fail;
     }
   for (size_t i = 0; i < p->mlp.num_params; i++)
-    if (!(p->params[i] == p->params[i]) || p->params[i] > 3e38f || p->params[i] < -3e38f) {
+    if (!isfinite(p->params[i])) {
       snprintf(err, errlen, "checkpoint %s: actor parameter %zu is not finite", path, i);
       goto fail;
     }
