@@ -156,7 +156,16 @@ int main(int argc, char **argv) {
   /* Fork both servers before this process creates any ZeroMQ context. */
   pid_t raw_pid = fork();
   if (raw_pid == 0) raw_server(raw_ep, reply_sizes, 7);
-  pid_t sim_pid = fork();
+  pid_t sim_pid = raw_pid > 0 ? fork() : -1;
+  if (raw_pid < 0 || sim_pid < 0) { /* never kill(-1, ...): that signals every process */
+    fprintf(stderr, "o2o-bench-latency: fork: %s\n", strerror(errno));
+    if (raw_pid > 0) {
+      kill(raw_pid, SIGKILL);
+      waitpid(raw_pid, NULL, 0);
+    }
+    o2o_vecenv_destroy(env);
+    return 1;
+  }
   if (sim_pid == 0) {
     execl(sim_exe, sim_exe, "--scenario", scenario, "--envs", "1", "--endpoint", sim_ep, "--quiet",
           (char *)NULL);
@@ -165,7 +174,16 @@ int main(int argc, char **argv) {
   }
   int rc = 1;
   o2o_client *cl = NULL;
+  zmq_msg_t part; /* closed at done: whatever path leads there */
+  zmq_msg_init(&part);
   for (int i = 0; i < 100 && !cl; i++) {
+    int st;
+    if (waitpid(sim_pid, &st, WNOHANG) == sim_pid) { /* no point waiting for a dead server */
+      snprintf(err, sizeof err, "%.400s exited with status %d before it answered", sim_exe,
+               WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+      sim_pid = 0;
+      break;
+    }
     cl = o2o_client_connect(sim_ep, 5000, err, sizeof err);
     if (!cl) usleep(200000);
   }
@@ -187,8 +205,6 @@ int main(int argc, char **argv) {
   o2o_vecenv_reset(env, &seed, NULL, err, sizeof err);
   o2o_bridge_batch b;
   o2o_step_result r;
-  zmq_msg_t part;
-  zmq_msg_init(&part);
   /* warm-up of all three */
   for (int i = 0; i < 500; i++) {
     o2o_client_step(cl, act, &b, err, sizeof err);
@@ -280,9 +296,11 @@ done:
   zmq_close(raw);
   zmq_ctx_term(ctx);
   kill(raw_pid, SIGKILL);
-  kill(sim_pid, SIGTERM);
   waitpid(raw_pid, NULL, 0);
-  waitpid(sim_pid, NULL, 0);
+  if (sim_pid > 0) {
+    kill(sim_pid, SIGTERM);
+    waitpid(sim_pid, NULL, 0);
+  }
   unlink(raw_ep + 6);
   free(t_bridge);
   free(t_raw);
