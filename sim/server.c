@@ -133,7 +133,7 @@ static int bind_socket(o2o_server *s, const o2o_server_config *cfg, char *err, s
     o2o_bridge_errf(err, errlen, "cannot bind '%s': %s", ep, zmq_strerror(errno));
     return -1;
   }
-  s->bound_ipc = is_ipc;
+  s->bound_ipc = is_ipc && ep[6] != '@'; /* ipc://@name is abstract: no file */
   return 0;
 }
 
