@@ -1,5 +1,6 @@
 /* cmd_train.c: `o2o train-online`: SAC through a pool of o2o-sim children (train.h). */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,7 @@ static int parse_sac_flag(o2o_sac_config *sc, const char *flag, const char *val)
         return -1;                                                                                 \
       }                                                                                            \
       if (parse_f(flag, val, &v)) return -1;                                                       \
-      if ((type)v != v && (type)0.5 == 0) {                                                        \
+      if ((type)0.5 == 0 && (v != floor(v) || v < INT_MIN || v > INT_MAX)) {                       \
         fprintf(stderr, "o2o train-online: %s expects an integer, got '%s'\n", flag, val);         \
         return -1;                                                                                 \
       }                                                                                            \
