@@ -14,6 +14,7 @@
 #include "o2o_commands.h"
 #include "o2o_dataset.h"
 #include "o2o_version.h"
+#include "cli.h"
 
 static double now(void) {
   struct timespec ts;
@@ -149,11 +150,20 @@ int o2o_bench_dataset(int argc, char **argv) {
       printf("o2o %s\n", O2O_VERSION);
       return 0;
     } else if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
-      rows = atoll(argv[++i]);
+      int64_t v_;
+      if (o2o_cli_int("bench dataset", argv[i], argv[i + 1], 1, 1000000000, &v_)) return 2;
+      rows = v_;
+      i++;
     } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
-      rounds = atoi(argv[++i]);
+      int64_t v_;
+      if (o2o_cli_int("bench dataset", argv[i], argv[i + 1], 1, 1000, &v_)) return 2;
+      rounds = (int)v_;
+      i++;
     } else if (!strcmp(argv[i], "--gzip") && i + 1 < argc) {
-      wo.gzip_level = atoi(argv[++i]);
+      int64_t v_;
+      if (o2o_cli_int("bench dataset", argv[i], argv[i + 1], 0, 9, &v_)) return 2;
+      wo.gzip_level = (int)v_;
+      i++;
     } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
       path = argv[++i];
       keep = 1;

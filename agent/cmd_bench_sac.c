@@ -16,6 +16,7 @@
 #include "o2o_commands.h"
 #include "o2o_version.h"
 #include "sac.h"
+#include "cli.h"
 
 #define MAX_ROUNDS 64
 /* The anchors live in shared/, beside the checkout (../shared from the source tree). */
@@ -286,13 +287,8 @@ static void usage(FILE *f) {
 }
 
 static int parse_int(const char *flag, const char *v, int lo, int *out) {
-  char *end;
-  errno = 0;
-  long x = v ? strtol(v, &end, 10) : 0;
-  if (!v || errno || *end || x < lo || x > 1000000) {
-    fprintf(stderr, "o2o bench sac: %s needs an integer >= %d (got '%s')\n", flag, lo, v ? v : "");
-    return -1;
-  }
+  int64_t x;
+  if (o2o_cli_int("bench sac", flag, v, lo, 1000000, &x)) return -1;
   *out = (int)x;
   return 0;
 }

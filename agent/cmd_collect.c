@@ -22,6 +22,7 @@
 #include "o2o_dataset.h"
 #include "o2o_version.h"
 #include "policy.h"
+#include "cli.h"
 
 #define MAX_SEGMENTS 16
 
@@ -296,21 +297,31 @@ static int parse(int argc, char **argv, collect_args *a) {
       a->recipe = argv[++i];
     else if (!strcmp(s, "--policy") && more)
       snprintf(a->policy_list, sizeof(a->policy_list), "%s", argv[++i]);
-    else if (!strcmp(s, "--noise") && more)
-      a->noise = atof(argv[++i]);
-    else if (!strcmp(s, "--deterministic"))
+    else if (!strcmp(s, "--noise") && more) {
+      if (o2o_cli_num("collect", s, argv[++i], 0, 100, &a->noise)) return 2;
+    } else if (!strcmp(s, "--deterministic"))
       a->deterministic = 1;
-    else if (!strcmp(s, "--steps") && more)
-      a->steps = atoll(argv[++i]);
-    else if (!strcmp(s, "--seed") && more)
-      a->seed = strtoull(argv[++i], NULL, 10);
-    else if (!strcmp(s, "--procs") && more)
-      a->procs = atoi(argv[++i]);
-    else if (!strcmp(s, "--envs") && more)
-      a->envs = atoi(argv[++i]);
-    else if (!strcmp(s, "--gzip") && more)
-      a->gzip = atoi(argv[++i]);
-    else if (!strcmp(s, "--json"))
+    else if (!strcmp(s, "--steps") && more) {
+      int64_t v_;
+      if (o2o_cli_int("collect", s, argv[++i], 1, INT64_MAX, &v_)) return 2;
+      a->steps = v_;
+    } else if (!strcmp(s, "--seed") && more) {
+      int64_t v_;
+      if (o2o_cli_int("collect", s, argv[++i], 0, INT64_MAX, &v_)) return 2;
+      a->seed = (uint64_t)v_;
+    } else if (!strcmp(s, "--procs") && more) {
+      int64_t v_;
+      if (o2o_cli_int("collect", s, argv[++i], 1, 256, &v_)) return 2;
+      a->procs = (int)v_;
+    } else if (!strcmp(s, "--envs") && more) {
+      int64_t v_;
+      if (o2o_cli_int("collect", s, argv[++i], 1, 65536, &v_)) return 2;
+      a->envs = (int)v_;
+    } else if (!strcmp(s, "--gzip") && more) {
+      int64_t v_;
+      if (o2o_cli_int("collect", s, argv[++i], 0, 9, &v_)) return 2;
+      a->gzip = (int)v_;
+    } else if (!strcmp(s, "--json"))
       a->json = 1;
     else {
       fprintf(stderr, "o2o collect: unknown or incomplete option '%s'\n", s);

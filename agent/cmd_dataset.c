@@ -13,6 +13,7 @@
 #include "o2o_dataset.h"
 #include "o2o_version.h"
 #include "json_out.h"
+#include "cli.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -89,11 +90,17 @@ static int info_main(int argc, char **argv) {
     } else if (!strcmp(a, "--task") && more) {
       task = argv[++i];
     } else if (!strcmp(a, "--limit") && more) {
-      oo.episode_limit = atoi(argv[++i]);
+      int64_t v_;
+      if (o2o_cli_int("dataset info", a, argv[++i], 1, INT32_MAX, &v_)) return 2;
+      oo.episode_limit = (int)v_;
     } else if (!strcmp(a, "--obs-dim") && more) {
-      oo.expect_obs_dim = atoi(argv[++i]);
+      int64_t v_;
+      if (o2o_cli_int("dataset info", a, argv[++i], 0, 65536, &v_)) return 2;
+      oo.expect_obs_dim = (int)v_;
     } else if (!strcmp(a, "--act-dim") && more) {
-      oo.expect_act_dim = atoi(argv[++i]);
+      int64_t v_;
+      if (o2o_cli_int("dataset info", a, argv[++i], 0, 65536, &v_)) return 2;
+      oo.expect_act_dim = (int)v_;
     } else if (a[0] == '-' || path) {
       fprintf(stderr, "o2o dataset info: unexpected argument '%s'\n", a);
       usage(stderr);
@@ -310,7 +317,10 @@ static int import_minari_main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
       out = argv[++i];
     } else if (!strcmp(argv[i], "--gzip") && i + 1 < argc) {
-      wo.gzip_level = atoi(argv[++i]);
+      int64_t v_;
+      if (o2o_cli_int("dataset", argv[i], argv[i + 1], 0, 9, &v_)) return 2;
+      wo.gzip_level = (int)v_;
+      i++;
     } else if (argv[i][0] != '-' && !src) {
       src = argv[i];
     } else {

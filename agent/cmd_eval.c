@@ -13,6 +13,7 @@
 #include "policy.h"
 #include "train.h"
 #include "json_out.h"
+#include "cli.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: o2o eval --checkpoint C [--scenario S] [--variant real|sim] [--episodes N]\n"
@@ -35,13 +36,8 @@ static void act_policy(void *ctx, const float *obs, int n, float *actions) {
 }
 
 static int parse_i64(const char *flag, const char *s, long long lo, long long *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno || end == s || *end || v < lo) {
-    fprintf(stderr, "o2o eval: %s expects an integer >= %lld, got '%s'\n", flag, lo, s);
-    return -1;
-  }
+  int64_t v;
+  if (o2o_cli_int("eval", flag, s, lo, INT64_MAX, &v)) return -1;
   *out = v;
   return 0;
 }

@@ -21,6 +21,7 @@
 #include "o2o_commands.h"
 #include "o2o_version.h"
 #include "policy.h"
+#include "cli.h"
 
 #define RENDER_ERRLEN 1024
 
@@ -65,28 +66,14 @@ static void usage(FILE *f) {
 }
 
 static int parse_long(const char *flag, const char *s, long lo, long hi, long *out) {
-  char *end = NULL;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || !end || *end || v < lo || v > hi) {
-    fprintf(stderr, "o2o render: %s wants a whole number in [%ld, %ld], got '%s'\n", flag, lo, hi,
-            s);
-    return -1;
-  }
-  *out = v;
+  int64_t v;
+  if (o2o_cli_int("render", flag, s, lo, hi, &v)) return -1;
+  *out = (long)v;
   return 0;
 }
 
 static int parse_double(const char *flag, const char *s, double lo, double hi, double *out) {
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || !end || *end || !(v >= lo && v <= hi)) {
-    fprintf(stderr, "o2o render: %s wants a number in [%g, %g], got '%s'\n", flag, lo, hi, s);
-    return -1;
-  }
-  *out = v;
-  return 0;
+  return o2o_cli_num("render", flag, s, lo, hi, out);
 }
 
 /* 0 ok, 1 = --help/--version printed, -1 usage error (message printed). */

@@ -11,6 +11,7 @@
 #include "o2o_commands.h"
 #include "o2o_version.h"
 #include "train.h"
+#include "cli.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -55,28 +56,11 @@ static void usage(FILE *f) {
 }
 
 static int parse_i64(const char *flag, const char *s, int64_t lo, int64_t *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno || end == s || *end || v < lo) {
-    fprintf(stderr, "o2o train-online: %s expects an integer >= %lld, got '%s'\n", flag,
-            (long long)lo, s);
-    return -1;
-  }
-  *out = v;
-  return 0;
+  return o2o_cli_int("train-online", flag, s, lo, INT64_MAX, out);
 }
 
 static int parse_f(const char *flag, const char *s, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || *end || !isfinite(v)) {
-    fprintf(stderr, "o2o train-online: %s expects a number, got '%s'\n", flag, s);
-    return -1;
-  }
-  *out = v;
-  return 0;
+  return o2o_cli_num("train-online", flag, s, -HUGE_VAL, HUGE_VAL, out);
 }
 
 /* Match --sac-field flags from the X-macro list. 1 = matched, 0 = not a SAC flag, -1 bad. */

@@ -57,6 +57,30 @@ Test(cmd_train, usage_errors) {
   cr_assert_eq(run_o2o("eval --help", out, sizeof(out)), 0);
 }
 
+/* Every command's numbers go through cli.c: a typo is a usage error naming the flag, never
+ * silently read as 0 (collect, dataset and bench dataset used atoi before). */
+Test(cmd_train, number_typos_are_usage_errors_in_every_command) {
+  static char out[8192];
+  static const struct {
+    const char *args, *want;
+  } cases[] = {
+      {"collect --scenario pendulum --steps 10 --out /tmp/x.hdf5 --procs abc",
+       "--procs expects an integer in [1, 256], got 'abc'"},
+      {"collect --scenario pendulum --steps 10 --out /tmp/x.hdf5 --noise 0.1x",
+       "--noise expects a number"},
+      {"dataset info nothing.hdf5 --limit 1x", "--limit expects an integer"},
+      {"bench dataset --rounds 0", "--rounds expects an integer in [1, 1000], got '0'"},
+      {"eval --checkpoint x --episodes -1", "--episodes expects an integer >= 1"},
+      {"bench sac --rounds q", "--rounds expects an integer"},
+      {"render --policy random --scenario hopper --out /tmp/r --fps 0", "--fps expects a number"},
+      {"train-online --steps 5k", "--steps expects an integer >= 1, got '5k'"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cr_assert_eq(run_o2o(cases[i].args, out, sizeof(out)), 2, "o2o %s: %s", cases[i].args, out);
+    cr_assert(strstr(out, cases[i].want), "o2o %s: %s", cases[i].args, out);
+  }
+}
+
 Test(cmd_train, unknown_scenario_fails_cleanly) {
   static char out[8192];
   char args[1024];
