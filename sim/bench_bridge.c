@@ -30,6 +30,7 @@
 #include "o2o_sim.h"
 #include "o2o_version.h"
 #include "sim_internal.h"
+#include "bench_common.h"
 
 #define MAX_ROUNDS 64
 
@@ -61,18 +62,6 @@ static void usage(FILE *f) {
       "  --sim-exe PATH   o2o-sim to spawn (default: next to this program, then PATH)\n"
       "  --json FILE|-    machine-readable results\n"
       "  --help, --version\n");
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* CPU time (s) of process pid's main thread (*main) and of its other threads (*rest:
@@ -107,18 +96,6 @@ static void children_cpu_s(o2o_pool *p, double *main, double *rest) {
     proc_cpu_s((int)o2o_pool_child_pid(p, k), main, rest);
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n) {
-  double c[MAX_ROUNDS];
-  memcpy(c, v, sizeof(double) * n);
-  qsort(c, n, sizeof(double), cmp_double);
-  return n % 2 ? c[n / 2] : 0.5 * (c[n / 2 - 1] + c[n / 2]);
-}
-
 static void random_actions(o2o_rng *r, float *a, int n, int act_dim, const float *lo,
                            const float *hi) {
   for (int i = 0; i < n; i++)
@@ -142,7 +119,7 @@ static double run_vec(config *c, o2o_rng *r, int env_steps, double *cpu_us) {
   int iters = env_steps / c->envs;
   char err[O2O_SIM_ERRLEN];
   o2o_step_result res;
-  double c0 = cpu_s(), t0 = now_s();
+  double c0 = o2o_bench_seconds(CLOCK_PROCESS_CPUTIME_ID), t0 = o2o_bench_seconds(CLOCK_MONOTONIC);
   for (int t = 0; t < iters; t++) {
     random_actions(r, c->actions, c->envs, s->act_dim, s->act_low, s->act_high);
     if (o2o_vecenv_step(c->vec, c->actions, &res, err, sizeof err)) {
@@ -150,8 +127,8 @@ static double run_vec(config *c, o2o_rng *r, int env_steps, double *cpu_us) {
       exit(1);
     }
   }
-  double dt = now_s() - t0;
-  *cpu_us = (cpu_s() - c0) / ((double)iters * c->envs) * 1e6;
+  double dt = o2o_bench_seconds(CLOCK_MONOTONIC) - t0;
+  *cpu_us = (o2o_bench_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) / ((double)iters * c->envs) * 1e6;
   return iters * c->envs / dt;
 }
 
@@ -163,7 +140,7 @@ static double run_pool(config *c, o2o_rng *r, int env_steps, int async, double *
   o2o_bridge_batch b;
   double m0, r0;
   children_cpu_s(c->pool, &m0, &r0);
-  double c0 = cpu_s(), t0 = now_s();
+  double c0 = o2o_bench_seconds(CLOCK_PROCESS_CPUTIME_ID), t0 = o2o_bench_seconds(CLOCK_MONOTONIC);
   long done = 0;
   if (!async) {
     int iters = env_steps / n;
@@ -197,8 +174,8 @@ static double run_pool(config *c, o2o_rng *r, int env_steps, int async, double *
       }
     }
   }
-  double dt = now_s() - t0;
-  *cpu_us = (cpu_s() - c0) / (double)done * 1e6;
+  double dt = o2o_bench_seconds(CLOCK_MONOTONIC) - t0;
+  *cpu_us = (o2o_bench_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) / (double)done * 1e6;
   if (sim_cpu_us) {
     double m1, r1;
     children_cpu_s(c->pool, &m1, &r1);
@@ -209,19 +186,6 @@ static double run_pool(config *c, o2o_rng *r, int env_steps, int async, double *
 fail:
   fprintf(stderr, "o2o-bench-bridge: %s: %s\n", c->name, err);
   exit(1);
-}
-
-static int parse_int(const char *flag, const char *v, int lo, int hi, int *out) {
-  char *end;
-  errno = 0;
-  long x = v ? strtol(v, &end, 10) : 0;
-  if (!v || errno || *end || end == v || x < lo || x > hi) {
-    fprintf(stderr, "o2o-bench-bridge: %s wants an integer in [%d, %d], got '%s'\n", flag, lo, hi,
-            v ? v : "(nothing)");
-    return -1;
-  }
-  *out = (int)x;
-  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -259,11 +223,11 @@ int main(int argc, char **argv) {
       }
       a.mode = v;
     } else if (!strcmp(f, "--env-steps")) {
-      if (parse_int(f, v, 1000, 100000000, &a.env_steps)) return 2;
+      if (o2o_bench_parse_int("o2o-bench-bridge", f, v, 1000, 100000000, &a.env_steps)) return 2;
     } else if (!strcmp(f, "--rounds")) {
-      if (parse_int(f, v, 1, MAX_ROUNDS, &a.rounds)) return 2;
+      if (o2o_bench_parse_int("o2o-bench-bridge", f, v, 1, MAX_ROUNDS, &a.rounds)) return 2;
     } else if (!strcmp(f, "--chunks")) {
-      if (parse_int(f, v, 1, 16, &a.chunks)) return 2;
+      if (o2o_bench_parse_int("o2o-bench-bridge", f, v, 1, 16, &a.chunks)) return 2;
     } else {
       fprintf(stderr, "o2o-bench-bridge: unknown flag or missing value: %s (see --help)\n", f);
       return 2;
@@ -338,7 +302,7 @@ int main(int argc, char **argv) {
     else
       run_pool(&cf[i], &rng, 2000, cf[i].pipelined, &dummy, NULL, NULL);
   }
-  double t_start = now_s();
+  double t_start = o2o_bench_seconds(CLOCK_MONOTONIC);
   for (int r = 0; r < a.rounds; r++) {
     for (int j = 0; j < nc; j++) {
       config *c = &cf[r % 2 ? nc - 1 - j : j];
@@ -346,7 +310,7 @@ int main(int argc, char **argv) {
                           : run_pool(c, &rng, a.env_steps, c->pipelined, &c->cpu_us[r],
                                      &c->sim_cpu_us[r], &c->io_cpu_us[r]);
     }
-    double el = now_s() - t_start;
+    double el = o2o_bench_seconds(CLOCK_MONOTONIC) - t_start;
     fprintf(stderr, "round %d/%d:", r + 1, a.rounds);
     for (int i = 0; i < nc; i++)
       fprintf(stderr, " %s %.0f", cf[i].name, cf[i].rate[r]);
@@ -373,7 +337,7 @@ int main(int argc, char **argv) {
     double v[MAX_ROUNDS];
     for (int r = 0; r < a.rounds; r++)
       v[r] = cf[n].rate[r] / cf[d].rate[r];
-    ratio[q] = median(v, a.rounds);
+    ratio[q] = o2o_bench_median(v, a.rounds);
   }
   FILE *out = a.json && !strcmp(a.json, "-") ? stderr : stdout;
   fprintf(out, "%-8s %11s %17s %10s %10s %10s %10s   (CPU us per env step)\n", "figure",
@@ -384,10 +348,11 @@ int main(int argc, char **argv) {
       lo = cf[i].rate[r] < lo ? cf[i].rate[r] : lo;
       hi = cf[i].rate[r] > hi ? cf[i].rate[r] : hi;
     }
-    double bc = median(cf[i].cpu_us, a.rounds), scpu = median(cf[i].sim_cpu_us, a.rounds),
-           io = median(cf[i].io_cpu_us, a.rounds);
+    double bc = o2o_bench_median(cf[i].cpu_us, a.rounds),
+           scpu = o2o_bench_median(cf[i].sim_cpu_us, a.rounds),
+           io = o2o_bench_median(cf[i].io_cpu_us, a.rounds);
     fprintf(out, "%-8s %11.0f %8.0f-%-8.0f %10.2f %10.2f %10.2f %10.2f\n", cf[i].name,
-            median(cf[i].rate, a.rounds), lo, hi, bc, scpu, io, bc + scpu + io);
+            o2o_bench_median(cf[i].rate, a.rounds), lo, hi, bc, scpu, io, bc + scpu + io);
   }
   for (int q = 0; q < 6; q++)
     if (have[q])
@@ -423,9 +388,10 @@ int main(int argc, char **argv) {
       fprintf(f,
               "%s\"%s\": {\"env_steps_per_s\": %.1f, \"bench_cpu_us_per_step\": %.3f, "
               "\"sim_cpu_us_per_step\": %.3f, \"sim_io_cpu_us_per_step\": %.3f}",
-              i ? ", " : "", cf[i].name, median(cf[i].rate, a.rounds),
-              median(cf[i].cpu_us, a.rounds), median(cf[i].sim_cpu_us, a.rounds),
-              median(cf[i].io_cpu_us, a.rounds));
+              i ? ", " : "", cf[i].name, o2o_bench_median(cf[i].rate, a.rounds),
+              o2o_bench_median(cf[i].cpu_us, a.rounds),
+              o2o_bench_median(cf[i].sim_cpu_us, a.rounds),
+              o2o_bench_median(cf[i].io_cpu_us, a.rounds));
     fprintf(f, "}, \"ratios\": {");
     int first = 1;
     for (int q = 0; q < 6; q++) {

@@ -18,24 +18,14 @@
 #include "o2o_sim.h"
 #include "o2o_version.h"
 #include "o2o_wire.h"
-
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+#include "bench_common.h"
 
 typedef struct stats {
   double p50, p99, mean;
 } stats;
 
 static stats summarize(double *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_double);
+  qsort(v, n, sizeof *v, o2o_bench_cmp_double);
   stats s = {v[n / 2], v[(size_t)(n * 0.99)], 0};
   for (size_t i = 0; i < n; i++)
     s.mean += v[i];
@@ -220,38 +210,38 @@ int main(int argc, char **argv) {
   enum { BLOCK = 50 };
   size_t k = 0;
   for (long round = 0; round < rounds; round++) {
-    double t0 = now_us();
+    double t0 = (1e6 * o2o_bench_seconds(CLOCK_MONOTONIC));
     for (long i0 = 0; i0 < trips; i0 += BLOCK) {
       long i1 = i0 + BLOCK < trips ? i0 + BLOCK : trips;
       for (long i = i0; i < i1; i++) {
         /* the same varying actions for the bridge and the in-process env */
         act[0] = (float)((i % 7) - 3) / 3.0f;
-        double s = now_us();
+        double s = (1e6 * o2o_bench_seconds(CLOCK_MONOTONIC));
         if (o2o_client_step(cl, act, &b, err, sizeof err)) {
           fprintf(stderr, "o2o-bench-latency: %s\n", err);
           goto done;
         }
-        t_bridge[k + (size_t)i] = now_us() - s;
+        t_bridge[k + (size_t)i] = (1e6 * o2o_bench_seconds(CLOCK_MONOTONIC)) - s;
       }
       for (long i = i0; i < i1; i++) {
-        double s = now_us();
+        double s = (1e6 * o2o_bench_seconds(CLOCK_MONOTONIC));
         zmq_send(raw, hdr, sizeof hdr, ZMQ_SNDMORE);
         zmq_send(raw, act, 4 * a, 0);
         do
           zmq_msg_recv(&part, raw, 0);
         while (zmq_msg_more(&part));
-        t_raw[k + (size_t)i] = now_us() - s;
+        t_raw[k + (size_t)i] = (1e6 * o2o_bench_seconds(CLOCK_MONOTONIC)) - s;
       }
       for (long i = i0; i < i1; i++) {
         act[0] = (float)((i % 7) - 3) / 3.0f;
-        double s = now_us();
+        double s = (1e6 * o2o_bench_seconds(CLOCK_MONOTONIC));
         o2o_vecenv_step(env, act, &r, err, sizeof err);
-        t_env[k + (size_t)i] = now_us() - s;
+        t_env[k + (size_t)i] = (1e6 * o2o_bench_seconds(CLOCK_MONOTONIC)) - s;
       }
     }
     k += (size_t)trips;
     fprintf(stderr, "round %ld/%ld: %ld x (bridge, raw, env step) in %.1f s\n", round + 1, rounds,
-            trips, (now_us() - t0) / 1e6);
+            trips, ((1e6 * o2o_bench_seconds(CLOCK_MONOTONIC)) - t0) / 1e6);
   }
   stats sb = summarize(t_bridge, total), sr = summarize(t_raw, total), se = summarize(t_env, total);
   double ratio = sb.p50 / sr.p50, bound = 1.2 * sr.p50 + se.p50;

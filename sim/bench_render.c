@@ -24,6 +24,7 @@
 #include "o2o_sim_mj.h"
 #include "o2o_version.h"
 #include "render_mj.h"
+#include "bench_common.h"
 
 typedef struct {
   const char *scenario;
@@ -43,25 +44,6 @@ static void usage(FILE *f) {
           "mujoco-record sample on the same model and size, measured in the same run.\n"
           "Defaults: --scenario hopper --width 480 --height 480 --frames 300 --rounds 3\n"
           "--record-exe mujoco-record. Needs a display or Xvfb: xvfb-run -a o2o-bench-render\n");
-}
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
-  char *end = NULL;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || !end || *end || v < lo || v > hi) {
-    fprintf(stderr, "o2o-bench-render: %s wants an integer in [%d, %d], got '%s'\n", flag, lo, hi,
-            s);
-    return -1;
-  }
-  *out = (int)v;
-  return 0;
 }
 
 static int parse_args(int argc, char **argv, bench_args *a) {
@@ -102,13 +84,13 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     else if (!strcmp(f, "--snapshot"))
       a->snapshot = v;
     else if (!strcmp(f, "--width"))
-      rc = parse_int(f, v, 1, O2O_RENDER_MAX_SIDE, &a->width);
+      rc = o2o_bench_parse_int("o2o-bench-render", f, v, 1, O2O_RENDER_MAX_SIDE, &a->width);
     else if (!strcmp(f, "--height"))
-      rc = parse_int(f, v, 1, O2O_RENDER_MAX_SIDE, &a->height);
+      rc = o2o_bench_parse_int("o2o-bench-render", f, v, 1, O2O_RENDER_MAX_SIDE, &a->height);
     else if (!strcmp(f, "--frames"))
-      rc = parse_int(f, v, 10, 1000000, &a->frames);
+      rc = o2o_bench_parse_int("o2o-bench-render", f, v, 10, 1000000, &a->frames);
     else if (!strcmp(f, "--rounds"))
-      rc = parse_int(f, v, 1, 100, &a->rounds);
+      rc = o2o_bench_parse_int("o2o-bench-render", f, v, 1, 100, &a->rounds);
     else {
       fprintf(stderr, "o2o-bench-render: unknown flag %s (see --help)\n", f);
       return -1;
@@ -128,14 +110,14 @@ static double bench_ours(o2o_renderer *r, const mjModel *m, mjData *d, int fast,
   o2o_renderer_set_tracking(r, tracking);
   for (int f = 0; f < 5; f++) /* warm-up: first frames upload textures, compile shaders */
     if (o2o_renderer_frame_mj(r, d, width, height, rgb, err, sizeof err)) goto fail;
-  double t0 = now_seconds();
+  double t0 = o2o_bench_seconds(CLOCK_MONOTONIC);
   for (int f = 0; f < frames; f++) {
     for (int k = 0; k < m->nu; k++)
       d->ctrl[k] = wobble ? 0.5 * sin(0.05 * f + k) : 0;
     mj_step(m, d);
     if (o2o_renderer_frame_mj(r, d, width, height, rgb, err, sizeof err)) goto fail;
   }
-  return frames / (now_seconds() - t0);
+  return frames / (o2o_bench_seconds(CLOCK_MONOTONIC) - t0);
 fail:
   fprintf(stderr, "o2o-bench-render: %s\n", err);
   return -1;
@@ -153,7 +135,7 @@ static double run_record(const char *exe, const char *mjb, double duration, doub
   snprintf(rfps, sizeof rfps, "%.9g", fps);
   int fds[2];
   if (pipe(fds)) return -1;
-  double t0 = now_seconds();
+  double t0 = o2o_bench_seconds(CLOCK_MONOTONIC);
   pid_t pid = fork();
   if (pid < 0) {
     close(fds[0]);
@@ -176,7 +158,7 @@ static double run_record(const char *exe, const char *mjb, double duration, doub
     ssize_t n = read(fds[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    double t = now_seconds();
+    double t = o2o_bench_seconds(CLOCK_MONOTONIC);
     for (ssize_t i = 0; i < n; i++) {
       if (buf[i] != '.' && buf[i] != 'x') continue;
       dots++;
@@ -188,7 +170,7 @@ static double run_record(const char *exe, const char *mjb, double duration, doub
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  double wall = now_seconds() - t0;
+  double wall = o2o_bench_seconds(CLOCK_MONOTONIC) - t0;
   /* record returns 1 after a successful run (its main ends with `return 1`). */
   if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)) {
     fprintf(stderr, "o2o-bench-render: %s failed (status %d)\n", exe,
@@ -229,11 +211,6 @@ static double best(const double *v, int n) {
   return b;
 }
 
-static int cmp_double(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
-}
-
 /* Median of the per-round ratios num[k] / den[k]: each pair ran minutes apart at most,
  * so it cancels most of the load drift that best-of-rounds figures still carry. */
 static double median_ratio(const double *num, const double *den, int n) {
@@ -242,7 +219,7 @@ static double median_ratio(const double *num, const double *den, int n) {
   for (int k = 0; k < n; k++)
     if (num[k] > 0 && den[k] > 0) r[m++] = num[k] / den[k];
   if (m == 0) return -1;
-  qsort(r, (size_t)m, sizeof r[0], cmp_double);
+  qsort(r, (size_t)m, sizeof r[0], o2o_bench_cmp_double);
   return m % 2 ? r[m / 2] : 0.5 * (r[m / 2 - 1] + r[m / 2]);
 }
 

@@ -18,6 +18,7 @@
 #include "o2o_sim_mj.h"
 #include "o2o_version.h"
 #include "sim_internal.h"
+#include "bench_common.h"
 
 typedef struct {
   const char *scenario, *json, *csv;
@@ -40,44 +41,6 @@ static void usage(FILE *f) {
  * other processes held the core, which hits the two sides unevenly; --clock wall for wall. */
 static clockid_t bench_clock = CLOCK_THREAD_CPUTIME_ID;
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(bench_clock, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double wall_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
-  char *end = NULL;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || !end || *end || end == s || v < lo || v > hi) {
-    fprintf(stderr, "o2o-bench-sim: %s wants an integer in [%d, %d], got '%s'\n", flag, lo, hi, s);
-    return -1;
-  }
-  *out = (int)v;
-  return 0;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  double *c = malloc(sizeof(double) * n);
-  memcpy(c, v, sizeof(double) * n);
-  qsort(c, n, sizeof(double), cmp_double);
-  double r = n % 2 ? c[n / 2] : 0.5 * (c[n / 2 - 1] + c[n / 2]);
-  free(c);
-  return r;
-}
-
 /* The raw loop's state: its own model and data, nothing from the vecenv. */
 typedef struct {
   mjModel *m;
@@ -92,7 +55,7 @@ typedef struct {
 static double run_raw(raw_loop *r, o2o_rng *policy, int steps) {
   const mjModel *m = r->m;
   const int fs = r->sc->frame_skip;
-  double t0 = now_seconds();
+  double t0 = o2o_bench_seconds(bench_clock);
   for (int t = 0; t < steps; t++) {
     for (int i = 0; i < r->n; i++) {
       mjData *d = r->d[i];
@@ -108,14 +71,14 @@ static double run_raw(raw_loop *r, o2o_rng *policy, int steps) {
       }
     }
   }
-  return (double)steps * r->n / (now_seconds() - t0);
+  return (double)steps * r->n / (o2o_bench_seconds(bench_clock) - t0);
 }
 
 static double run_vecenv(o2o_vecenv *env, o2o_rng *policy, float *actions, int steps, int *failed) {
   const o2o_env_spec *sp = o2o_vecenv_spec(env);
   char err[O2O_SIM_ERRLEN];
   o2o_step_result res;
-  double t0 = now_seconds();
+  double t0 = o2o_bench_seconds(bench_clock);
   for (int t = 0; t < steps; t++) {
     for (int i = 0; i < sp->num_envs; i++)
       for (int c = 0; c < sp->act_dim; c++)
@@ -127,7 +90,7 @@ static double run_vecenv(o2o_vecenv *env, o2o_rng *policy, float *actions, int s
       return 0;
     }
   }
-  return (double)steps * sp->num_envs / (now_seconds() - t0);
+  return (double)steps * sp->num_envs / (o2o_bench_seconds(bench_clock) - t0);
 }
 
 static FILE *open_out(const char *path) {
@@ -171,11 +134,11 @@ int main(int argc, char **argv) {
         return 2;
       }
     } else if (!strcmp(f, "--envs")) {
-      if (parse_int(f, v, 1, 4096, &a.envs)) return 2;
+      if (o2o_bench_parse_int("o2o-bench-sim", f, v, 1, 4096, &a.envs)) return 2;
     } else if (!strcmp(f, "--steps")) {
-      if (parse_int(f, v, 1, 100000000, &a.steps)) return 2;
+      if (o2o_bench_parse_int("o2o-bench-sim", f, v, 1, 100000000, &a.steps)) return 2;
     } else if (!strcmp(f, "--repeats")) {
-      if (parse_int(f, v, 1, 1000, &a.repeats)) return 2;
+      if (o2o_bench_parse_int("o2o-bench-sim", f, v, 1, 1000, &a.repeats)) return 2;
     } else {
       fprintf(stderr, "o2o-bench-sim: unknown flag: %s\n", f);
       usage(stderr);
@@ -222,7 +185,7 @@ int main(int argc, char **argv) {
   int failed = 0;
   run_raw(&raw, &pol_raw, a.steps / 10 + 1);
   run_vecenv(env, &pol_vec, actions, a.steps / 10 + 1, &failed);
-  double t_start = wall_seconds();
+  double t_start = o2o_bench_seconds(CLOCK_MONOTONIC);
   for (int r = 0; r < a.repeats && !failed; r++) {
     if (r % 2 == 0) { /* alternate the order so neither side always runs first */
       raw_sps[r] = run_raw(&raw, &pol_raw, a.steps);
@@ -232,7 +195,7 @@ int main(int argc, char **argv) {
       raw_sps[r] = run_raw(&raw, &pol_raw, a.steps);
     }
     ratio[r] = vec_sps[r] / raw_sps[r];
-    double el = wall_seconds() - t_start;
+    double el = o2o_bench_seconds(CLOCK_MONOTONIC) - t_start;
     fprintf(stderr,
             "round %d/%d: raw %.0f steps/s, vecenv %.0f steps/s, ratio %.3f  [%.1fs, ETA %.1fs]\n",
             r + 1, a.repeats, raw_sps[r], vec_sps[r], ratio[r], el,
@@ -248,8 +211,8 @@ int main(int argc, char **argv) {
       identical = 0;
   }
   if (!failed) {
-    double mr = median(raw_sps, a.repeats), mv = median(vec_sps, a.repeats),
-           mq = median(ratio, a.repeats);
+    double mr = o2o_bench_median(raw_sps, a.repeats), mv = o2o_bench_median(vec_sps, a.repeats),
+           mq = o2o_bench_median(ratio, a.repeats);
     /* the summary goes to stderr when stdout carries JSON or CSV */
     FILE *hum =
         (a.json && !strcmp(a.json, "-")) || (a.csv && !strcmp(a.csv, "-")) ? stderr : stdout;
