@@ -6,7 +6,7 @@ usage: ckpt_numpy.py CHECKPOINT OBS_FILE
 prints one line per observation with the actions tanh(mu) ("%.9e" separated by spaces),
 after a first line "tensors N obs_dim D act_dim A".
 
-This is the reference twin of agent/policy.c: it parses the safetensors layout itself
+This is the reference twin of agent/io/policy.c: it parses the safetensors layout itself
 (u64 header length, JSON header, raw float32 data) and does the MLP forward in numpy.
 """
 import json

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train.h"
+#include "run/train.h"
 
 typedef struct fake_env {
   o2o_bridge_spec spec;

@@ -12,9 +12,9 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
-#include "nn.h"
-#include "policy.h"
+#include "io/checkpoint.h"
+#include "nn/nn.h"
+#include "io/policy.h"
 
 static char tmpdir[256];
 

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "blas_setup.h"
-#include "train.h"
+#include "nn/blas_setup.h"
+#include "run/train.h"
 
 static const char *build_dir(void) {
   const char *b = getenv("O2O_BUILD_DIR");

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blas_setup.h"
-#include "nn.h"
-#include "tanh_gaussian.h"
+#include "nn/blas_setup.h"
+#include "nn/nn.h"
+#include "nn/tanh_gaussian.h"
 
 /* In a constructor, before Criterion starts its workers: a re-exec (OpenBLAS trap) then
  * restarts the whole test program, and the workers inherit the chosen kernel. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "replay.h"
+#include "replay/replay.h"
 
 /* Transition k has obs = (k, k+0.5), act = -k, rew = 10k, next_obs = (k+1, ...), done = k%2. */
 static void make_rows(int64_t k0, int n, float *obs, float *act, float *rew, float *next,

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blas_setup.h"
-#include "sac_internal.h"
+#include "nn/blas_setup.h"
+#include "learn/sac_internal.h"
 
 /* In a constructor, before Criterion starts its workers: a re-exec (OpenBLAS trap) then
  * restarts the whole test program, and the workers inherit the chosen kernel. */

@@ -4,8 +4,8 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
-#include "blas_setup.h"
-#include "sac.h"
+#include "nn/blas_setup.h"
+#include "learn/sac.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t s);

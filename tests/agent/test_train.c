@@ -9,12 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "io/checkpoint.h"
 #include "fake_env.h"
-#include "policy.h"
-#include "replay.h"
-#include "sac.h"
-#include "train.h"
+#include "io/policy.h"
+#include "replay/replay.h"
+#include "learn/sac.h"
+#include "run/train.h"
 
 static char tmpdir[256];
 

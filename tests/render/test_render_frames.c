@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include <time.h>
 
-#include "image.h"
+#include "o2o_image.h"
 #include "o2o_sim_mj.h"
 #include "render_mj.h"
 #include "render_test_util.h"

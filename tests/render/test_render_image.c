@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <sys/wait.h>
 
-#include "image.h"
+#include "o2o_image.h"
 #include "render_test_util.h"
 
 /* Encode, decode with Python, compare pixel for pixel. */

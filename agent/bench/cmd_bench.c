@@ -1,0 +1,17 @@
+/* cmd_bench.c: `o2o bench WHAT`: dispatches to the benchmark programs of the agent side.
+ * Simulator benchmarks (raw mj_step vs vecenv, bridge throughput) are o2o-bench-* programs
+ * in sim/, because the agent never links MuJoCo. */
+#include <stdio.h>
+#include <string.h>
+#include "cli/o2o_commands.h"
+
+int o2o_cmd_bench(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "sac")) return o2o_bench_sac(argc - 1, argv + 1);
+  if (argc >= 2 && !strcmp(argv[1], "dataset")) return o2o_bench_dataset(argc - 1, argv + 1);
+  fprintf(argc >= 2 && strcmp(argv[1], "--help") ? stderr : stdout,
+          "usage: o2o bench sac|dataset [--help]\n"
+          "  sac      SAC updates/s vs the matmul floor (and PyTorch, with --torch)\n"
+          "  dataset  HDF5 read/write throughput of a D4RL-layout file\n"
+          "simulator benchmarks: o2o-bench-sim, o2o-bench-bridge\n");
+  return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+}

@@ -1,0 +1,497 @@
+/* cmd_bench_sac.c: `o2o bench sac` - SAC updates/s against, in the same run and interleaved
+ * round by round, (1) the matmul-only floor of one CORL-style SAC update (the same sgemm
+ * shapes replayed with nothing else, like ../shared/bench/sac_gemm.c) and optionally (2) the
+ * PyTorch reference ../shared/bench/torch_sac.py as a subprocess. Ratios are taken round by
+ * round (the machine is noisy) and their median reported, with the OpenBLAS kernel and
+ * thread counts beside every figure. */
+#include <cblas.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn/blas_setup.h"
+#include "nn/nn.h"
+#include "cli/o2o_commands.h"
+#include "o2o_version.h"
+#include "learn/sac.h"
+#include "cli/cli.h"
+
+#define MAX_ROUNDS 64
+/* The anchors live in shared/, beside the checkout (../shared from the source tree). */
+#define TORCH_SCRIPT_DEFAULT O2O_SCENARIO_DIR "/../../shared/bench/torch_sac.py"
+
+typedef struct {
+  int batch, hidden, obs, act, critics, layernorm;
+  int updates, rounds, threads, torch, torch_blas_threads, torch_threads;
+  const char *torch_script, *python, *json, *torch_coretype;
+} bench_opts;
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n) {
+  double *t = malloc(sizeof(double) * (size_t)n);
+  if (!t || n < 1) {
+    free(t);
+    return 0.0;
+  }
+  memcpy(t, v, sizeof(double) * (size_t)n);
+  qsort(t, (size_t)n, sizeof(double), cmp_double);
+  double m = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+  free(t);
+  return m;
+}
+
+/* ---------------- the matmul floor: CORL's sgemm calls, nothing else ---------------- */
+typedef struct {
+  int M, N, K, ta, tb;
+  float *a, *b, *c;
+} gemm_call;
+
+typedef struct {
+  gemm_call *calls;
+  int n, cap;
+  double flop;
+} gemm_floor;
+
+static int floor_add(gemm_floor *f, int M, int N, int K, int ta, int tb) {
+  if (f->n >= f->cap) return -1;
+  gemm_call *c = &f->calls[f->n++];
+  *c = (gemm_call){M, N, K, ta, tb, NULL, NULL, NULL};
+  c->a = calloc((size_t)M * K, sizeof(float));
+  c->b = calloc((size_t)K * N, sizeof(float));
+  c->c = calloc((size_t)M * N, sizeof(float));
+  if (!c->a || !c->b || !c->c) return -1;
+  for (size_t i = 0; i < (size_t)M * K; i++)
+    c->a[i] = 0.01f * (float)(i % 7);
+  for (size_t i = 0; i < (size_t)K * N; i++)
+    c->b[i] = 0.01f * (float)(i % 5);
+  f->flop += 2.0 * M * N * K;
+  return 0;
+}
+
+/* An MLP of `nl` Linear layers dims[0..nl], batch B: forward = one NT product per layer;
+ * backward = a TN weight gradient per layer and an NN input gradient per layer except the
+ * first unless its input needs a gradient. */
+static int floor_mlp(gemm_floor *f, const int *d, int nl, int B, int fwd, int bwd, int igrad0) {
+  int rc = 0;
+  if (fwd)
+    for (int l = 0; l < nl; l++)
+      rc |= floor_add(f, B, d[l + 1], d[l], 0, 1);
+  if (bwd)
+    for (int l = nl - 1; l >= 0; l--) {
+      rc |= floor_add(f, d[l + 1], d[l], B, 1, 0);
+      if (l > 0 || igrad0) rc |= floor_add(f, B, d[l], d[l + 1], 0, 0);
+    }
+  return rc;
+}
+
+/* CORL sac_n.py order (torch_sac.py): alpha step (actor forward), actor step (actor and N
+ * critics forward, backward through the critics with weight and input gradients, actor
+ * backward), critic step (actor forward on s', N target forwards, N critic forwards and
+ * backwards). */
+static int floor_build(gemm_floor *f, const bench_opts *o) {
+  int A[O2O_NN_MAX_LAYERS + 1], C[O2O_NN_MAX_LAYERS + 1], nl = 3, B = o->batch, rc = 0;
+  A[0] = o->obs, C[0] = o->obs + o->act;
+  A[1] = A[2] = C[1] = C[2] = o->hidden;
+  A[3] = 2 * o->act, C[3] = 1;
+  memset(f, 0, sizeof *f);
+  f->cap = 16 + 20 * o->critics; /* 3 + 3 + 3N + 6N + 5 + 3 + 3N + 3N + 5N calls */
+  f->calls = calloc((size_t)f->cap, sizeof *f->calls);
+  if (!f->calls) return -1;
+  rc |= floor_mlp(f, A, nl, B, 1, 0, 0);
+  rc |= floor_mlp(f, A, nl, B, 1, 0, 0);
+  for (int k = 0; k < o->critics; k++)
+    rc |= floor_mlp(f, C, nl, B, 1, 0, 0);
+  for (int k = 0; k < o->critics; k++)
+    rc |= floor_mlp(f, C, nl, B, 0, 1, 1);
+  rc |= floor_mlp(f, A, nl, B, 0, 1, 0);
+  rc |= floor_mlp(f, A, nl, B, 1, 0, 0);
+  for (int k = 0; k < o->critics; k++)
+    rc |= floor_mlp(f, C, nl, B, 1, 0, 0);
+  for (int k = 0; k < o->critics; k++)
+    rc |= floor_mlp(f, C, nl, B, 1, 0, 0);
+  for (int k = 0; k < o->critics; k++)
+    rc |= floor_mlp(f, C, nl, B, 0, 1, 0);
+  return rc;
+}
+
+static void floor_run(gemm_floor *f) {
+  for (int i = 0; i < f->n; i++) {
+    gemm_call *c = &f->calls[i];
+    cblas_sgemm(CblasRowMajor, c->ta ? CblasTrans : CblasNoTrans, c->tb ? CblasTrans : CblasNoTrans,
+                c->M, c->N, c->K, 1.0f, c->a, c->ta ? c->M : c->K, c->b, c->tb ? c->K : c->N, 0.0f,
+                c->c, c->N);
+  }
+}
+
+static void floor_free(gemm_floor *f) {
+  for (int i = 0; i < f->n; i++) {
+    free(f->calls[i].a);
+    free(f->calls[i].b);
+    free(f->calls[i].c);
+  }
+  free(f->calls);
+}
+
+/* Matmul FLOPs of one o2o update (sac.c): actor forward on 2B rows, target forward on B,
+ * critics forward on 2B; critic backward: weight gradients from B rows, hidden input
+ * gradients for 2B rows, first-layer input gradient for B rows; actor backward on B rows. */
+static double o2o_flop(const bench_opts *o) {
+  double B = o->batch, H = o->hidden, N = o->critics, Ob = o->obs, Ac = o->act;
+  double A = Ob * H + H * H + H * 2 * Ac, C = (Ob + Ac) * H + H * H + H, C1 = (Ob + Ac) * H;
+  double A1 = Ob * H;
+  double mac = 2 * B * A + B * N * C + 2 * B * N * C;   /* forwards */
+  mac += B * N * C + 2 * B * N * (C - C1) + B * N * C1; /* critic backward */
+  mac += B * A + B * (A - A1);                          /* actor backward */
+  return 2 * mac;
+}
+
+/* ---------------- o2o SAC on random in-memory replay data ---------------- */
+typedef struct {
+  o2o_sac *sac;
+  int64_t rows;
+  float *obs, *act, *rew, *next_obs, *done;
+  o2o_batch batch;
+  float *bmem;
+  o2o_nn_rng rng;
+} sac_run;
+
+static int sac_run_init(sac_run *r, const bench_opts *o) {
+  memset(r, 0, sizeof *r);
+  o2o_sac_config c;
+  o2o_sac_config_default(&c);
+  c.hidden = o->hidden;
+  c.batch_size = o->batch;
+  c.num_critics = o->critics;
+  c.critic_layernorm = o->layernorm;
+  char err[256];
+  if (o2o_sac_config_check(&c, o->obs, o->act, err, sizeof err)) {
+    fprintf(stderr, "o2o bench sac: %s\n", err);
+    return -1;
+  }
+  r->sac = o2o_sac_create(o->obs, o->act, &c, 1);
+  r->rows = 100000;
+  size_t n = (size_t)r->rows, O = (size_t)o->obs, A = (size_t)o->act, B = (size_t)o->batch;
+  r->obs = malloc(n * O * sizeof(float));
+  r->act = malloc(n * A * sizeof(float));
+  r->rew = malloc(n * sizeof(float));
+  r->next_obs = malloc(n * O * sizeof(float));
+  r->done = malloc(n * sizeof(float));
+  r->bmem = malloc(B * (2 * O + A + 2) * sizeof(float));
+  if (!r->sac || !r->obs || !r->act || !r->rew || !r->next_obs || !r->done || !r->bmem) return -1;
+  o2o_nn_rng_seed(&r->rng, 7);
+  o2o_nn_rng_normal(&r->rng, r->obs, (int)(n * O));
+  o2o_nn_rng_normal(&r->rng, r->next_obs, (int)(n * O));
+  o2o_nn_rng_normal(&r->rng, r->rew, (int)n);
+  for (size_t i = 0; i < n * A; i++)
+    r->act[i] = 2.0f * o2o_nn_rng_uniform(&r->rng) - 1.0f;
+  for (size_t i = 0; i < n; i++)
+    r->done[i] = o2o_nn_rng_uniform(&r->rng) < 0.01f;
+  o2o_batch *b = &r->batch;
+  *b = (o2o_batch){.size = o->batch, .obs_dim = o->obs, .act_dim = o->act};
+  b->obs = r->bmem;
+  b->act = b->obs + B * O;
+  b->rew = b->act + B * A;
+  b->next_obs = b->rew + B;
+  b->done = b->next_obs + B * O;
+  return 0;
+}
+
+static int sac_run_updates(sac_run *r, int n, char *err, size_t errlen) {
+  o2o_batch *b = &r->batch;
+  const size_t O = (size_t)b->obs_dim, A = (size_t)b->act_dim;
+  for (int u = 0; u < n; u++) {
+    for (int i = 0; i < b->size; i++) { /* sample, as a replay buffer would */
+      size_t j = (size_t)(o2o_nn_rng_next(&r->rng) % (uint64_t)r->rows);
+      memcpy(b->obs + i * O, r->obs + j * O, O * sizeof(float));
+      memcpy(b->act + i * A, r->act + j * A, A * sizeof(float));
+      memcpy(b->next_obs + i * O, r->next_obs + j * O, O * sizeof(float));
+      b->rew[i] = r->rew[j];
+      b->done[i] = r->done[j];
+    }
+    if (o2o_sac_update(r->sac, b, NULL, err, errlen)) return -1;
+  }
+  return 0;
+}
+
+static void sac_run_free(sac_run *r) {
+  o2o_sac_destroy(r->sac);
+  free(r->obs);
+  free(r->act);
+  free(r->rew);
+  free(r->next_obs);
+  free(r->done);
+  free(r->bmem);
+}
+
+/* ---------------- PyTorch reference as a subprocess ---------------- */
+static double torch_round(const bench_opts *o, const char *coretype, char *line, size_t linelen) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "OPENBLAS_CORETYPE='%s' OPENBLAS_NUM_THREADS=%d '%s' '%s' --threads %d --updates %d "
+           "--warmup 20 --runs 1 2>&1",
+           coretype, o->torch_blas_threads, o->python, o->torch_script, o->torch_threads,
+           o->updates);
+  FILE *p = popen(cmd, "r");
+  if (!p) return -1.0;
+  double med = -1.0;
+  char buf[1024];
+  line[0] = 0;
+  while (fgets(buf, sizeof buf, p)) {
+    const char *m = strstr(buf, "median=");
+    if (strstr(buf, "torch_sac") && m) {
+      med = strtod(m + 7, NULL);
+      snprintf(line, linelen, "%s", buf);
+    } else if (!line[0] || med < 0) {
+      snprintf(line, linelen, "%s", buf); /* keep the last output line for the error */
+    }
+  }
+  int rc = pclose(p);
+  return rc == 0 ? med : -1.0;
+}
+
+/* ---------------- the command ---------------- */
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: o2o bench sac [options]\n"
+          "SAC updates/s (random in-memory replay data) vs the matmul-only floor of one\n"
+          "CORL-style update (same sgemm shapes, nothing else) and optionally PyTorch,\n"
+          "o2o and the floor alternate every 10 updates, torch runs between rounds;\n"
+          "ratios are medians of per-round ratios.\n\n"
+          "  --updates N        updates per round and program (default 300)\n"
+          "  --rounds R         interleaved rounds (default 3)\n"
+          "  --threads T        OpenBLAS threads for o2o and the floor (default: o2o's, 1)\n"
+          "  --batch B          batch size (256)     --hidden H   units (256, 2 layers)\n"
+          "  --obs D --act D    dimensions (11, 3: hopper)\n"
+          "  --critics N        ensemble size (2)    --layernorm  LayerNorm in critics\n"
+          "  --torch            also run the PyTorch reference (CORL SAC-N, N=2)\n"
+          "  --torch-script P   (default %s)\n"
+          "  --python P         (default /usr/bin/python3)\n"
+          "  --torch-blas-threads T  OPENBLAS_NUM_THREADS of torch (default 2: its best)\n"
+          "  --torch-threads T  torch.set_num_threads (default 1)\n"
+          "  --torch-coretype K OPENBLAS_CORETYPE of torch (default: o2o's kernel)\n"
+          "  --json FILE        write the results as JSON ('-' = stdout)\n"
+          "  --version, --help\n",
+          TORCH_SCRIPT_DEFAULT);
+}
+
+static int parse_int(const char *flag, const char *v, int lo, int *out) {
+  int64_t x;
+  if (o2o_cli_int("bench sac", flag, v, lo, 1000000, &x)) return -1;
+  *out = (int)x;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, bench_opts *o) {
+  *o = (bench_opts){.batch = 256,
+                    .hidden = 256,
+                    .obs = 11,
+                    .act = 3,
+                    .critics = 2,
+                    .updates = 300,
+                    .rounds = 3,
+                    .threads = 0,
+                    .torch_blas_threads = 2,
+                    .torch_threads = 1,
+                    .torch_script = TORCH_SCRIPT_DEFAULT,
+                    .python = "/usr/bin/python3"};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    int rc = 0;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return 1;
+    } else if (!strcmp(a, "--version")) {
+      printf("o2o %s\n", O2O_VERSION);
+      return 1;
+    } else if (!strcmp(a, "--torch")) {
+      o->torch = 1;
+      continue;
+    } else if (!strcmp(a, "--layernorm")) {
+      o->layernorm = 1;
+      continue;
+    } else if (!strcmp(a, "--updates")) {
+      rc = parse_int(a, v, 1, &o->updates);
+    } else if (!strcmp(a, "--rounds")) {
+      rc = parse_int(a, v, 1, &o->rounds);
+      if (!rc && o->rounds > MAX_ROUNDS) o->rounds = MAX_ROUNDS;
+    } else if (!strcmp(a, "--threads")) {
+      rc = parse_int(a, v, 1, &o->threads);
+    } else if (!strcmp(a, "--batch")) {
+      rc = parse_int(a, v, 1, &o->batch);
+    } else if (!strcmp(a, "--hidden")) {
+      rc = parse_int(a, v, 1, &o->hidden);
+    } else if (!strcmp(a, "--obs")) {
+      rc = parse_int(a, v, 1, &o->obs);
+    } else if (!strcmp(a, "--act")) {
+      rc = parse_int(a, v, 1, &o->act);
+    } else if (!strcmp(a, "--critics")) {
+      rc = parse_int(a, v, 1, &o->critics);
+    } else if (!strcmp(a, "--torch-blas-threads")) {
+      rc = parse_int(a, v, 1, &o->torch_blas_threads);
+    } else if (!strcmp(a, "--torch-threads")) {
+      rc = parse_int(a, v, 1, &o->torch_threads);
+    } else if (!strcmp(a, "--torch-script") || !strcmp(a, "--python") || !strcmp(a, "--json") ||
+               !strcmp(a, "--torch-coretype")) {
+      if (!v) {
+        fprintf(stderr, "o2o bench sac: %s needs a value\n", a);
+        return -1;
+      }
+      const char **dst = !strcmp(a, "--json")           ? &o->json
+                         : !strcmp(a, "--python")       ? &o->python
+                         : !strcmp(a, "--torch-script") ? &o->torch_script
+                                                        : &o->torch_coretype;
+      *dst = v;
+    } else {
+      fprintf(stderr, "o2o bench sac: unknown option '%s' (see --help)\n", a);
+      return -1;
+    }
+    if (rc) return -1;
+    i++;
+  }
+  return 0;
+}
+
+int o2o_bench_sac(int argc, char **argv) {
+  bench_opts o;
+  int prc = parse_args(argc, argv, &o);
+  if (prc) return prc > 0 ? 0 : 2;
+  if (o.threads) o2o_blas_set_threads(o.threads);
+  o.threads = o2o_blas_threads();
+  const char *core = o2o_blas_corename();
+  if (!o.torch_coretype) o.torch_coretype = core;
+
+  sac_run run;
+  gemm_floor fl;
+  char err[512];
+  if (sac_run_init(&run, &o) || floor_build(&fl, &o)) {
+    fprintf(stderr,
+            "o2o bench sac: could not set up the benchmark (see above, or out of memory)\n");
+    return 1;
+  }
+  fprintf(stderr,
+          "o2o bench sac: OpenBLAS kernel %s, %d thread(s); batch %d, hidden 2x%d, obs %d, "
+          "act %d, %d critics; %d rounds x %d updates%s\n",
+          core, o.threads, o.batch, o.hidden, o.obs, o.act, o.critics, o.rounds, o.updates,
+          o.torch ? " (+ torch)" : "");
+  /* warm-up: page in, let OpenBLAS start its threads */
+  if (sac_run_updates(&run, 20, err, sizeof err)) {
+    fprintf(stderr, "o2o bench sac: update failed: %s\n", err);
+    return 1;
+  }
+  for (int i = 0; i < 20; i++)
+    floor_run(&fl);
+
+  double ups_o2o[MAX_ROUNDS], ups_floor[MAX_ROUNDS], ups_torch[MAX_ROUNDS];
+  double r_floor[MAX_ROUNDS], r_torch[MAX_ROUNDS];
+  char torch_line[1024] = "";
+  int torch_ok = o.torch;
+  double *block_ratio = malloc(sizeof(double) * (size_t)(o.updates / 10 + 1));
+  if (!block_ratio) return 1;
+  double t_start = now();
+  for (int r = 0; r < o.rounds; r++) {
+    /* o2o and the floor alternate in blocks of 10 updates, so both see the same load; the
+     * round's ratio is the median of the block ratios (robust to bursts of other work) */
+    double t_o2o = 0, t_floor = 0;
+    int nb = 0;
+    for (int done = 0; done < o.updates; done += 10) {
+      int n = o.updates - done < 10 ? o.updates - done : 10;
+      double t = now();
+      if (sac_run_updates(&run, n, err, sizeof err)) {
+        fprintf(stderr, "o2o bench sac: update failed: %s\n", err);
+        return 1;
+      }
+      double to = now() - t;
+      t = now();
+      for (int u = 0; u < n; u++)
+        floor_run(&fl);
+      double tf = now() - t;
+      t_o2o += to;
+      t_floor += tf;
+      block_ratio[nb++] = tf / to;
+    }
+    ups_o2o[r] = o.updates / t_o2o;
+    ups_floor[r] = o.updates / t_floor;
+    r_floor[r] = median(block_ratio, nb);
+    if (torch_ok) {
+      ups_torch[r] = torch_round(&o, o.torch_coretype, torch_line, sizeof torch_line);
+      if (ups_torch[r] <= 0) {
+        fprintf(stderr, "o2o bench sac: the torch reference failed (%s %s): %s\n", o.python,
+                o.torch_script, torch_line);
+        torch_ok = 0;
+      } else {
+        r_torch[r] = ups_o2o[r] / ups_torch[r];
+      }
+    }
+    double el = now() - t_start, eta = el / (r + 1) * (o.rounds - r - 1);
+    fprintf(stderr, "round %d/%d: o2o %.1f updates/s, floor %.1f (ratio %.2f)", r + 1, o.rounds,
+            ups_o2o[r], ups_floor[r], r_floor[r]);
+    if (torch_ok) fprintf(stderr, ", torch %.1f (ratio %.2f)", ups_torch[r], r_torch[r]);
+    fprintf(stderr, "  [%.0fs, ETA %.0fs]\n", el, eta);
+  }
+  int R = o.rounds;
+  double m_o2o = median(ups_o2o, R), m_floor = median(ups_floor, R), m_rf = median(r_floor, R);
+  double m_torch = torch_ok ? median(ups_torch, R) : 0, m_rt = torch_ok ? median(r_torch, R) : 0;
+  double f_o2o = o2o_flop(&o), f_floor = fl.flop;
+
+  printf("o2o bench sac: batch %d, hidden 2x%d, obs %d, act %d, %d critics%s\n", o.batch, o.hidden,
+         o.obs, o.act, o.critics, o.layernorm ? " (LayerNorm)" : "");
+  printf(
+      "  o2o SAC update   %8.1f updates/s  (median of %d rounds of %d)  kernel %s, %d thread(s), "
+      "%.4f GFLOP/update matmul\n",
+      m_o2o, R, o.updates, core, o.threads, f_o2o / 1e9);
+  printf("  matmul floor     %8.1f updates/s  (%d sgemm calls of a CORL-style update, %.4f GFLOP)  "
+         "kernel %s, "
+         "%d thread(s)\n",
+         m_floor, fl.n, f_floor / 1e9, core, o.threads);
+  if (torch_ok)
+    printf(
+        "  PyTorch CORL SAC %8.1f updates/s  (OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%d, torch "
+        "threads %d)\n",
+        m_torch, o.torch_coretype, o.torch_blas_threads, o.torch_threads);
+  printf("  o2o / floor  %.2f   (median of per-round ratios; target >= 0.80)\n", m_rf);
+  if (torch_ok) printf("  o2o / torch  %.2f   (target >= 1.5)\n", m_rt);
+
+  if (o.json) {
+    FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
+    if (!f) {
+      fprintf(stderr, "o2o bench sac: cannot write %s: %s\n", o.json, strerror(errno));
+    } else {
+      fprintf(f,
+              "{\"bench\": \"sac\", \"version\": \"%s\", \"openblas_core\": \"%s\", "
+              "\"threads\": %d, \"batch\": %d, \"hidden\": %d, \"obs\": %d, \"act\": %d, "
+              "\"critics\": %d, \"layernorm\": %d, \"rounds\": %d, \"updates\": %d,\n"
+              " \"o2o_updates_per_s\": %.2f, \"floor_updates_per_s\": %.2f, "
+              "\"o2o_gflop_per_update\": %.6f, \"floor_gflop_per_update\": %.6f, "
+              "\"floor_sgemm_calls\": %d, \"ratio_o2o_floor\": %.4f",
+              O2O_VERSION, core, o.threads, o.batch, o.hidden, o.obs, o.act, o.critics, o.layernorm,
+              R, o.updates, m_o2o, m_floor, f_o2o / 1e9, f_floor / 1e9, fl.n, m_rf);
+      if (torch_ok)
+        fprintf(f,
+                ",\n \"torch_updates_per_s\": %.2f, \"torch_coretype\": \"%s\", "
+                "\"torch_openblas_threads\": %d, \"torch_threads\": %d, \"ratio_o2o_torch\": %.4f",
+                m_torch, o.torch_coretype, o.torch_blas_threads, o.torch_threads, m_rt);
+      fprintf(f, ",\n \"rounds_detail\": [");
+      for (int r = 0; r < R; r++)
+        fprintf(f, "%s{\"o2o\": %.2f, \"floor\": %.2f, \"torch\": %.2f}", r ? ", " : "", ups_o2o[r],
+                ups_floor[r], torch_ok ? ups_torch[r] : 0.0);
+      fprintf(f, "]}\n");
+      if (f != stdout) fclose(f);
+    }
+  }
+  free(block_ratio);
+  sac_run_free(&run);
+  floor_free(&fl);
+  return o.torch && !torch_ok ? 1 : 0; /* asked for torch and did not get it */
+}

@@ -1,0 +1,186 @@
+/* cmd_eval.c: `o2o eval`: deterministic episodes of a checkpoint's policy in o2o-sim
+ * children; prints mean, std, min, max of the returns (and the D4RL normalised score for
+ * hopper, halfcheetah and walker2d). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/checkpoint.h"
+#include "cli/o2o_commands.h"
+#include "o2o_version.h"
+#include "io/policy.h"
+#include "run/train.h"
+#include "io/json_out.h"
+#include "cli/cli.h"
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: o2o eval --checkpoint C [--scenario S] [--variant real|sim] [--episodes N]\n"
+             "                [--seed N] [--procs P] [--sim-exe PATH] [--json]\n"
+             "  Runs N deterministic episodes (actions tanh(mu)) of the policy in checkpoint C\n"
+             "  and prints mean, std, min and max of the returns, plus the D4RL normalised score\n"
+             "  when the task has reference returns (hopper, halfcheetah, walker2d).\n"
+             "  --scenario S   default: the scenario recorded in the checkpoint\n"
+             "  --variant V    default real\n"
+             "  --episodes N   default 10 (one env per episode)\n"
+             "  --seed N       episode j starts from seed N + j (default 1000000, the seeds\n"
+             "                 train-online evaluates with)\n"
+             "  --procs P      o2o-sim processes sharing the episodes (default 1)\n"
+             "  --json         one JSON object on stdout\n"
+             "exit code: 0 ok, 1 failure, 2 usage error\n");
+}
+
+static void act_policy(void *ctx, const float *obs, int n, float *actions) {
+  o2o_policy_act(ctx, obs, n, 1, actions);
+}
+
+static int parse_i64(const char *flag, const char *s, long long lo, long long *out) {
+  int64_t v;
+  if (o2o_cli_int("eval", flag, s, lo, INT64_MAX, &v)) return -1;
+  *out = v;
+  return 0;
+}
+
+int o2o_cmd_eval(int argc, char **argv) {
+  const char *ckpt = NULL, *scenario = NULL, *variant = "real", *sim_exe = NULL;
+  long long episodes = 10, seed = 1000000, procs = 1;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return 0;
+    }
+    if (!strcmp(a, "--version")) {
+      printf("o2o %s\n", O2O_VERSION);
+      return 0;
+    }
+    if (!strcmp(a, "--json")) {
+      json = 1;
+      continue;
+    }
+    if (!v) {
+      fprintf(stderr, "o2o eval: unknown or incomplete option '%s'\n", a);
+      usage(stderr);
+      return 2;
+    }
+    if (!strcmp(a, "--checkpoint"))
+      ckpt = v;
+    else if (!strcmp(a, "--scenario"))
+      scenario = v;
+    else if (!strcmp(a, "--variant")) {
+      if (strcmp(v, "real") && strcmp(v, "sim")) {
+        fprintf(stderr, "o2o eval: --variant must be real or sim, got '%s'\n", v);
+        return 2;
+      }
+      variant = v;
+    } else if (!strcmp(a, "--episodes")) {
+      if (parse_i64(a, v, 1, &episodes)) return 2;
+    } else if (!strcmp(a, "--seed")) {
+      if (parse_i64(a, v, 0, &seed)) return 2;
+    } else if (!strcmp(a, "--procs")) {
+      if (parse_i64(a, v, 1, &procs)) return 2;
+    } else if (!strcmp(a, "--sim-exe"))
+      sim_exe = v;
+    else {
+      fprintf(stderr, "o2o eval: unknown option '%s' (see --help)\n", a);
+      return 2;
+    }
+    i++;
+  }
+  if (!ckpt) {
+    fprintf(stderr, "o2o eval: --checkpoint is required\n");
+    usage(stderr);
+    return 2;
+  }
+  if (episodes > 10000 || procs > 256) {
+    fprintf(stderr, "o2o eval: --episodes <= 10000, --procs <= 256\n");
+    return 2;
+  }
+  char err[1024];
+  o2o_policy *pol = o2o_policy_load(ckpt, err, sizeof(err));
+  if (!pol) {
+    fprintf(stderr, "o2o eval: %s\n", err);
+    return 1;
+  }
+  char scen_buf[O2O_CKPT_VALLEN] = "";
+  if (!scenario) {
+    o2o_ckpt *c = o2o_ckpt_open(ckpt, err, sizeof(err));
+    const char *s = c ? o2o_ckpt_meta_get(o2o_ckpt_metadata(c), "scenario") : NULL;
+    if (s) snprintf(scen_buf, sizeof(scen_buf), "%s", s);
+    o2o_ckpt_close(c);
+    if (!scen_buf[0]) {
+      fprintf(stderr, "o2o eval: %s records no scenario: pass --scenario\n", ckpt);
+      o2o_policy_destroy(pol);
+      return 2;
+    }
+    scenario = scen_buf;
+  }
+  /* Episodes spread over P processes: ceil(N / P) envs each. */
+  int per_proc = (int)((episodes + procs - 1) / procs);
+  o2o_pool_config pc = {.scenario = scenario,
+                        .variant = variant,
+                        .num_procs = (int)procs,
+                        .envs_per_proc = per_proc,
+                        .sim_exe = sim_exe,
+                        .quiet = 1};
+  o2o_train_env env;
+  if (o2o_train_env_pool(&env, &pc, err, sizeof(err))) {
+    fprintf(stderr, "o2o eval: cannot start o2o-sim for '%s': %s\n", scenario, err);
+    o2o_policy_destroy(pol);
+    return 1;
+  }
+  const o2o_bridge_spec *sp = env.spec(env.ctx);
+  int rc = 1;
+  double *ret = calloc((size_t)episodes, sizeof(double));
+  if (sp->obs_dim != o2o_policy_obs_dim(pol) || sp->act_dim != o2o_policy_act_dim(pol)) {
+    fprintf(stderr, "o2o eval: checkpoint %s has obs/act dims %d/%d but scenario %s has %d/%d\n",
+            ckpt, o2o_policy_obs_dim(pol), o2o_policy_act_dim(pol), scenario, sp->obs_dim,
+            sp->act_dim);
+    goto done;
+  }
+  if (!ret || o2o_train_evaluate(&env, act_policy, pol, (int)episodes, (uint64_t)seed, ret, err,
+                                 sizeof(err))) {
+    fprintf(stderr, "o2o eval: %s\n", ret ? err : "out of memory");
+    goto done;
+  }
+  double mean = 0, var = 0, mn = INFINITY, mx = -INFINITY;
+  for (int i = 0; i < episodes; i++) {
+    mean += ret[i] / (double)episodes;
+    mn = fmin(mn, ret[i]);
+    mx = fmax(mx, ret[i]);
+  }
+  for (int i = 0; i < episodes; i++)
+    var += (ret[i] - mean) * (ret[i] - mean) / (double)episodes;
+  double score;
+  int has_score = o2o_train_d4rl_score(sp->task, mean, &score);
+  if (json) {
+    printf("{\"checkpoint\": ");
+    o2o_json_str(stdout, ckpt);
+    printf(", \"scenario\": ");
+    o2o_json_str(stdout, sp->scenario);
+    printf(", \"task\": ");
+    o2o_json_str(stdout, sp->task);
+    printf(", \"variant\": ");
+    o2o_json_str(stdout, sp->variant);
+    printf(", \"episodes\": %lld, \"seed\": %lld, \"returns\": [", episodes, seed);
+    for (int i = 0; i < episodes; i++)
+      printf(i ? ", %.4f" : "%.4f", ret[i]);
+    printf("], \"mean\": %.4f, \"std\": %.4f, \"min\": %.4f, \"max\": %.4f", mean, sqrt(var), mn,
+           mx);
+    if (has_score) printf(", \"d4rl_score\": %.3f", score);
+    printf("}\n");
+  } else {
+    printf("%s (%s), %lld deterministic episodes, seeds %lld..%lld\n", sp->scenario, sp->variant,
+           episodes, seed, seed + episodes - 1);
+    printf("return mean %.2f std %.2f min %.2f max %.2f\n", mean, sqrt(var), mn, mx);
+    if (has_score) printf("D4RL normalised score (%s): %.1f\n", sp->task, score);
+  }
+  rc = 0;
+done:
+  free(ret);
+  env.destroy(env.ctx);
+  o2o_policy_destroy(pol);
+  return rc;
+}

@@ -1,0 +1,51 @@
+/* o2o: the agent program. Dispatches to one subcommand per cmd_*.c file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/blas_setup.h"
+#include "cli/o2o_commands.h"
+#include "o2o_version.h"
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} o2o_command;
+
+static const o2o_command commands[] = {
+    {"train-online", o2o_cmd_train_online, "train SAC online on a scenario (through o2o-sim)"},
+    {"eval", o2o_cmd_eval, "run deterministic episodes of a checkpoint and report returns"},
+    {"collect", o2o_cmd_collect, "record a D4RL-layout HDF5 dataset with a policy"},
+    {"dataset", o2o_cmd_dataset, "inspect a dataset: o2o dataset info FILE [--json]"},
+    {"render", o2o_cmd_render, "record rollouts of a policy as .mp4 or PNG frames"},
+    {"bench", o2o_cmd_bench, "benchmarks (SAC updates/s, dataset I/O) with ratios"},
+};
+static const int num_commands = (int)(sizeof(commands) / sizeof(commands[0]));
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: o2o COMMAND [ARGS...]   (o2o COMMAND --help for its flags)\n\ncommands:\n");
+  for (int i = 0; i < num_commands; i++)
+    fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n  --version     print the version\n  --help        this text\n");
+}
+
+int main(int argc, char **argv) {
+  o2o_blas_setup(argc, argv); /* first: may re-execute with a fast OpenBLAS kernel */
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+    printf("o2o %s\n", O2O_VERSION);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return 0;
+  }
+  for (int i = 0; i < num_commands; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "o2o: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,536 @@
+/* sac.c: Soft Actor-Critic (sac.h) on the nn core.
+ *
+ * One update, every loss from the CURRENT parameters (SimpleSAC/CQL/H2O order, so a
+ * non-finite gradient can be refused before anything changes):
+ *   1. actor forward on [obs; next_obs] (2B rows, one pass) -> a~, log pi(a~|s), a', log pi(a'|s')
+ *   2. target critics on (next_obs, a') -> y = r + gamma (1-d) (min_k Qt_k - [backup] alpha log
+ * pi')
+ *   3. critics on [(obs, a~); (obs, act)] (2B rows, one pass): the first B rows give the actor
+ *      loss mean(alpha log pi - min_k Q_k), the last B rows the critic loss sum_k mean (Q_k - y)^2
+ *   4. one critic backward: weight gradients from the critic rows only, input gradients of the
+ *      actor rows down to the action (dQ_min/da) -> tanh-Gaussian backward -> actor backward
+ *   5. temperature: dL/dlog_alpha = -mean(log pi + target_entropy) (log pi of step 1, detached)
+ *   6. check every loss and gradient is finite, then Adam on log_alpha, actor, critics; Polyak.
+ * Stacking the two actor passes and the two critic passes halves the number of sgemm calls
+ * and makes each one twice as tall (faster per FLOP); CORL's extra actor forward for the alpha
+ * loss and its critic weight gradients in the actor step are not computed at all. */
+#include "learn/sac_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/tanh_gaussian.h"
+
+void o2o_sac_config_default(o2o_sac_config *c) {
+  memset(c, 0, sizeof *c);
+  c->hidden = 256;
+  c->layers = 2;
+  c->num_critics = 2;
+  c->critic_layernorm = 0;
+  c->batch_size = 256;
+  c->gamma = 0.99f;
+  c->tau = 0.005f;
+  c->actor_lr = c->critic_lr = c->alpha_lr = 3e-4f;
+  c->init_alpha = 1.0f;
+  c->target_entropy = 0.0f; /* 0 = -act_dim */
+  c->backup_entropy = 1;
+  c->log_std_min = -20.0f;
+  c->log_std_max = 2.0f;
+  c->utd = 1;
+  c->start_steps = 5000;
+  c->last_layer_gain = 0.0f;
+}
+
+static void errf(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || !errlen) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+int o2o_sac_config_check(const o2o_sac_config *c, int obs_dim, int act_dim, char *err,
+                         size_t errlen) {
+#define BAD(cond, fmt, ...)                                                                        \
+  if (cond) {                                                                                      \
+    errf(err, errlen, "SAC config: " fmt, __VA_ARGS__);                                            \
+    return -1;                                                                                     \
+  }
+  BAD(obs_dim < 1 || act_dim < 1, "obs_dim %d / act_dim %d must be >= 1", obs_dim, act_dim);
+  BAD(c->hidden < 1 || c->hidden > 65536, "hidden = %d must be in 1..65536", c->hidden);
+  BAD(c->layers < 1 || c->layers > O2O_NN_MAX_LAYERS - 1, "layers = %d must be in 1..%d", c->layers,
+      O2O_NN_MAX_LAYERS - 1);
+  BAD(c->num_critics < 1 || c->num_critics > 64, "num_critics = %d must be in 1..64",
+      c->num_critics);
+  BAD(c->batch_size < 1 || c->batch_size > 1 << 20, "batch_size = %d must be in 1..%d",
+      c->batch_size, 1 << 20);
+  BAD(!(c->gamma >= 0.0f && c->gamma <= 1.0f), "gamma = %g must be in [0, 1]", (double)c->gamma);
+  BAD(!(c->tau > 0.0f && c->tau <= 1.0f), "tau = %g must be in (0, 1]", (double)c->tau);
+  BAD(!(c->actor_lr > 0.0f && isfinite(c->actor_lr)), "actor_lr = %g must be > 0",
+      (double)c->actor_lr);
+  BAD(!(c->critic_lr > 0.0f && isfinite(c->critic_lr)), "critic_lr = %g must be > 0",
+      (double)c->critic_lr);
+  BAD(!(c->alpha_lr >= 0.0f && isfinite(c->alpha_lr)), "alpha_lr = %g must be >= 0",
+      (double)c->alpha_lr);
+  BAD(!(c->init_alpha > 0.0f && isfinite(c->init_alpha)), "init_alpha = %g must be > 0",
+      (double)c->init_alpha);
+  BAD(!isfinite(c->target_entropy), "target_entropy = %g must be finite",
+      (double)c->target_entropy);
+  BAD(!(c->log_std_min < c->log_std_max) || !isfinite(c->log_std_min) || !isfinite(c->log_std_max),
+      "log_std_min = %g must be below log_std_max = %g", (double)c->log_std_min,
+      (double)c->log_std_max);
+  BAD(c->utd < 1, "utd = %d must be >= 1", c->utd);
+  BAD(c->start_steps < 0, "start_steps = %d must be >= 0", c->start_steps);
+  BAD(!(c->last_layer_gain >= 0.0f && isfinite(c->last_layer_gain)),
+      "last_layer_gain = %g must be >= 0", (double)c->last_layer_gain);
+#undef BAD
+  return 0;
+}
+
+/* ---- step counters and rng state as float tensors (exact small integers) ---- */
+static void pack_i64(float *f, int64_t v) {
+  f[0] = (float)(v & 0xFFFFFF);
+  f[1] = (float)(v >> 24);
+}
+static int unpack_i64(const float *f, int64_t *v) {
+  for (int i = 0; i < 2; i++)
+    if (!(f[i] >= 0.0f && f[i] < 16777216.0f && f[i] == floorf(f[i]))) return -1;
+  *v = (int64_t)f[0] | ((int64_t)f[1] << 24);
+  return 0;
+}
+
+static void pack_state(o2o_sac *s) {
+  pack_i64(s->mirror + 0, s->updates);
+  pack_i64(s->mirror + 2, s->actor_opt.t);
+  pack_i64(s->mirror + 4, s->critic_opt.t);
+  pack_i64(s->mirror + 6, s->alpha_opt.t);
+  for (int i = 0; i < 16; i++)
+    s->mirror[8 + i] = (float)((s->rng.s[i / 4] >> (16 * (i % 4))) & 0xFFFF);
+  memcpy(s->mirror_packed, s->mirror, sizeof s->mirror);
+}
+
+static int unpack_state(o2o_sac *s, char *err, size_t errlen) {
+  int64_t c[4];
+  static const char *names[4] = {"sac.updates", "actor.adam_step", "critic.adam_step",
+                                 "log_alpha.adam_step"};
+  for (int i = 0; i < 4; i++)
+    if (unpack_i64(s->mirror + 2 * i, &c[i])) {
+      errf(err, errlen, "tensor %s does not hold a step counter (values %g, %g)", names[i],
+           s->mirror[2 * i], s->mirror[2 * i + 1]);
+      return -1;
+    }
+  uint64_t r[4] = {0, 0, 0, 0};
+  for (int i = 0; i < 16; i++) {
+    float f = s->mirror[8 + i];
+    if (!(f >= 0.0f && f <= 65535.0f && f == floorf(f))) {
+      errf(err, errlen, "tensor sac.rng[%d] = %g is not a 16-bit integer", i, f);
+      return -1;
+    }
+    r[i / 4] |= (uint64_t)f << (16 * (i % 4));
+  }
+  if (!(r[0] | r[1] | r[2] | r[3])) {
+    errf(err, errlen, "tensor sac.rng is all zero (not a valid generator state)");
+    return -1;
+  }
+  s->updates = c[0];
+  s->actor_opt.t = c[1];
+  s->critic_opt.t = c[2];
+  s->alpha_opt.t = c[3];
+  memcpy(s->rng.s, r, sizeof r);
+  memcpy(s->mirror_packed, s->mirror, sizeof s->mirror);
+  return 0;
+}
+
+int o2o_sac_tensors_loaded(o2o_sac *s, char *err, size_t errlen) {
+  if (unpack_state(s, err, errlen)) {
+    pack_state(s); /* restore the mirrors of the state that stays in force */
+    return -1;
+  }
+  return 0;
+}
+
+/* Someone wrote into the mirrored tensors (a checkpoint load): adopt them if valid. */
+static void sync_state(o2o_sac *s) {
+  if (memcmp(s->mirror, s->mirror_packed, sizeof s->mirror))
+    if (unpack_state(s, NULL, 0)) pack_state(s);
+}
+
+/* ---- tensor table ---- */
+static int add_tensor(o2o_tensor_ref *t, int n, int max, const char *name, float *data,
+                      int64_t len) {
+  if (n < max) {
+    memset(&t[n], 0, sizeof t[n]);
+    snprintf(t[n].name, sizeof t[n].name, "%s", name);
+    t[n].data = data;
+    t[n].ndim = 1;
+    t[n].shape[0] = len;
+  }
+  return n + 1;
+}
+
+static int build_tensors(o2o_sac *s, o2o_tensor_ref *t, int max) {
+  int n = 0;
+  n += o2o_nn_mlp_tensor_refs(&s->actor_m, s->actor_p, "actor", 0, t ? t + n : NULL,
+                              t ? max - n : 0);
+  n += o2o_nn_mlp_tensor_refs(&s->critic_m, s->critic_p, "critic", 1, t ? t + n : NULL,
+                              t ? max - n : 0);
+  n += o2o_nn_mlp_tensor_refs(&s->critic_m, s->target_p, "critic_target", 1, t ? t + n : NULL,
+                              t ? max - n : 0);
+  if (!t) max = 0;
+  int64_t pa = (int64_t)s->actor_m.num_params, pc = (int64_t)s->critic_m.num_params;
+  n = add_tensor(t, n, max, "log_alpha", s->log_alpha, 1);
+  n = add_tensor(t, n, max, "actor.adam_m", s->actor_opt.m, pa);
+  n = add_tensor(t, n, max, "actor.adam_v", s->actor_opt.v, pa);
+  n = add_tensor(t, n, max, "critic.adam_m", s->critic_opt.m, pc);
+  n = add_tensor(t, n, max, "critic.adam_v", s->critic_opt.v, pc);
+  n = add_tensor(t, n, max, "log_alpha.adam_m", s->alpha_opt.m, 1);
+  n = add_tensor(t, n, max, "log_alpha.adam_v", s->alpha_opt.v, 1);
+  n = add_tensor(t, n, max, "sac.updates", s->mirror + 0, 2);
+  n = add_tensor(t, n, max, "actor.adam_step", s->mirror + 2, 2);
+  n = add_tensor(t, n, max, "critic.adam_step", s->mirror + 4, 2);
+  n = add_tensor(t, n, max, "log_alpha.adam_step", s->mirror + 6, 2);
+  n = add_tensor(t, n, max, "sac.rng", s->mirror + 8, 16);
+  return n;
+}
+
+/* ---- create / destroy ---- */
+o2o_sac *o2o_sac_create(int obs_dim, int act_dim, const o2o_sac_config *cfg, uint64_t seed) {
+  o2o_sac_config c;
+  if (cfg)
+    c = *cfg;
+  else
+    o2o_sac_config_default(&c);
+  if (o2o_sac_config_check(&c, obs_dim, act_dim, NULL, 0)) return NULL;
+  if (c.target_entropy == 0.0f) c.target_entropy = -(float)act_dim;
+  o2o_sac *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->cfg = c;
+  s->obs_dim = obs_dim;
+  s->act_dim = act_dim;
+  s->max_batch = c.batch_size;
+  int dims[O2O_NN_MAX_LAYERS + 1];
+  dims[0] = obs_dim;
+  for (int l = 1; l <= c.layers; l++)
+    dims[l] = c.hidden;
+  dims[c.layers + 1] = 2 * act_dim;
+  o2o_nn_mlp_init(&s->actor_m, 1, c.layers + 1, dims, 0);
+  dims[0] = obs_dim + act_dim;
+  dims[c.layers + 1] = 1;
+  o2o_nn_mlp_init(&s->critic_m, c.num_critics, c.layers + 1, dims, c.critic_layernorm);
+
+  size_t pa = s->actor_m.num_params, pc = s->critic_m.num_params;
+  size_t B = (size_t)c.batch_size, O = (size_t)obs_dim, A = (size_t)act_dim;
+  size_t N = (size_t)c.num_critics;
+  int ok = 1;
+#define ALLOC(p, n) ok &= ((p) = calloc((n), sizeof(float))) != NULL
+  ALLOC(s->actor_p, pa);
+  ALLOC(s->actor_g, pa);
+  ALLOC(s->critic_p, pc);
+  ALLOC(s->critic_g, pc);
+  ALLOC(s->target_p, pc);
+  ALLOC(s->x_actor, 2 * B * O);
+  ALLOC(s->x_critic, 2 * B * (O + A));
+  ALLOC(s->x_target, B * (O + A));
+  ALLOC(s->eps, 2 * B * A);
+  ALLOC(s->pi_act, 2 * B * A);
+  ALLOC(s->logp, 2 * B);
+  ALLOC(s->y, B);
+  ALLOC(s->d_critic_out, 2 * B * N);
+  ALLOC(s->dx_critic, B * (O + A));
+  ALLOC(s->ga, B * A);
+  ALLOC(s->gl, B);
+  ALLOC(s->d_actor_out, B * 2 * A);
+#undef ALLOC
+  ok &= (s->actor_acts = o2o_nn_acts_create(&s->actor_m, 2 * c.batch_size)) != NULL;
+  ok &= (s->critic_acts = o2o_nn_acts_create(&s->critic_m, 2 * c.batch_size)) != NULL;
+  ok &= (s->target_acts = o2o_nn_acts_create(&s->critic_m, c.batch_size)) != NULL;
+  ok &= o2o_nn_adam_init(&s->actor_opt, pa, c.actor_lr) == 0;
+  ok &= o2o_nn_adam_init(&s->critic_opt, pc, c.critic_lr) == 0;
+  ok &= o2o_nn_adam_init(&s->alpha_opt, 1, c.alpha_lr) == 0;
+  if (!ok) {
+    o2o_sac_destroy(s);
+    return NULL;
+  }
+  /* init: one stream for parameters (actor first, then critics), another for sampling */
+  o2o_nn_rng init_rng;
+  o2o_nn_rng_seed(&init_rng, seed);
+  o2o_nn_mlp_init_params(&s->actor_m, s->actor_p, &init_rng, c.last_layer_gain);
+  o2o_nn_mlp_init_params(&s->critic_m, s->critic_p, &init_rng, c.last_layer_gain);
+  memcpy(s->target_p, s->critic_p, pc * sizeof(float));
+  s->log_alpha[0] = logf(c.init_alpha);
+  o2o_nn_rng_seed(&s->rng, seed ^ 0x5ac5ac5ac5ac5ac5ULL);
+
+  s->num_tensors = build_tensors(s, NULL, 0);
+  s->tensors = calloc((size_t)s->num_tensors, sizeof *s->tensors);
+  if (!s->tensors) {
+    o2o_sac_destroy(s);
+    return NULL;
+  }
+  build_tensors(s, s->tensors, s->num_tensors);
+  pack_state(s);
+  return s;
+}
+
+void o2o_sac_destroy(o2o_sac *s) {
+  if (!s) return;
+  free(s->actor_p);
+  free(s->actor_g);
+  free(s->critic_p);
+  free(s->critic_g);
+  free(s->target_p);
+  free(s->x_actor);
+  free(s->x_critic);
+  free(s->x_target);
+  free(s->eps);
+  free(s->pi_act);
+  free(s->logp);
+  free(s->y);
+  free(s->d_critic_out);
+  free(s->dx_critic);
+  free(s->ga);
+  free(s->gl);
+  free(s->d_actor_out);
+  o2o_nn_acts_destroy(s->actor_acts);
+  o2o_nn_acts_destroy(s->critic_acts);
+  o2o_nn_acts_destroy(s->target_acts);
+  o2o_nn_adam_free(&s->actor_opt);
+  o2o_nn_adam_free(&s->critic_opt);
+  o2o_nn_adam_free(&s->alpha_opt);
+  free(s->tensors);
+  free(s);
+}
+
+const o2o_sac_config *o2o_sac_get_config(const o2o_sac *s) {
+  return &s->cfg;
+}
+
+int o2o_sac_tensors(o2o_sac *s, const o2o_tensor_ref **tensors) {
+  sync_state(s);
+  *tensors = s->tensors;
+  return s->num_tensors;
+}
+
+/* ---- acting ---- */
+void o2o_sac_act(o2o_sac *s, const float *obs, int n, int deterministic, float *actions) {
+  sync_state(s);
+  const int A = s->act_dim, chunk = s->actor_acts->max_batch;
+  const int L = s->actor_m.num_layers;
+  for (int i0 = 0; i0 < n; i0 += chunk) {
+    int m = n - i0 < chunk ? n - i0 : chunk;
+    o2o_nn_mlp_forward(&s->actor_m, s->actor_p, obs + (size_t)i0 * s->obs_dim, s->obs_dim, m,
+                       s->actor_acts);
+    const float *out = s->actor_acts->out[L - 1];
+    float *a = actions + (size_t)i0 * A;
+    if (deterministic) {
+      o2o_tg_mode(out, 2 * A, m, A, a);
+    } else {
+      o2o_nn_rng_normal(&s->rng, s->eps, m * A);
+      o2o_tg_sample(out, 2 * A, m, A, s->cfg.log_std_min, s->cfg.log_std_max, s->eps, a, s->logp);
+    }
+  }
+  pack_state(s);
+}
+
+/* ---- update ---- */
+static int check_field(const float *x, int rows, int cols, const char *name, int64_t step,
+                       char *err, size_t errlen) {
+  long i = o2o_nn_find_nonfinite(x, (size_t)rows * cols);
+  if (i < 0) return 0;
+  errf(err, errlen, "batch.%s row %ld col %ld is %g (not finite) at update step %lld", name,
+       i / cols, i % cols, (double)x[i], (long long)step);
+  return -1;
+}
+
+/* Name the tensor holding element `i` of a parameter array (for error messages). */
+static const char *tensor_of(o2o_sac *s, const float *base, long i, long *local) {
+  const float *p = base + i;
+  for (int t = 0; t < s->num_tensors; t++) {
+    const o2o_tensor_ref *r = &s->tensors[t];
+    if (p >= r->data && p < r->data + o2o_tensor_numel(r)) {
+      *local = (long)(p - r->data);
+      return r->name;
+    }
+  }
+  *local = i;
+  return "?";
+}
+
+static int check_grads(o2o_sac *s, const float *grads, const float *params, size_t n,
+                       const char *what, int64_t step, char *err, size_t errlen) {
+  long i = o2o_nn_find_nonfinite(grads, n);
+  if (i < 0) return 0;
+  long local;
+  const char *name = tensor_of(s, params, i, &local);
+  errf(err, errlen, "%s gradient of %s[%ld] is %g (not finite) at update step %lld", what, name,
+       local, (double)grads[i], (long long)step);
+  return -1;
+}
+
+/* A non-finite parameter (including targets and log_alpha), named, or 0. */
+static int check_params(o2o_sac *s, int64_t step, char *err, size_t errlen) {
+  for (int t = 0; t < s->num_tensors; t++) {
+    const o2o_tensor_ref *r = &s->tensors[t];
+    if (strstr(r->name, "adam") || strncmp(r->name, "sac.", 4) == 0) continue;
+    long i = o2o_nn_find_nonfinite(r->data, (size_t)o2o_tensor_numel(r));
+    if (i >= 0) {
+      errf(err, errlen, "parameter %s[%ld] is %g (not finite) at update step %lld", r->name, i,
+           (double)r->data[i], (long long)step);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, char *err,
+                          size_t errlen) {
+  const int B = b->size, O = s->obs_dim, A = s->act_dim, OA = O + A;
+  const int N = s->cfg.num_critics, L = s->actor_m.num_layers;
+  const int64_t step = s->updates + 1;
+  if (B < 1 || B > s->max_batch || b->obs_dim != O || b->act_dim != A) {
+    errf(err, errlen,
+         "batch of %d rows, obs_dim %d, act_dim %d does not fit this SAC (1..%d rows, obs_dim "
+         "%d, act_dim %d) at update step %lld",
+         B, b->obs_dim, b->act_dim, s->max_batch, O, A, (long long)step);
+    return -1;
+  }
+  if (check_field(b->obs, B, O, "obs", step, err, errlen) ||
+      check_field(b->act, B, A, "act", step, err, errlen) ||
+      check_field(b->rew, B, 1, "rew", step, err, errlen) ||
+      check_field(b->next_obs, B, O, "next_obs", step, err, errlen) ||
+      check_field(b->done, B, 1, "done", step, err, errlen))
+    return -1;
+  /* parameters written from outside (a loaded checkpoint) or left broken: ~10 us */
+  if (check_params(s, step, err, errlen)) return -1;
+  const float alpha = expf(s->log_alpha[0]);
+  const float lsmin = s->cfg.log_std_min, lsmax = s->cfg.log_std_max;
+
+  /* 1. actor on [obs; next_obs] */
+  memcpy(s->x_actor, b->obs, sizeof(float) * (size_t)B * O);
+  memcpy(s->x_actor + (size_t)B * O, b->next_obs, sizeof(float) * (size_t)B * O);
+  o2o_nn_mlp_forward(&s->actor_m, s->actor_p, s->x_actor, O, 2 * B, s->actor_acts);
+  const float *aout = s->actor_acts->out[L - 1];
+  if (!s->reuse_noise) o2o_nn_rng_normal(&s->rng, s->eps, 2 * B * A);
+  o2o_tg_sample(aout, 2 * A, 2 * B, A, lsmin, lsmax, s->eps, s->pi_act, s->logp);
+  const float *pi_next = s->pi_act + (size_t)B * A, *logp_next = s->logp + B;
+
+  /* 2. targets */
+  for (int r = 0; r < B; r++) {
+    memcpy(s->x_target + (size_t)r * OA, b->next_obs + (size_t)r * O, sizeof(float) * O);
+    memcpy(s->x_target + (size_t)r * OA + O, pi_next + (size_t)r * A, sizeof(float) * A);
+  }
+  o2o_nn_mlp_forward(&s->critic_m, s->target_p, s->x_target, OA, B, s->target_acts);
+  const float *qt = s->target_acts->out[L - 1];
+  const float ent = s->cfg.backup_entropy ? alpha : 0.0f;
+  for (int r = 0; r < B; r++) {
+    float m = qt[(size_t)r * N];
+    for (int k = 1; k < N; k++) { /* a min that keeps NaN (fminf would drop it) */
+      float v = qt[(size_t)r * N + k];
+      if (v < m || v != v) m = v;
+    }
+    s->y[r] = b->rew[r] + s->cfg.gamma * (1.0f - b->done[r]) * (m - ent * logp_next[r]);
+  }
+
+  /* 3. critics on [(obs, pi(obs)); (obs, act)] */
+  for (int r = 0; r < B; r++) {
+    float *xa = s->x_critic + (size_t)r * OA, *xd = s->x_critic + (size_t)(B + r) * OA;
+    memcpy(xa, b->obs + (size_t)r * O, sizeof(float) * O);
+    memcpy(xa + O, s->pi_act + (size_t)r * A, sizeof(float) * A);
+    memcpy(xd, b->obs + (size_t)r * O, sizeof(float) * O);
+    memcpy(xd + O, b->act + (size_t)r * A, sizeof(float) * A);
+  }
+  o2o_nn_mlp_forward(&s->critic_m, s->critic_p, s->x_critic, OA, 2 * B, s->critic_acts);
+  const float *q = s->critic_acts->out[L - 1];
+  double actor_loss = 0.0, critic_loss = 0.0, q_sum = 0.0, lp_sum = 0.0;
+  const float invB = 1.0f / (float)B;
+  for (int r = 0; r < B; r++) {
+    const float *qa = q + (size_t)r * N;
+    int kmin = 0;
+    for (int k = 1; k < N; k++)
+      if (qa[k] < qa[kmin] || qa[k] != qa[k]) kmin = k;
+    actor_loss += (double)alpha * s->logp[r] - qa[kmin];
+    lp_sum += s->logp[r];
+    float *da = s->d_critic_out + (size_t)r * N;
+    for (int k = 0; k < N; k++)
+      da[k] = k == kmin ? -invB : 0.0f;
+    const float *qd = q + (size_t)(B + r) * N;
+    float *dd = s->d_critic_out + (size_t)(B + r) * N;
+    for (int k = 0; k < N; k++) {
+      float e = qd[k] - s->y[r];
+      critic_loss += (double)e * e;
+      q_sum += qd[k];
+      dd[k] = 2.0f * e * invB;
+    }
+  }
+  actor_loss /= B;
+  critic_loss /= B;
+
+  /* 4. critic backward (weights from the data rows, action gradient of the policy rows) */
+  o2o_nn_mlp_backward(&s->critic_m, s->critic_p, s->x_critic, OA, 2 * B, s->critic_acts,
+                      s->d_critic_out, s->critic_g, B, B, s->dx_critic, B, OA);
+  for (int r = 0; r < B; r++) {
+    memcpy(s->ga + (size_t)r * A, s->dx_critic + (size_t)r * OA + O, sizeof(float) * A);
+    s->gl[r] = alpha * invB;
+  }
+  o2o_tg_backward(aout, 2 * A, B, A, lsmin, lsmax, s->eps, s->pi_act, s->ga, s->gl, s->d_actor_out,
+                  2 * A);
+  o2o_nn_mlp_backward(&s->actor_m, s->actor_p, s->x_actor, O, B, s->actor_acts, s->d_actor_out,
+                      s->actor_g, 0, B, NULL, 0, 0);
+
+  /* 5. temperature */
+  double lpm = lp_sum / B;
+  s->log_alpha_g[0] = (float)-(lpm + s->cfg.target_entropy);
+  float alpha_loss = -s->log_alpha[0] * (float)(lpm + s->cfg.target_entropy);
+
+  s->loss[0] = critic_loss;
+  s->loss[1] = actor_loss;
+  s->loss[2] = -(double)s->log_alpha[0] * (lpm + s->cfg.target_entropy);
+  if (st) {
+    st->critic_loss = (float)critic_loss;
+    st->actor_loss = (float)actor_loss;
+    st->alpha_loss = alpha_loss;
+    st->alpha = alpha;
+    st->q_mean = (float)(q_sum / ((double)B * N));
+    st->log_pi_mean = (float)lpm;
+  }
+
+  /* 6. refuse non-finite losses and gradients */
+  int bad = !isfinite(critic_loss) || !isfinite(actor_loss) || !isfinite(alpha_loss) ||
+            o2o_nn_find_nonfinite(s->critic_g, s->critic_m.num_params) >= 0 ||
+            o2o_nn_find_nonfinite(s->actor_g, s->actor_m.num_params) >= 0 ||
+            !isfinite(s->log_alpha_g[0]);
+  if (!bad) return 0;
+  /* diagnose: the gradient, else the loss */
+  if (check_grads(s, s->critic_g, s->critic_p, s->critic_m.num_params, "critic", step, err,
+                  errlen) ||
+      check_grads(s, s->actor_g, s->actor_p, s->actor_m.num_params, "actor", step, err, errlen) ||
+      check_grads(s, s->log_alpha_g, s->log_alpha, 1, "temperature", step, err, errlen))
+    return -1;
+  errf(err, errlen,
+       "loss not finite at update step %lld: critic_loss %g, actor_loss %g, alpha_loss %g",
+       (long long)step, critic_loss, actor_loss, (double)alpha_loss);
+  return -1;
+}
+
+void o2o_sac_apply_grads(o2o_sac *s) {
+  o2o_nn_adam_step(&s->alpha_opt, s->log_alpha, s->log_alpha_g);
+  o2o_nn_adam_step(&s->actor_opt, s->actor_p, s->actor_g);
+  o2o_nn_adam_step(&s->critic_opt, s->critic_p, s->critic_g);
+  o2o_nn_polyak(s->target_p, s->critic_p, s->critic_m.num_params, s->cfg.tau);
+  s->updates++;
+}
+
+int o2o_sac_update(o2o_sac *s, const o2o_batch *batch, o2o_sac_stats *stats, char *err,
+                   size_t errlen) {
+  sync_state(s);
+  o2o_nn_rng saved = s->rng;
+  if (o2o_sac_compute_grads(s, batch, stats, err, errlen)) {
+    s->rng = saved; /* nothing changes on failure, the rng included */
+    return -1;
+  }
+  o2o_sac_apply_grads(s);
+  pack_state(s);
+  return 0;
+}

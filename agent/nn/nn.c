@@ -1,0 +1,520 @@
+/* nn.c: MLP ensembles (forward with saved activations, hand-written backward), init, Adam,
+ * Polyak, RNG. Every matrix product is a row-major cblas_sgemm. See nn.h for the layouts. */
+#include "nn/nn.h"
+
+/* The element-wise loops (bias+ReLU, masks, Adam, Polyak) must vectorise and stay
+ * branch-free: at the project's -O2, GCC 12 leaves them scalar with a branch per element
+ * (ReLU on random signs mispredicts half the time: 40% of an update). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3", "no-math-errno")
+#endif
+/* ...and use AVX2/AVX-512 where the CPU has them (the build targets baseline x86-64). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SIMD_CLONES
+#endif
+
+#include <cblas.h>
+#undef I /* cblas.h pulls in complex.h; I is a layer width here */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LN_EPS 1e-5f /* PyTorch nn.LayerNorm default */
+
+/* ---------------- RNG ---------------- */
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void o2o_nn_rng_seed(o2o_nn_rng *r, uint64_t seed) {
+  uint64_t x = seed;
+  for (int i = 0; i < 4; i++)
+    r->s[i] = splitmix64(&x);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
+
+uint64_t o2o_nn_rng_next(o2o_nn_rng *r) {
+  uint64_t *s = r->s;
+  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+float o2o_nn_rng_uniform(o2o_nn_rng *r) {
+  return (float)(o2o_nn_rng_next(r) >> 40) * (1.0f / 16777216.0f);
+}
+
+void o2o_nn_rng_normal(o2o_nn_rng *r, float *out, int n) {
+  for (int i = 0; i < n; i += 2) {
+    /* u1 in (0, 1] so log(u1) is finite */
+    double u1 = ((double)(o2o_nn_rng_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    double u2 = (double)(o2o_nn_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+    double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+    out[i] = (float)(rad * cos(th));
+    if (i + 1 < n) out[i + 1] = (float)(rad * sin(th));
+  }
+}
+
+/* ---------------- layout ---------------- */
+int o2o_nn_mlp_init(o2o_nn_mlp *m, int ensemble, int num_layers, const int *dims, int layernorm) {
+  memset(m, 0, sizeof *m);
+  if (ensemble < 1 || num_layers < 1 || num_layers > O2O_NN_MAX_LAYERS) return -1;
+  m->ensemble = ensemble;
+  m->num_layers = num_layers;
+  m->layernorm = layernorm != 0;
+  size_t off = 0, E = (size_t)ensemble;
+  for (int l = 0; l <= num_layers; l++) {
+    if (dims[l] < 1) return -1;
+    m->dims[l] = dims[l];
+    if (dims[l] > m->max_width) m->max_width = dims[l];
+  }
+  for (int l = 0; l < num_layers; l++) {
+    size_t in = (size_t)dims[l], out = (size_t)dims[l + 1];
+    m->w_off[l] = off;
+    off += E * out * in;
+    m->b_off[l] = off;
+    off += E * out;
+    if (m->layernorm && l < num_layers - 1) {
+      m->g_off[l] = off;
+      off += E * out;
+      m->be_off[l] = off;
+      off += E * out;
+    }
+  }
+  m->num_params = off;
+  return 0;
+}
+
+static float uniform_pm(o2o_nn_rng *rng, float bound) {
+  return (2.0f * o2o_nn_rng_uniform(rng) - 1.0f) * bound;
+}
+
+void o2o_nn_mlp_init_params(const o2o_nn_mlp *m, float *params, o2o_nn_rng *rng,
+                            float last_layer_gain) {
+  size_t E = (size_t)m->ensemble;
+  for (int l = 0; l < m->num_layers; l++) {
+    size_t in = (size_t)m->dims[l], out = (size_t)m->dims[l + 1];
+    float *W = params + m->w_off[l], *b = params + m->b_off[l];
+    int last = l == m->num_layers - 1;
+    if (last && last_layer_gain > 0) {
+      float bound = last_layer_gain * sqrtf(6.0f / (float)(in + out));
+      for (size_t i = 0; i < E * out * in; i++)
+        W[i] = uniform_pm(rng, bound);
+      for (size_t i = 0; i < E * out; i++)
+        b[i] = 0.0f;
+    } else {
+      float bound = 1.0f / sqrtf((float)in);
+      /* member by member, weights then bias, like E separate nn.Linear layers */
+      for (size_t k = 0; k < E; k++) {
+        for (size_t i = 0; i < out * in; i++)
+          W[k * out * in + i] = uniform_pm(rng, bound);
+        for (size_t i = 0; i < out; i++)
+          b[k * out + i] = uniform_pm(rng, bound);
+      }
+    }
+    if (m->layernorm && !last) {
+      for (size_t i = 0; i < E * out; i++) {
+        params[m->g_off[l] + i] = 1.0f;
+        params[m->be_off[l] + i] = 0.0f;
+      }
+    }
+  }
+}
+
+o2o_nn_acts *o2o_nn_acts_create(const o2o_nn_mlp *m, int max_batch) {
+  o2o_nn_acts *a = calloc(1, sizeof *a);
+  if (!a) return NULL;
+  a->max_batch = max_batch;
+  size_t B = (size_t)max_batch, E = (size_t)m->ensemble;
+  int ok = 1;
+  for (int l = 0; l < m->num_layers; l++) {
+    size_t w = (size_t)m->dims[l + 1];
+    ok &= (a->out[l] = calloc(B * E * w, sizeof(float))) != NULL;
+    if (m->layernorm && l < m->num_layers - 1) {
+      ok &= (a->xhat[l] = calloc(B * E * w, sizeof(float))) != NULL;
+      ok &= (a->rstd[l] = calloc(B * E, sizeof(float))) != NULL;
+    }
+  }
+  ok &= (a->d0 = calloc(B * E * (size_t)m->max_width, sizeof(float))) != NULL;
+  ok &= (a->d1 = calloc(B * E * (size_t)m->max_width, sizeof(float))) != NULL;
+  if (!ok) {
+    o2o_nn_acts_destroy(a);
+    return NULL;
+  }
+  return a;
+}
+
+void o2o_nn_acts_destroy(o2o_nn_acts *a) {
+  if (!a) return;
+  for (int l = 0; l < O2O_NN_MAX_LAYERS; l++) {
+    free(a->out[l]);
+    free(a->xhat[l]);
+    free(a->rstd[l]);
+  }
+  free(a->d0);
+  free(a->d1);
+  free(a);
+}
+
+/* ---------------- forward ---------------- */
+/* z += b, then (hidden) ReLU; NaN propagates (v < 0 is false for NaN), as in PyTorch. */
+SIMD_CLONES static void bias_act(float *restrict out, const float *restrict b, int B, int EO,
+                                 int relu) {
+  for (int r = 0; r < B; r++) {
+    float *restrict row = out + (size_t)r * EO;
+    if (relu)
+      for (int j = 0; j < EO; j++) {
+        float v = row[j] + b[j];
+        row[j] = v < 0.0f ? 0.0f : v;
+      }
+    else
+      for (int j = 0; j < EO; j++)
+        row[j] += b[j];
+  }
+}
+
+/* Sums with 16 independent partial sums: GCC vectorises these without -ffast-math (a plain
+ * float reduction must stay in order and runs scalar). */
+#define LANES 16
+static inline float lane_sum(const float *acc) {
+  float t = 0.0f;
+  for (int l = 0; l < LANES; l++)
+    t += acc[l];
+  return t;
+}
+
+/* z += b, LayerNorm per (row, member), ReLU. Saves xhat and rstd for backward. */
+SIMD_CLONES static void bias_ln_relu(float *restrict out, const float *restrict b,
+                                     const float *restrict g, const float *restrict be,
+                                     float *restrict xhat, float *restrict rstd, int B, int E,
+                                     int O) {
+  const int O16 = O - O % LANES;
+  for (int r = 0; r < B; r++)
+    for (int k = 0; k < E; k++) {
+      size_t o = (size_t)r * E * O + (size_t)k * O;
+      float *restrict z = out + o, *restrict xh = xhat + o;
+      const float *bk = b + (size_t)k * O, *gk = g + (size_t)k * O, *bek = be + (size_t)k * O;
+      float acc[LANES] = {0};
+      for (int j = 0; j < O16; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+          z[j + l] += bk[j + l];
+          acc[l] += z[j + l];
+        }
+      for (int j = O16; j < O; j++) {
+        z[j] += bk[j];
+        acc[0] += z[j];
+      }
+      const float mean = lane_sum(acc) / (float)O;
+      float sq[LANES] = {0};
+      for (int j = 0; j < O16; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+          float d = z[j + l] - mean;
+          sq[l] += d * d;
+        }
+      for (int j = O16; j < O; j++)
+        sq[0] += (z[j] - mean) * (z[j] - mean);
+      const float rs = 1.0f / sqrtf(lane_sum(sq) / (float)O + LN_EPS);
+      rstd[(size_t)r * E + k] = rs;
+      for (int j = 0; j < O; j++) {
+        xh[j] = (z[j] - mean) * rs;
+        float v = xh[j] * gk[j] + bek[j];
+        z[j] = v < 0.0f ? 0.0f : v;
+      }
+    }
+}
+
+void o2o_nn_mlp_forward(const o2o_nn_mlp *m, const float *params, const float *x, int ldx, int B,
+                        o2o_nn_acts *acts) {
+  const int E = m->ensemble, L = m->num_layers;
+  const float *in = x;
+  for (int l = 0; l < L; l++) {
+    const int I = m->dims[l], O = m->dims[l + 1];
+    const float *W = params + m->w_off[l];
+    float *out = acts->out[l];
+    if (l == 0) /* all members at once: [B][I] x [E*O][I]^T */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, E * O, I, 1.0f, x, ldx, W, I, 0.0f,
+                  out, E * O);
+    else
+      for (int k = 0; k < E; k++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, I, 1.0f, in + (size_t)k * I,
+                    E * I, W + (size_t)k * O * I, I, 0.0f, out + (size_t)k * O, E * O);
+    const float *b = params + m->b_off[l];
+    if (l == L - 1)
+      bias_act(out, b, B, E * O, 0);
+    else if (m->layernorm)
+      bias_ln_relu(out, b, params + m->g_off[l], params + m->be_off[l], acts->xhat[l],
+                   acts->rstd[l], B, E, O);
+    else
+      bias_act(out, b, B, E * O, 1);
+    in = out;
+  }
+}
+
+/* ---------------- backward ---------------- */
+/* In place: d (gradient w.r.t. the ReLU output h) -> gradient w.r.t. the pre-activation. */
+SIMD_CLONES static void relu_backward(float *restrict d, const float *restrict h, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    d[i] = h[i] > 0.0f ? d[i] : 0.0f;
+}
+
+/* In place through ReLU and LayerNorm: d = dL/dh -> dL/dz. LayerNorm parameter gradients
+ * from rows [w0, w0 + wn) only (gg, gbe may be NULL). */
+SIMD_CLONES static void ln_relu_backward(float *restrict d, const float *restrict h,
+                                         const float *restrict xhat, const float *restrict rstd,
+                                         const float *restrict g, float *restrict gg,
+                                         float *restrict gbe, int B, int E, int O, int w0, int wn) {
+  const int O16 = O - O % LANES;
+  if (gg) {
+    memset(gg, 0, sizeof(float) * (size_t)E * O);
+    memset(gbe, 0, sizeof(float) * (size_t)E * O);
+  }
+  for (int r = 0; r < B; r++) {
+    int wrow = gg && r >= w0 && r < w0 + wn;
+    for (int k = 0; k < E; k++) {
+      size_t o = (size_t)r * E * O + (size_t)k * O;
+      float *restrict dk = d + o;
+      const float *hk = h + o, *xk = xhat + o, *gk = g + (size_t)k * O;
+      for (int j = 0; j < O; j++) /* through the ReLU */
+        dk[j] = hk[j] > 0.0f ? dk[j] : 0.0f;
+      if (wrow) {
+        float *ggk = gg + (size_t)k * O, *gbek = gbe + (size_t)k * O;
+        for (int j = 0; j < O; j++) {
+          ggk[j] += dk[j] * xk[j];
+          gbek[j] += dk[j];
+        }
+      }
+      float a1[LANES] = {0}, a2[LANES] = {0};
+      for (int j = 0; j < O16; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+          float dxh = dk[j + l] * gk[j + l];
+          dk[j + l] = dxh;
+          a1[l] += dxh;
+          a2[l] += dxh * xk[j + l];
+        }
+      for (int j = O16; j < O; j++) {
+        float dxh = dk[j] * gk[j];
+        dk[j] = dxh;
+        a1[0] += dxh;
+        a2[0] += dxh * xk[j];
+      }
+      const float s1 = lane_sum(a1) / (float)O, s2 = lane_sum(a2) / (float)O;
+      const float rs = rstd[(size_t)r * E + k];
+      for (int j = 0; j < O; j++)
+        dk[j] = rs * (dk[j] - s1 - xk[j] * s2);
+    }
+  }
+}
+
+void o2o_nn_mlp_backward(const o2o_nn_mlp *m, const float *params, const float *x, int ldx, int B,
+                         o2o_nn_acts *acts, const float *dout, float *grads, int w_row0, int w_rows,
+                         float *dx, int dx_rows, int lddx) {
+  const int E = m->ensemble, L = m->num_layers;
+  const float *dz = dout; /* gradient w.r.t. the current layer's pre-activation */
+  float *bufs[2] = {acts->d0, acts->d1};
+  int which = 0;
+  for (int l = L - 1; l >= 0; l--) {
+    const int I = m->dims[l], O = m->dims[l + 1], EO = E * O;
+    const float *W = params + m->w_off[l];
+    const float *in = l == 0 ? x : acts->out[l - 1];
+    const int ldin = l == 0 ? ldx : E * I;
+    if (l < L - 1) { /* dz holds dL/dh of this hidden layer in a scratch buffer */
+      float *d = (float *)dz;
+      if (m->layernorm)
+        ln_relu_backward(d, acts->out[l], acts->xhat[l], acts->rstd[l], params + m->g_off[l],
+                         grads ? grads + m->g_off[l] : NULL, grads ? grads + m->be_off[l] : NULL, B,
+                         E, O, w_row0, w_rows);
+      else
+        relu_backward(d, acts->out[l], (size_t)B * EO);
+    }
+    if (grads) {
+      float *gW = grads + m->w_off[l], *gb = grads + m->b_off[l];
+      if (w_rows <= 0) {
+        memset(gW, 0, sizeof(float) * (size_t)EO * I);
+      } else if (l == 0) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, EO, I, w_rows, 1.0f,
+                    dz + (size_t)w_row0 * EO, EO, x + (size_t)w_row0 * ldx, ldx, 0.0f, gW, I);
+      } else {
+        for (int k = 0; k < E; k++)
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, I, w_rows, 1.0f,
+                      dz + (size_t)w_row0 * EO + (size_t)k * O, EO,
+                      in + (size_t)w_row0 * ldin + (size_t)k * I, ldin, 0.0f,
+                      gW + (size_t)k * O * I, I);
+      }
+      memset(gb, 0, sizeof(float) * (size_t)EO);
+      for (int r = w_row0; r < w_row0 + w_rows; r++) {
+        const float *row = dz + (size_t)r * EO;
+        for (int j = 0; j < EO; j++)
+          gb[j] += row[j];
+      }
+    }
+    if (l > 0) {
+      float *dn = bufs[which];
+      which ^= 1;
+      for (int k = 0; k < E; k++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, I, O, 1.0f, dz + (size_t)k * O,
+                    EO, W + (size_t)k * O * I, I, 0.0f, dn + (size_t)k * I, E * I);
+      dz = dn;
+    } else if (dx && dx_rows > 0) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dx_rows, I, EO, 1.0f, dz, EO, W, I,
+                  0.0f, dx, lddx);
+    }
+  }
+}
+
+/* ---------------- tensor views ---------------- */
+static int add_ref(o2o_tensor_ref *out, int n, int max, float *data, int ndim, int64_t d0,
+                   int64_t d1, const char *fmt, const char *base, int k, int l) {
+  if (n >= max) return n + 1;
+  o2o_tensor_ref *t = &out[n];
+  memset(t, 0, sizeof *t);
+  if (k >= 0)
+    snprintf(t->name, sizeof t->name, fmt, base, k, l);
+  else
+    snprintf(t->name, sizeof t->name, fmt, base, l);
+  t->data = data;
+  t->ndim = ndim;
+  t->shape[0] = d0;
+  t->shape[1] = d1;
+  return n + 1;
+}
+
+int o2o_nn_mlp_tensor_refs(const o2o_nn_mlp *m, float *params, const char *base, int always_index,
+                           o2o_tensor_ref *out, int max) {
+  int n = 0, E = m->ensemble, idx = E > 1 || always_index;
+  for (int k = 0; k < E; k++)
+    for (int l = 0; l < m->num_layers; l++) {
+      size_t I = (size_t)m->dims[l], O = (size_t)m->dims[l + 1];
+      int kk = idx ? k : -1;
+      n = add_ref(out, n, max, params + m->w_off[l] + k * O * I, 2, (int64_t)O, (int64_t)I,
+                  idx ? "%s%d.l%d.weight" : "%s.l%d.weight", base, kk, l);
+      n = add_ref(out, n, max, params + m->b_off[l] + k * O, 1, (int64_t)O, 0,
+                  idx ? "%s%d.l%d.bias" : "%s.l%d.bias", base, kk, l);
+      if (m->layernorm && l < m->num_layers - 1) {
+        n = add_ref(out, n, max, params + m->g_off[l] + k * O, 1, (int64_t)O, 0,
+                    idx ? "%s%d.l%d.ln.weight" : "%s.l%d.ln.weight", base, kk, l);
+        n = add_ref(out, n, max, params + m->be_off[l] + k * O, 1, (int64_t)O, 0,
+                    idx ? "%s%d.l%d.ln.bias" : "%s.l%d.ln.bias", base, kk, l);
+      }
+    }
+  return n;
+}
+
+/* ---------------- Adam, Polyak ---------------- */
+int o2o_nn_adam_init(o2o_nn_adam *a, size_t n, float lr) {
+  memset(a, 0, sizeof *a);
+  a->lr = lr;
+  a->beta1 = 0.9f;
+  a->beta2 = 0.999f;
+  a->eps = 1e-8f;
+  a->n = n;
+  a->m = calloc(n ? n : 1, sizeof(float));
+  a->v = calloc(n ? n : 1, sizeof(float));
+  if (!a->m || !a->v) {
+    o2o_nn_adam_free(a);
+    return -1;
+  }
+  return 0;
+}
+
+void o2o_nn_adam_free(o2o_nn_adam *a) {
+  free(a->m);
+  free(a->v);
+  a->m = a->v = NULL;
+}
+
+/* One Adam pass over [i0, n): the scalar reference (and the tail of the vector version). */
+static void adam_scalar(float *restrict p, const float *restrict g, float *restrict mm,
+                        float *restrict vv, size_t i0, size_t n, float b1, float b2, float step,
+                        float ibc2, float eps) {
+  for (size_t i = i0; i < n; i++) {
+    float m = b1 * mm[i] + (1.0f - b1) * g[i];
+    float v = b2 * vv[i] + (1.0f - b2) * g[i] * g[i];
+    mm[i] = m;
+    vv[i] = v;
+    p[i] -= step * m / (sqrtf(v) * ibc2 + eps);
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+/* sqrtf keeps the loop above scalar (errno; the pragma cannot turn -fmath-errno off), so
+ * the AVX-512 version is written out: same operations in the same order, no FMA. */
+__attribute__((target("avx512f"))) static void
+adam_avx512(float *restrict p, const float *restrict g, float *restrict mm, float *restrict vv,
+            size_t n, float b1, float b2, float step, float ibc2, float eps) {
+  const __m512 B1 = _mm512_set1_ps(b1), C1 = _mm512_set1_ps(1.0f - b1);
+  const __m512 B2 = _mm512_set1_ps(b2), C2 = _mm512_set1_ps(1.0f - b2);
+  const __m512 S = _mm512_set1_ps(step), I2 = _mm512_set1_ps(ibc2), E = _mm512_set1_ps(eps);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 gi = _mm512_loadu_ps(g + i);
+    __m512 m = _mm512_add_ps(_mm512_mul_ps(B1, _mm512_loadu_ps(mm + i)), _mm512_mul_ps(C1, gi));
+    __m512 v = _mm512_add_ps(_mm512_mul_ps(B2, _mm512_loadu_ps(vv + i)),
+                             _mm512_mul_ps(_mm512_mul_ps(C2, gi), gi));
+    _mm512_storeu_ps(mm + i, m);
+    _mm512_storeu_ps(vv + i, v);
+    __m512 den = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(v), I2), E);
+    __m512 upd = _mm512_div_ps(_mm512_mul_ps(S, m), den);
+    _mm512_storeu_ps(p + i, _mm512_sub_ps(_mm512_loadu_ps(p + i), upd));
+  }
+  adam_scalar(p, g, mm, vv, i, n, b1, b2, step, ibc2, eps);
+}
+#define HAVE_ADAM_AVX512 1
+#endif
+
+void o2o_nn_adam_step(o2o_nn_adam *a, float *restrict params, const float *restrict grads) {
+  a->t++;
+  /* bias corrections in double, like PyTorch's Python-float arithmetic */
+  double bc1 = 1.0 - pow((double)a->beta1, (double)a->t);
+  double bc2 = 1.0 - pow((double)a->beta2, (double)a->t);
+  const float step = (float)(a->lr / bc1), inv_bc2_sqrt = (float)(1.0 / sqrt(bc2));
+#ifdef HAVE_ADAM_AVX512
+  static int avx512 = -1;
+  if (avx512 < 0) {
+    __builtin_cpu_init();
+    avx512 = __builtin_cpu_supports("avx512f") != 0;
+  }
+  if (avx512) {
+    adam_avx512(params, grads, a->m, a->v, a->n, a->beta1, a->beta2, step, inv_bc2_sqrt, a->eps);
+    return;
+  }
+#endif
+  adam_scalar(params, grads, a->m, a->v, 0, a->n, a->beta1, a->beta2, step, inv_bc2_sqrt, a->eps);
+}
+
+SIMD_CLONES void o2o_nn_polyak(float *restrict target, const float *restrict src, size_t n,
+                               float tau) {
+  const float keep = 1.0f - tau;
+  for (size_t i = 0; i < n; i++)
+    target[i] = keep * target[i] + tau * src[i];
+}
+
+SIMD_CLONES long o2o_nn_find_nonfinite(const float *x, size_t n) {
+  /* fast path: the largest exponent field over all values (an integer max, vectorised) is
+   * all ones iff some value is inf or NaN; the element-wise search runs only on failure */
+  uint32_t emax = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t b;
+    memcpy(&b, &x[i], sizeof b);
+    b &= 0x7f800000u;
+    emax = b > emax ? b : emax;
+  }
+  if (emax != 0x7f800000u) return -1;
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) return (long)i;
+  return -1;
+}

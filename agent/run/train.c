@@ -1,0 +1,546 @@
+/* train.c: the online SAC loop (see train.h). */
+#include "run/train.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io/checkpoint.h"
+#include "replay/replay.h"
+
+#define RECENT 10 /* training episodes in the running mean */
+
+/* Set by SIGINT/SIGTERM during o2o_train_online: the loop saves a checkpoint and stops. */
+static volatile sig_atomic_t stop_requested;
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void o2o_train_config_default(o2o_train_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->scenario = "pendulum";
+  cfg->variant = "real";
+  cfg->seed = 1;
+  cfg->steps = 100000;
+  cfg->envs_per_proc = 1;
+  cfg->procs = 1;
+  cfg->eval_every = 10000;
+  cfg->eval_episodes = 10;
+  cfg->eval_seed = 1000000;
+  cfg->checkpoint_every = 50000;
+  cfg->progress = 1;
+  cfg->validate_transitions = 1;
+  o2o_sac_config_default(&cfg->sac);
+}
+
+/* Everything one run owns, freed in one place. */
+typedef struct {
+  const o2o_train_config *cfg;
+  o2o_train_env *env, *eval_env;
+  const o2o_bridge_spec *spec;
+  int E, O, A;
+  o2o_sac *sac;
+  o2o_replay *rb;
+  o2o_batch batch;
+  float *obs, *unit, *scaled; /* [E][O], [E][A], [E][A] */
+  double *ep_ret;             /* [E] */
+  double *eval_returns;       /* [eval_episodes] */
+  double recent[RECENT];
+  int recent_n, recent_pos, episodes;
+  double last_return;
+  uint64_t rng;
+  FILE *metrics;
+  char ckpt_path[1024], final_path[1024];
+  int64_t ckpt_step; /* env step of the last good checkpoint, -1 none */
+  /* running means of update statistics since the last metrics row */
+  double st_sum[6];
+  int64_t st_n;
+  o2o_sac_stats last_stats;
+  double t0, last_eval_mean;
+  int have_eval;
+  int tty; /* stderr is a terminal: progress overwrites one line */
+} run_state;
+
+static double recent_mean(const run_state *r) {
+  double s = 0;
+  for (int i = 0; i < r->recent_n; i++)
+    s += r->recent[i];
+  return r->recent_n ? s / r->recent_n : NAN;
+}
+
+static void act_deterministic(void *ctx, const float *obs, int n, float *actions) {
+  o2o_sac_act(ctx, obs, n, 1, actions);
+}
+
+static void fmt_eta(double s, char *out, size_t n) {
+  if (!(s >= 0) || s > 1e7) {
+    snprintf(out, n, "?");
+    return;
+  }
+  long t = (long)(s + 0.5);
+  if (t >= 3600)
+    snprintf(out, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else
+    snprintf(out, n, "%ldm%02lds", t / 60, t % 60);
+}
+
+static int write_metrics_header(FILE *f) {
+  return fprintf(f, "step,wall_s,eval_return_mean,eval_return_std,eval_return_min,"
+                    "eval_return_max,eval_episodes,d4rl_score,train_return_mean,train_episodes,"
+                    "updates,critic_loss,actor_loss,alpha_loss,alpha,q_mean,log_pi_mean,"
+                    "env_steps_per_s,updates_per_s\n") < 0;
+}
+
+static int evaluate(run_state *r, int64_t env_steps, int64_t updates, char *err, size_t errlen) {
+  const o2o_train_config *cfg = r->cfg;
+  const int n = cfg->eval_episodes;
+  if (o2o_train_evaluate(r->eval_env, act_deterministic, r->sac, n, cfg->eval_seed, r->eval_returns,
+                         err, errlen))
+    return -1;
+  double mean = 0, var = 0, mn = INFINITY, mx = -INFINITY;
+  for (int i = 0; i < n; i++) {
+    mean += r->eval_returns[i] / n;
+    mn = fmin(mn, r->eval_returns[i]);
+    mx = fmax(mx, r->eval_returns[i]);
+  }
+  for (int i = 0; i < n; i++)
+    var += (r->eval_returns[i] - mean) * (r->eval_returns[i] - mean) / n;
+  r->last_eval_mean = mean;
+  r->have_eval = 1;
+  double wall = now_s() - r->t0, score;
+  int has_score = o2o_train_d4rl_score(r->spec->task, mean, &score);
+  if (r->metrics) {
+    double m[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    for (int k = 0; k < 6 && r->st_n; k++)
+      m[k] = r->st_sum[k] / (double)r->st_n;
+    char sc[32] = "";
+    if (has_score) snprintf(sc, sizeof(sc), "%.3f", score);
+    fprintf(r->metrics,
+            "%lld,%.3f,%.4f,%.4f,%.4f,%.4f,%d,%s,%.4f,%d,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,"
+            "%.1f\n",
+            (long long)env_steps, wall, mean, sqrt(var), mn, mx, n, sc, recent_mean(r), r->episodes,
+            (long long)updates, m[0], m[1], m[2], m[3], m[4], m[5],
+            wall > 0 ? (double)env_steps / wall : 0.0, wall > 0 ? (double)updates / wall : 0.0);
+    fflush(r->metrics);
+  }
+  memset(r->st_sum, 0, sizeof(r->st_sum));
+  r->st_n = 0;
+  if (cfg->progress) {
+    char sc[48] = "";
+    if (has_score) snprintf(sc, sizeof(sc), " (D4RL %.1f)", score);
+    fprintf(stderr, "%s[eval] step %lld: return %.1f +- %.1f over %d episodes%s\n",
+            r->tty ? "\r\033[K" : "", (long long)env_steps, mean, sqrt(var), n, sc);
+  }
+  return 0;
+}
+
+static int checkpoint(run_state *r, const char *path, int64_t env_steps, char *err, size_t errlen) {
+  if (o2o_train_save_checkpoint(path, r->sac, r->cfg, r->spec, env_steps, err, errlen)) return -1;
+  if (path == r->ckpt_path) r->ckpt_step = env_steps;
+  return 0;
+}
+
+static void progress_line(run_state *r, int64_t env_steps, int64_t updates, double *last_t,
+                          int64_t *last_steps, int64_t *last_updates, int tty) {
+  double t = now_s();
+  double dt = t - *last_t;
+  if (dt < (tty ? 0.5 : 10.0)) return;
+  double sps = (double)(env_steps - *last_steps) / dt;
+  double ups = (double)(updates - *last_updates) / dt;
+  char eta[32];
+  fmt_eta(sps > 0 ? (double)(r->cfg->steps - env_steps) / sps : -1, eta, sizeof(eta));
+  char ev[48] = "";
+  if (r->have_eval) snprintf(ev, sizeof(ev), " | eval %.1f", r->last_eval_mean);
+  fprintf(stderr,
+          "%s[train %s/%s] step %lld/%lld (%.0f%%) | %.0f steps/s | %.0f upd/s | return last %.1f "
+          "mean%d %.1f%s | alpha %.3g | ETA %s%s",
+          tty ? "\r\033[K" : "", r->spec->scenario, r->spec->variant, (long long)env_steps,
+          (long long)r->cfg->steps, 100.0 * (double)env_steps / (double)r->cfg->steps, sps, ups,
+          r->last_return, RECENT, recent_mean(r), ev, r->last_stats.alpha, eta, tty ? "" : "\n");
+  *last_t = t;
+  *last_steps = env_steps;
+  *last_updates = updates;
+}
+
+/* Load the whole learner from a checkpoint written by this loop; *env_steps = its step. */
+static int resume_from(run_state *r, const char *path, int64_t *env_steps, char *err,
+                       size_t errlen) {
+  o2o_ckpt *c = o2o_ckpt_open(path, err, errlen);
+  if (!c) return -1;
+  const o2o_ckpt_meta *m = o2o_ckpt_metadata(c);
+  const char *alg = o2o_ckpt_meta_get(m, "algorithm"), *step = o2o_ckpt_meta_get(m, "step");
+  const char *od = o2o_ckpt_meta_get(m, "obs_dim"), *ad = o2o_ckpt_meta_get(m, "act_dim");
+  int rc = -1;
+  if (!alg || strcmp(alg, "sac") || !step || !od || !ad) {
+    o2o_agent_errf(err, errlen,
+                   "resume: %s is not a SAC checkpoint of train-online (metadata "
+                   "algorithm/step/obs_dim/act_dim missing)",
+                   path);
+  } else if (atoi(od) != r->O || atoi(ad) != r->A) {
+    o2o_agent_errf(err, errlen, "resume: %s has obs/act dims %s/%s, the scenario %d/%d", path, od,
+                   ad, r->O, r->A);
+  } else {
+    const o2o_tensor_ref *t;
+    int n = o2o_sac_tensors(r->sac, &t);
+    char sub[O2O_AGENT_ERRLEN];
+    if (o2o_ckpt_load_into(c, t, n, 1, sub, sizeof(sub)) ||
+        o2o_sac_tensors_loaded(r->sac, sub, sizeof(sub))) {
+      o2o_agent_errf(err, errlen, "resume: %s (are the SAC flags those of the run?)", sub);
+    } else {
+      *env_steps = atoll(step);
+      r->ckpt_step = -1;
+      rc = 0;
+    }
+  }
+  o2o_ckpt_close(c);
+  return rc;
+}
+
+static void free_run(run_state *r) {
+  o2o_sac_destroy(r->sac);
+  o2o_replay_destroy(r->rb);
+  o2o_replay_batch_free(&r->batch);
+  free(r->obs);
+  free(r->unit);
+  free(r->scaled);
+  free(r->ep_ret);
+  free(r->eval_returns);
+  if (r->metrics) fclose(r->metrics);
+}
+
+static int check_finite_rows(const float *x, int rows, int cols, const char *what, int64_t step,
+                             char *err, size_t errlen) {
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < cols; j++)
+      if (!isfinite(x[(size_t)i * cols + j])) {
+        o2o_agent_errf(err, errlen, "env %d returned a non-finite %s[%d] (%g) at env step %lld", i,
+                       what, j, x[(size_t)i * cols + j], (long long)step);
+        return -1;
+      }
+  return 0;
+}
+
+void o2o_train_store_step(o2o_replay *rb, const float *obs, const float *unit_actions,
+                          const o2o_bridge_batch *out, const uint8_t *lost, int num_envs) {
+  const int O = o2o_replay_obs_dim(rb), A = o2o_replay_act_dim(rb);
+  for (int i = 0; i < num_envs; i++) {
+    if (lost && lost[i]) continue;
+    float done = out->terminated[i] ? 1.0f : 0.0f; /* truncation bootstraps */
+    o2o_replay_add(rb, 1, obs + (size_t)i * O, unit_actions + (size_t)i * A, &out->reward[i],
+                   out->final_obs + (size_t)i * O, &done);
+  }
+}
+
+int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env *eval_env,
+                  o2o_train_result *res, char *err, size_t errlen) {
+  run_state r;
+  memset(&r, 0, sizeof(r));
+  memset(res, 0, sizeof(*res));
+  r.cfg = cfg;
+  r.env = env;
+  r.eval_env = eval_env;
+  r.spec = env->spec(env->ctx);
+  r.E = r.spec->num_envs;
+  r.O = r.spec->obs_dim;
+  r.A = r.spec->act_dim;
+  r.ckpt_step = -1;
+  r.last_return = NAN;
+  r.t0 = now_s();
+  const int E = r.E, O = r.O, A = r.A;
+  char sub[O2O_AGENT_ERRLEN];
+  int rc = -1;
+
+  if (cfg->steps < 1 || cfg->eval_episodes < 1 || cfg->sac.utd < 1 || cfg->sac.batch_size < 1) {
+    o2o_agent_errf(err, errlen, "train: steps, eval episodes, utd and batch size must be >= 1");
+    return -1;
+  }
+  if (eval_env) {
+    const o2o_bridge_spec *es = eval_env->spec(eval_env->ctx);
+    if (es->obs_dim != O || es->act_dim != A) {
+      o2o_agent_errf(err, errlen, "train: eval env dims %d/%d differ from the training env's %d/%d",
+                     es->obs_dim, es->act_dim, O, A);
+      return -1;
+    }
+  }
+  int64_t capacity = cfg->replay_capacity > 0 ? cfg->replay_capacity
+                     : cfg->steps < 1000000   ? cfg->steps
+                                              : 1000000;
+  r.sac = o2o_sac_create(O, A, &cfg->sac, cfg->seed);
+  if (!r.sac) {
+    o2o_agent_errf(err, errlen, "train: cannot create SAC (obs %d, act %d; check the SAC flags)", O,
+                   A);
+    goto done;
+  }
+  r.rb = o2o_replay_create(capacity, O, A, sub, sizeof(sub));
+  if (!r.rb) {
+    o2o_agent_errf(err, errlen, "train: %s", sub);
+    goto done;
+  }
+  r.obs = malloc((size_t)E * O * sizeof(float));
+  r.unit = malloc((size_t)E * A * sizeof(float));
+  r.scaled = malloc((size_t)E * A * sizeof(float));
+  r.ep_ret = calloc((size_t)E, sizeof(double));
+  r.eval_returns = calloc((size_t)cfg->eval_episodes, sizeof(double));
+  if (o2o_replay_batch_alloc(&r.batch, cfg->sac.batch_size, O, A, 0) || !r.obs || !r.unit ||
+      !r.scaled || !r.ep_ret || !r.eval_returns) {
+    o2o_agent_errf(err, errlen, "train: out of memory");
+    goto done;
+  }
+  o2o_replay_rng_seed(&r.rng, cfg->seed * 7919u + 17u);
+
+  if (cfg->out_dir) {
+    char p[1100];
+    if (o2o_train_mkdirs(cfg->out_dir, err, errlen)) goto done;
+    snprintf(p, sizeof(p), "%s/metrics.csv", cfg->out_dir);
+    /* A resumed run appends to its metrics; a fresh one never clobbers another run. */
+    FILE *old = fopen(p, "r");
+    int exists = old && fgetc(old) != EOF, append = exists && cfg->resume;
+    if (old) fclose(old);
+    if (exists && !cfg->resume && !cfg->overwrite) {
+      o2o_agent_errf(
+          err, errlen,
+          "train: %s already holds a run (metrics.csv); pick another --out, --resume it, "
+          "or pass --overwrite",
+          cfg->out_dir);
+      goto done;
+    }
+    r.metrics = fopen(p, append ? "a" : "w");
+    if (!r.metrics || (!append && write_metrics_header(r.metrics))) {
+      o2o_agent_errf(err, errlen, "train: cannot write %s", p);
+      goto done;
+    }
+    snprintf(p, sizeof(p), "%s/config.json", cfg->out_dir);
+    if (o2o_train_write_config(p, cfg, r.spec, err, errlen)) goto done;
+    snprintf(r.ckpt_path, sizeof(r.ckpt_path), "%s/checkpoint.safetensors", cfg->out_dir);
+    snprintf(r.final_path, sizeof(r.final_path), "%s/final.safetensors", cfg->out_dir);
+  }
+
+  if (env->reset(env->ctx, cfg->seed * 1000u, r.obs, sub, sizeof(sub))) {
+    o2o_agent_errf(err, errlen, "train: reset: %s", sub);
+    goto done;
+  }
+  if (cfg->validate_transitions && check_finite_rows(r.obs, E, O, "obs", 0, err, errlen)) goto done;
+
+  const int tty = r.tty = isatty(2);
+  double last_t = now_s();
+  int64_t last_steps = 0, last_updates = 0;
+  int64_t env_steps = 0, updates = 0, last_eval_step = -1;
+  if (cfg->resume && resume_from(&r, cfg->resume, &env_steps, err, errlen)) goto done;
+  /* Random warm-up only for a fresh learner; a resumed one acts with its policy at once. */
+  const int64_t warmup_end = cfg->resume ? 0 : cfg->sac.start_steps;
+  last_steps = env_steps;
+  int64_t next_eval = INT64_MAX, next_ckpt = INT64_MAX;
+  if (cfg->eval_every > 0) next_eval = (env_steps / cfg->eval_every + 1) * cfg->eval_every;
+  if (cfg->checkpoint_every > 0)
+    next_ckpt = (env_steps / cfg->checkpoint_every + 1) * cfg->checkpoint_every;
+  int stopped_early = 0;
+
+  while (env_steps < cfg->steps) {
+    /* 1. actions in [-1, 1] */
+    if (env_steps < warmup_end) {
+      for (int i = 0; i < E * A; i++)
+        r.unit[i] = (float)((double)(o2o_replay_rng_next(&r.rng) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+    } else {
+      o2o_sac_act(r.sac, r.obs, E, 0, r.unit);
+    }
+    o2o_train_scale_actions(r.unit, E, A, r.spec->act_low, r.spec->act_high, r.scaled);
+    if (env->step_send(env->ctx, r.scaled, sub, sizeof(sub))) {
+      o2o_agent_errf(err, errlen, "train: step at env step %lld: %s", (long long)env_steps, sub);
+      goto done;
+    }
+    /* 2. learn while the simulators step */
+    if (env_steps >= warmup_end && o2o_replay_size(r.rb) >= cfg->sac.batch_size) {
+      int n_upd = cfg->sac.utd * E;
+      for (int u = 0; u < n_upd; u++) {
+        o2o_sac_stats st;
+        if (o2o_replay_sample(r.rb, &r.rng, &r.batch, 0, sub, sizeof(sub))) {
+          o2o_agent_errf(err, errlen, "train: %s", sub);
+          goto done;
+        }
+        if (o2o_sac_update(r.sac, &r.batch, &st, sub, sizeof(sub))) {
+          o2o_agent_errf(err, errlen, "train: update %lld at env step %lld: %s",
+                         (long long)updates + 1, (long long)env_steps, sub);
+          o2o_bridge_batch drain;
+          env->step_recv(env->ctx, &drain, sub, sizeof(sub)); /* leave the env idle */
+          goto done;
+        }
+        updates++;
+        r.last_stats = st;
+        double v[6] = {st.critic_loss, st.actor_loss, st.alpha_loss,
+                       st.alpha,       st.q_mean,     st.log_pi_mean};
+        for (int k = 0; k < 6; k++)
+          r.st_sum[k] += v[k];
+        r.st_n++;
+      }
+    }
+    /* 3. store the transitions */
+    o2o_bridge_batch out;
+    if (env->step_recv(env->ctx, &out, sub, sizeof(sub))) {
+      o2o_agent_errf(err, errlen, "train: step at env step %lld: %s", (long long)env_steps, sub);
+      goto done;
+    }
+    if (cfg->validate_transitions &&
+        (check_finite_rows(out.reward, E, 1, "reward", env_steps + 1, err, errlen) ||
+         check_finite_rows(out.final_obs, E, O, "obs", env_steps + 1, err, errlen) ||
+         check_finite_rows(out.obs, E, O, "obs", env_steps + 1, err, errlen)))
+      goto done;
+    const uint8_t *lost = env->lost ? env->lost(env->ctx) : NULL;
+    o2o_train_store_step(r.rb, r.obs, r.unit, &out, lost, E);
+    for (int i = 0; i < E; i++) {
+      if (lost && lost[i]) {
+        /* A simulator fault cut this episode: drop its partial return. */
+        r.ep_ret[i] = 0;
+        res->lost++;
+        continue;
+      }
+      r.ep_ret[i] += out.reward[i];
+      if (out.terminated[i] || out.truncated[i]) {
+        r.last_return = r.ep_ret[i];
+        r.recent[r.recent_pos] = r.ep_ret[i];
+        r.recent_pos = (r.recent_pos + 1) % RECENT;
+        if (r.recent_n < RECENT) r.recent_n++;
+        r.episodes++;
+        r.ep_ret[i] = 0;
+      }
+    }
+    memcpy(r.obs, out.obs, (size_t)E * O * sizeof(float));
+    env_steps += E;
+
+    /* 4. evaluation, checkpoints, progress */
+    if (env_steps >= next_eval && eval_env) {
+      if (evaluate(&r, env_steps, updates, err, errlen)) goto done;
+      last_eval_step = env_steps;
+      while (next_eval <= env_steps)
+        next_eval += cfg->eval_every;
+      if (r.last_eval_mean > res->best_eval_mean || res->evals == 0) {
+        res->best_eval_mean = r.last_eval_mean;
+        res->best_eval_step = env_steps;
+      }
+      res->evals++;
+      if (cfg->stop_at_return > 0 && r.last_eval_mean >= cfg->stop_at_return) {
+        stopped_early = 1;
+        break;
+      }
+    }
+    if (env_steps >= next_ckpt) {
+      while (next_ckpt <= env_steps)
+        next_ckpt += cfg->checkpoint_every;
+      if (cfg->out_dir && checkpoint(&r, r.ckpt_path, env_steps, err, errlen)) goto done;
+    }
+    if (cfg->progress)
+      progress_line(&r, env_steps, updates, &last_t, &last_steps, &last_updates, tty);
+    if (stop_requested) {
+      /* The learner is consistent between iterations: keep its state. */
+      if (cfg->out_dir && checkpoint(&r, r.ckpt_path, env_steps, err, errlen)) goto done;
+      o2o_agent_errf(err, errlen, "interrupted at env step %lld", (long long)env_steps);
+      goto done;
+    }
+  }
+  if (eval_env && last_eval_step != env_steps) {
+    if (evaluate(&r, env_steps, updates, err, errlen)) goto done;
+    if (r.last_eval_mean > res->best_eval_mean || res->evals == 0) {
+      res->best_eval_mean = r.last_eval_mean;
+      res->best_eval_step = env_steps;
+    }
+    res->evals++;
+  }
+  if (cfg->out_dir) {
+    if (checkpoint(&r, r.final_path, env_steps, err, errlen)) goto done;
+    snprintf(res->last_checkpoint, sizeof(res->last_checkpoint), "%s", r.final_path);
+  }
+  res->env_steps = env_steps;
+  res->updates = updates;
+  res->wall_s = now_s() - r.t0;
+  res->episodes = r.episodes;
+  res->transitions = o2o_replay_added(r.rb);
+  res->train_return_mean = recent_mean(&r);
+  if (r.have_eval) {
+    res->last_eval_mean = r.last_eval_mean;
+    double var = 0;
+    for (int i = 0; i < cfg->eval_episodes; i++)
+      var += (r.eval_returns[i] - r.last_eval_mean) * (r.eval_returns[i] - r.last_eval_mean);
+    res->last_eval_std = sqrt(var / cfg->eval_episodes);
+  }
+  if (cfg->progress)
+    fprintf(stderr, "%s[train] done: %lld env steps, %lld updates in %.1f s%s\n",
+            tty ? "\r\033[K" : "", (long long)env_steps, (long long)updates, res->wall_s,
+            stopped_early ? " (stopped early: eval return reached the target)" : "");
+  rc = 0;
+done:
+  if (rc) {
+    /* Say what is on disk: the last good checkpoint is never overwritten after an error. */
+    size_t k = strlen(err);
+    if (stop_requested && r.ckpt_step >= 0)
+      snprintf(err + k, errlen - k, "; checkpoint saved to %s", r.ckpt_path);
+    else if (r.ckpt_step >= 0)
+      snprintf(err + k, errlen - k,
+               "; training stopped, last good checkpoint %s (env step %lld) "
+               "left untouched",
+               r.ckpt_path, (long long)r.ckpt_step);
+    else
+      snprintf(err + k, errlen - k, "; training stopped, no checkpoint written");
+    if (r.ckpt_step >= 0)
+      snprintf(res->last_checkpoint, sizeof(res->last_checkpoint), "%s", r.ckpt_path);
+  }
+  free_run(&r);
+  return rc;
+}
+
+int o2o_train_online(const o2o_train_config *cfg, o2o_train_result *res, char *err, size_t errlen) {
+  o2o_pool_config pc;
+  memset(&pc, 0, sizeof(pc));
+  pc.scenario = cfg->scenario;
+  pc.variant = cfg->variant ? cfg->variant : "real";
+  pc.num_procs = cfg->procs;
+  pc.envs_per_proc = cfg->envs_per_proc;
+  pc.sim_exe = cfg->sim_exe;
+  pc.quiet = !cfg->progress;
+  o2o_train_env env, eval_env;
+  char sub[O2O_AGENT_ERRLEN];
+  if (o2o_train_env_pool(&env, &pc, sub, sizeof(sub))) {
+    o2o_agent_errf(err, errlen, "train: cannot start the %s pool for '%s': %s", pc.variant,
+                   cfg->scenario, sub);
+    return -1;
+  }
+  /* Evaluation always runs on the real variant, one env per episode. */
+  pc.variant = "real";
+  pc.num_procs = 1;
+  pc.envs_per_proc = cfg->eval_episodes;
+  if (o2o_train_env_pool(&eval_env, &pc, sub, sizeof(sub))) {
+    o2o_agent_errf(err, errlen, "train: cannot start the evaluation pool for '%s': %s",
+                   cfg->scenario, sub);
+    env.destroy(env.ctx);
+    return -1;
+  }
+  /* Ctrl-C / SIGTERM: finish the iteration, checkpoint, and reap the simulators. */
+  struct sigaction sa, old_int, old_term;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  stop_requested = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  int rc = o2o_train_run(cfg, &env, &eval_env, res, err, errlen);
+  if (rc && stop_requested && !strstr(err, "interrupted")) {
+    /* A signal cut a simulator call short: say so rather than blame the simulator. */
+    size_t k = strlen(err);
+    snprintf(err + k, errlen - k, " (interrupted by a signal)");
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  eval_env.destroy(eval_env.ctx);
+  env.destroy(env.ctx);
+  return rc;
+}

@@ -1,0 +1,52 @@
+/* o2o_image.h: writing RGB frames on the agent side: PNG files (own encoder: PNG filters,
+ * zlib stream with LZ77 + fixed-Huffman deflate, CRC-32, Adler-32; no image library) and
+ * videos through a pipe into the ffmpeg program. The agent never links MuJoCo or GL: the
+ * frames come from o2o-sim over the bridge (RENDER).
+ *
+ * Errors: 0 on success, -1 with a message naming the file in err. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Encode rgb [height][width][3] (top row first) as a PNG into a malloc'd buffer. */
+int o2o_png_encode(const uint8_t *rgb, int width, int height, uint8_t **out, size_t *out_len,
+                   char *err, size_t errlen);
+int o2o_png_write(const char *path, const uint8_t *rgb, int width, int height, char *err,
+                  size_t errlen);
+
+uint32_t o2o_crc32(uint32_t crc, const uint8_t *p, size_t n);     /* start with crc = 0 */
+uint32_t o2o_adler32(uint32_t adler, const uint8_t *p, size_t n); /* start with adler = 1 */
+
+/* Burn a label (capital letters; other characters are blanks) into rgb [height][width][3]
+ * with its top-left corner at (x, y): white 5x7 letters, scaled with the frame height, on
+ * a darkened box. Clipped at the image border. */
+void o2o_image_label(uint8_t *rgb, int width, int height, int x, int y, const char *text);
+
+/* A video being written by an ffmpeg child process fed raw RGB24 frames through a pipe:
+ *   ffmpeg -f rawvideo -pix_fmt rgb24 -s WxH -r FPS -i - -pix_fmt yuv420p -y PATH
+ * The program is $O2O_FFMPEG if set, else "ffmpeg" on PATH. yuv420p needs even sizes. */
+typedef struct o2o_video o2o_video;
+
+/* Checks, without starting anything, that the sizes suit yuv420p, ffmpeg exists and PATH
+ * can be written: call before a rollout so a bad path fails early. */
+int o2o_video_check(const char *path, int width, int height, double fps, char *err, size_t errlen);
+/* o2o_video_check, then start ffmpeg. */
+o2o_video *o2o_video_open(const char *path, int width, int height, double fps, char *err,
+                          size_t errlen);
+int o2o_video_frame(o2o_video *v, const uint8_t *rgb, char *err, size_t errlen);
+/* Waits for ffmpeg; fails if it did not exit cleanly. Frees v in any case. */
+int o2o_video_close(o2o_video *v, char *err, size_t errlen);
+
+/* Can a file be created at path? (creates and removes a probe file; root-proof, unlike
+ * access(2)). */
+int o2o_path_writable(const char *path, char *err, size_t errlen);
+/* mkdir -p dir and check that files can be created in it. */
+int o2o_dir_prepare(const char *dir, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
