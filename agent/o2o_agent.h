@@ -45,6 +45,10 @@ typedef struct o2o_batch {
   float *next_obs;  /* [B][obs_dim] */
   float *done;      /* [B] 0 or 1 */
   uint8_t *is_real; /* [B] or NULL */
+  /* Optional per-row columns (NULL when the source has none; a learner that needs one says so
+   * in its o2o_learner_algo.columns and refuses a batch without it): */
+  float *weight;    /* [B] sample weight (H2O's dynamics ratio on sim rows) */
+  float *mc_return; /* [B] Monte-Carlo discounted return-to-go from this row (Cal-QL) */
 } o2o_batch;
 
 #ifdef __cplusplus

@@ -468,6 +468,8 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
   critic_loss /= B;
 
   /* 4. critic backward (weights from the data rows, action gradient of the policy rows) */
+  o2o_nn_zero(s->critic_g, s->critic_m.num_params);
+  o2o_nn_zero(s->actor_g, s->actor_m.num_params);
   o2o_nn_mlp_backward(&s->critic_m, s->critic_p, s->x_critic, OA, 2 * B, s->critic_acts,
                       s->d_critic_out, s->critic_g, B, B, s->dx_critic, B, OA);
   for (int r = 0; r < B; r++) {

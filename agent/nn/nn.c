@@ -278,10 +278,6 @@ SIMD_CLONES static void ln_relu_backward(float *restrict d, const float *restric
                                          const float *restrict g, float *restrict gg,
                                          float *restrict gbe, int B, int E, int O, int w0, int wn) {
   const int O16 = O - O % LANES;
-  if (gg) {
-    memset(gg, 0, sizeof(float) * (size_t)E * O);
-    memset(gbe, 0, sizeof(float) * (size_t)E * O);
-  }
   for (int r = 0; r < B; r++) {
     int wrow = gg && r >= w0 && r < w0 + wn;
     for (int k = 0; k < E; k++) {
@@ -343,18 +339,17 @@ void o2o_nn_mlp_backward(const o2o_nn_mlp *m, const float *params, const float *
     if (grads) {
       float *gW = grads + m->w_off[l], *gb = grads + m->b_off[l];
       if (w_rows <= 0) {
-        memset(gW, 0, sizeof(float) * (size_t)EO * I);
+        /* no rows: nothing to add */
       } else if (l == 0) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, EO, I, w_rows, 1.0f,
-                    dz + (size_t)w_row0 * EO, EO, x + (size_t)w_row0 * ldx, ldx, 0.0f, gW, I);
+                    dz + (size_t)w_row0 * EO, EO, x + (size_t)w_row0 * ldx, ldx, 1.0f, gW, I);
       } else {
         for (int k = 0; k < E; k++)
           cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, I, w_rows, 1.0f,
                       dz + (size_t)w_row0 * EO + (size_t)k * O, EO,
-                      in + (size_t)w_row0 * ldin + (size_t)k * I, ldin, 0.0f,
+                      in + (size_t)w_row0 * ldin + (size_t)k * I, ldin, 1.0f,
                       gW + (size_t)k * O * I, I);
       }
-      memset(gb, 0, sizeof(float) * (size_t)EO);
       for (int r = w_row0; r < w_row0 + w_rows; r++) {
         const float *row = dz + (size_t)r * EO;
         for (int j = 0; j < EO; j++)
@@ -495,6 +490,8 @@ void o2o_nn_adam_step(o2o_nn_adam *a, float *restrict params, const float *restr
 #endif
   adam_scalar(params, grads, a->m, a->v, 0, a->n, a->beta1, a->beta2, step, inv_bc2_sqrt, a->eps);
 }
+
+void o2o_nn_zero(float *x, size_t n) { memset(x, 0, sizeof(float) * n); }
 
 SIMD_CLONES void o2o_nn_polyak(float *restrict target, const float *restrict src, size_t n,
                                float tau) {

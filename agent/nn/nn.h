@@ -83,10 +83,12 @@ void o2o_nn_mlp_forward(const o2o_nn_mlp *m, const float *params, const float *x
 
 /* Backward after o2o_nn_mlp_forward on the same x and B.
  *   dout [B][E*dims[L]]: gradient of the loss w.r.t. the output.
- *   grads (or NULL): parameter gradients are WRITTEN (not accumulated), computed from rows
- *     [w_row0, w_row0 + w_rows) only (so one stacked forward can serve two losses).
+ *   grads (or NULL): parameter gradients are ADDED to grads (zero it first with
+ *     o2o_nn_zero), computed from rows [w_row0, w_row0 + w_rows) only (so one stacked forward
+ *     can serve two losses, and a loss can add a term with a second backward: CQL's penalty,
+ *     H2O's weighted TD error).
  *   dx (or NULL): gradient w.r.t. the input for rows [0, dx_rows), summed over members,
- *     [dx_rows][dims[0]] with row stride lddx.
+ *     [dx_rows][dims[0]] with row stride lddx (WRITTEN, not added).
  * Hidden-layer input gradients are computed for all B rows. */
 void o2o_nn_mlp_backward(const o2o_nn_mlp *m, const float *params, const float *x, int ldx, int B,
                          o2o_nn_acts *acts, const float *dout, float *grads, int w_row0, int w_rows,
@@ -109,6 +111,9 @@ int o2o_nn_adam_init(o2o_nn_adam *a, size_t n, float lr);
 void o2o_nn_adam_free(o2o_nn_adam *a);
 /* PyTorch Adam (bias-corrected): params -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps). */
 void o2o_nn_adam_step(o2o_nn_adam *a, float *params, const float *grads);
+
+/* x[0..n) = 0 (gradients before the first backward of an update) */
+void o2o_nn_zero(float *x, size_t n);
 
 /* target = (1 - tau) * target + tau * src */
 void o2o_nn_polyak(float *target, const float *src, size_t n, float tau);

@@ -86,6 +86,7 @@ static double net_loss(net *n, int r0, int rn) {
 
 static void net_grads(net *n) {
   o2o_nn_mlp_forward(&n->m, n->p, n->x, n->m.dims[0], n->B, n->acts);
+  o2o_nn_zero(n->g, n->m.num_params);
   o2o_nn_mlp_backward(&n->m, n->p, n->x, n->m.dims[0], n->B, n->acts, n->R, n->g, n->w0, n->wn,
                       n->dx, n->dxr, n->m.dims[0]);
 }
@@ -169,6 +170,33 @@ Test(nn, layernorm_mlp_gradients_match_finite_differences) {
   int dims[] = {5, 20, 6, 2}; /* 20 = one 16-lane block + a tail */
   check_net(1, 3, dims, 1, 4, 0, 4, 4);
   check_net(3, 3, dims, 1, 6, 2, 4, 2);
+}
+
+/* Backward adds into the gradient buffer (a loss with two terms runs two backwards into one
+ * buffer): a second pass with the same upstream gradient doubles every parameter gradient,
+ * LayerNorm's included, and leaves the (written) input gradient as it was. */
+Test(nn, backward_accumulates_parameter_gradients) {
+  int dims[] = {5, 20, 6, 2};
+  net n;
+  net_make(&n, 2, 3, dims, 1, 4, 11);
+  net_grads(&n);
+  size_t P = n.m.num_params, X = (size_t)n.B * dims[0];
+  float *g1 = malloc(sizeof(float) * P), *dx1 = malloc(sizeof(float) * X);
+  memcpy(g1, n.g, sizeof(float) * P);
+  memcpy(dx1, n.dx, sizeof(float) * X);
+  o2o_nn_mlp_backward(&n.m, n.p, n.x, dims[0], n.B, n.acts, n.R, n.g, n.w0, n.wn, n.dx, n.dxr,
+                      dims[0]);
+  size_t nonzero = 0;
+  for (size_t i = 0; i < P; i++) {
+    cr_assert_float_eq(n.g[i], 2.0f * g1[i], 1e-5f * (1.0f + fabsf(g1[i])), "param %zu", i);
+    nonzero += g1[i] != 0.0f;
+  }
+  cr_assert_gt(nonzero, P / 2);
+  for (size_t i = 0; i < X; i++)
+    cr_assert_float_eq(n.dx[i], dx1[i], 1e-6f, "dx %zu", i);
+  free(g1);
+  free(dx1);
+  net_free(&n);
 }
 
 Test(nn, gradient_check_fails_on_a_wrong_gradient) {
