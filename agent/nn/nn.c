@@ -491,7 +491,37 @@ void o2o_nn_adam_step(o2o_nn_adam *a, float *restrict params, const float *restr
   adam_scalar(params, grads, a->m, a->v, 0, a->n, a->beta1, a->beta2, step, inv_bc2_sqrt, a->eps);
 }
 
-void o2o_nn_zero(float *x, size_t n) { memset(x, 0, sizeof(float) * n); }
+void o2o_nn_pack_count(float f[2], int64_t v) {
+  f[0] = (float)(v & 0xFFFFFF);
+  f[1] = (float)(v >> 24);
+}
+
+int o2o_nn_unpack_count(const float f[2], int64_t *v) {
+  for (int i = 0; i < 2; i++)
+    if (!(f[i] >= 0.0f && f[i] < 16777216.0f && f[i] == floorf(f[i]))) return -1;
+  *v = (int64_t)f[0] | ((int64_t)f[1] << 24);
+  return 0;
+}
+
+void o2o_nn_pack_rng(float f[16], const o2o_nn_rng *r) {
+  for (int i = 0; i < 16; i++)
+    f[i] = (float)((r->s[i / 4] >> (16 * (i % 4))) & 0xFFFF);
+}
+
+int o2o_nn_unpack_rng(const float f[16], o2o_nn_rng *r) {
+  uint64_t s[4] = {0, 0, 0, 0};
+  for (int i = 0; i < 16; i++) {
+    if (!(f[i] >= 0.0f && f[i] <= 65535.0f && f[i] == floorf(f[i]))) return -1;
+    s[i / 4] |= (uint64_t)f[i] << (16 * (i % 4));
+  }
+  if (!(s[0] | s[1] | s[2] | s[3])) return -1;
+  memcpy(r->s, s, sizeof s);
+  return 0;
+}
+
+void o2o_nn_zero(float *x, size_t n) {
+  memset(x, 0, sizeof(float) * n);
+}
 
 SIMD_CLONES void o2o_nn_polyak(float *restrict target, const float *restrict src, size_t n,
                                float tau) {

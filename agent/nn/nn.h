@@ -43,6 +43,14 @@ float o2o_nn_rng_uniform(o2o_nn_rng *r); /* [0, 1) */
  * only on the rng state and n). */
 void o2o_nn_rng_normal(o2o_nn_rng *r, float *out, int n);
 
+/* Counters and generator states as float32 checkpoint tensors (exact small integers):
+ * a count as {low 24 bits, high bits}, an rng as 16 16-bit words. unpack returns -1 when
+ * the floats are not such integers (or the rng state is all zero). */
+void o2o_nn_pack_count(float f[2], int64_t v);
+int o2o_nn_unpack_count(const float f[2], int64_t *v);
+void o2o_nn_pack_rng(float f[16], const o2o_nn_rng *r);
+int o2o_nn_unpack_rng(const float f[16], o2o_nn_rng *r);
+
 /* ---- MLP ensemble (layout only) ---- */
 typedef struct o2o_nn_mlp {
   int ensemble;   /* E members */
