@@ -400,7 +400,8 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
       check_field(b->act, B, A, "act", step, err, errlen) ||
       check_field(b->rew, B, 1, "rew", step, err, errlen) ||
       check_field(b->next_obs, B, O, "next_obs", step, err, errlen) ||
-      check_field(b->done, B, 1, "done", step, err, errlen))
+      check_field(b->done, B, 1, "done", step, err, errlen) ||
+      (b->weight && check_field(b->weight, B, 1, "weight", step, err, errlen)))
     return -1;
   /* parameters written from outside (a loaded checkpoint) or left broken: ~10 us */
   if (check_params(s, step, err, errlen)) return -1;
@@ -457,11 +458,12 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
       da[k] = k == kmin ? -invB : 0.0f;
     const float *qd = q + (size_t)(B + r) * N;
     float *dd = s->d_critic_out + (size_t)(B + r) * N;
+    const float wr = b->weight ? b->weight[r] : 1.0f; /* importance weight of the row */
     for (int k = 0; k < N; k++) {
       float e = qd[k] - s->y[r];
-      critic_loss += (double)e * e;
+      critic_loss += (double)wr * e * e;
       q_sum += qd[k];
-      dd[k] = 2.0f * e * invB;
+      dd[k] = 2.0f * wr * e * invB;
     }
   }
   actor_loss /= B;

@@ -42,8 +42,9 @@ const o2o_sac_config *o2o_sac_get_config(const o2o_sac *s);
 /* Actions for n observations [n][obs_dim] -> [n][act_dim] in [-1, 1]
  * (deterministic = tanh(mu), else sampled). */
 void o2o_sac_act(o2o_sac *s, const float *obs, int n, int deterministic, float *actions);
-/* One gradient step on every network. Returns 0, or -1 with err naming the tensor that
- * went non-finite (nothing is changed in that case). */
+/* One gradient step on every network. With batch->weight, the critic loss weights each row's
+ * squared TD error: sum_k mean_i weight_i (Q_k(s_i, a_i) - y_i)^2 (H2O's dynamics ratio). Returns
+ * 0, or -1 with err naming the tensor that went non-finite (nothing is changed in that case). */
 int o2o_sac_update(o2o_sac *s, const o2o_batch *batch, o2o_sac_stats *stats, char *err,
                    size_t errlen);
 /* Every parameter, target parameter, Adam moment and scalar (log_alpha, step counters as

@@ -4,8 +4,12 @@
  * central differences. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "learn/h2o_terms.h"
+#include "learn/sac_internal.h"
+#include "replay/replay.h"
 
 Test(h2o, penalty_of_a_hand_computed_batch) {
   /* log(0.25 e + 0.75 e^2) - (0.5 + 1.5) / 2, worked out by hand (python3 math) */
@@ -75,4 +79,51 @@ Test(h2o, gradient_matches_central_differences_with_strides) {
       cr_assert_float_eq(g, fd, 1e-3, "T %g row %d: analytic %g, fd %g", T, i, g, fd);
     }
   }
+}
+
+/* H2O weights the sim rows' Bellman errors through batch->weight: SAC's critic loss becomes
+ * sum_k mean_i weight_i (Q_k - y_i)^2. Weight 1 everywhere = no weight; doubling one row's
+ * weight adds exactly that row's squared error once more. */
+Test(h2o, sac_critic_loss_takes_row_weights) {
+  enum { O = 3, A = 2, B = 4 };
+  o2o_sac_config c;
+  o2o_sac_config_default(&c);
+  c.hidden = 8;
+  c.batch_size = B;
+  o2o_sac *s = o2o_sac_create(O, A, &c, 3);
+  cr_assert_not_null(s);
+  o2o_batch b;
+  cr_assert_eq(o2o_replay_batch_alloc(&b, B, O, A, 0), 0);
+  for (int i = 0; i < B * O; i++)
+    b.obs[i] = 0.1f * (float)(i % 7) - 0.3f, b.next_obs[i] = 0.05f * (float)(i % 5);
+  for (int i = 0; i < B * A; i++)
+    b.act[i] = 0.2f * (float)(i % 3) - 0.2f;
+  for (int i = 0; i < B; i++)
+    b.rew[i] = (float)i, b.done[i] = 0;
+  char err[256] = "";
+  o2o_sac_stats st0, st1, st2;
+  cr_assert_eq(o2o_sac_compute_grads(s, &b, &st0, err, sizeof err), 0, "%s", err);
+  double base = s->loss[0];
+  s->reuse_noise = 1;
+  float w[B] = {1, 1, 1, 1};
+  b.weight = w;
+  cr_assert_eq(o2o_sac_compute_grads(s, &b, &st1, err, sizeof err), 0, "%s", err);
+  cr_assert_float_eq(s->loss[0], base, 1e-9 * (1 + base));
+  /* per-row squared errors: loss with row r doubled minus the base = that row's term */
+  double sum = 0;
+  for (int r = 0; r < B; r++) {
+    w[r] = 2;
+    cr_assert_eq(o2o_sac_compute_grads(s, &b, &st2, err, sizeof err), 0, "%s", err);
+    double row = s->loss[0] - base;
+    cr_assert_gt(row, 0.0, "row %d adds its own squared error", r);
+    sum += row;
+    w[r] = 1;
+  }
+  cr_assert_float_eq(sum, base, 1e-5 * (1 + base), "the rows' terms add up to the loss");
+  w[1] = NAN;
+  cr_assert_neq(o2o_sac_compute_grads(s, &b, &st2, err, sizeof err), 0);
+  cr_assert_not_null(strstr(err, "weight"), "%s", err);
+  b.weight = NULL;
+  o2o_replay_batch_free(&b);
+  o2o_sac_destroy(s);
 }
