@@ -23,6 +23,30 @@ typedef struct o2o_sac_config {
                             default 0 = PyTorch default init everywhere */
 } o2o_sac_config;
 
+/* Every field of o2o_sac_config once, with its accepted range and help text:
+ * X(member, INT|FLOAT, min, max, help). The learner descriptors expand it (sac_learner.c), and
+ * so do algorithms whose config embeds an o2o_sac_config (CQL, H2O: offsetof(theirs, sac) +
+ * offsetof(o2o_sac_config, member)), so each SAC setting is spelt once. */
+#define O2O_SAC_FIELDS(X)                                                                          \
+  X(hidden, INT, 1, 65536, "units per hidden layer")                                               \
+  X(layers, INT, 1, 7, "hidden layers per network")                                                \
+  X(num_critics, INT, 1, 64, "critic ensemble size")                                               \
+  X(critic_layernorm, INT, 0, 1, "LayerNorm in critic hidden layers (0/1)")                        \
+  X(batch_size, INT, 1, 1 << 20, "batch size")                                                     \
+  X(gamma, FLOAT, 0, 1, "discount")                                                                \
+  X(tau, FLOAT, 1e-8, 1, "Polyak rate of the target critics")                                      \
+  X(actor_lr, FLOAT, 1e-12, 1, "actor learning rate")                                              \
+  X(critic_lr, FLOAT, 1e-12, 1, "critic learning rate")                                            \
+  X(alpha_lr, FLOAT, 0, 1, "temperature learning rate (0 = fixed temperature)")                    \
+  X(init_alpha, FLOAT, 1e-12, 1e6, "initial temperature")                                          \
+  X(target_entropy, FLOAT, -1e6, 1e6, "target entropy (0 = -act_dim)")                             \
+  X(backup_entropy, INT, 0, 1, "entropy term in the TD target (0/1)")                              \
+  X(log_std_min, FLOAT, -100, 100, "log-std clamp, low")                                           \
+  X(log_std_max, FLOAT, -100, 100, "log-std clamp, high")                                          \
+  X(utd, INT, 1, 1000, "gradient updates per env step")                                            \
+  X(start_steps, INT, 0, 1 << 30, "uniform-random env steps before learning")                      \
+  X(last_layer_gain, FLOAT, 0, 1e3, "xavier gain of last layers (0 = PyTorch default init)")
+
 void o2o_sac_config_default(o2o_sac_config *cfg);
 /* 0 if cfg is usable for these dimensions, else -1 with err naming the field and its value
  * (o2o_sac_create returns NULL for exactly these configs, or when out of memory). */

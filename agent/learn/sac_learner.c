@@ -7,27 +7,8 @@
 #include "learn/sac.h"
 
 #define F(member, kind, lo, hi, text)                                                              \
-  { #member, O2O_FIELD_##kind, offsetof(o2o_sac_config, member), text, lo, hi }
-static const o2o_learner_field sac_fields[] = {
-    F(hidden, INT, 1, 65536, "units per hidden layer"),
-    F(layers, INT, 1, 7, "hidden layers per network"),
-    F(num_critics, INT, 1, 64, "critic ensemble size"),
-    F(critic_layernorm, INT, 0, 1, "LayerNorm in critic hidden layers (0/1)"),
-    F(batch_size, INT, 1, 1 << 20, "batch size"),
-    F(gamma, FLOAT, 0, 1, "discount"),
-    F(tau, FLOAT, 1e-8, 1, "Polyak rate of the target critics"),
-    F(actor_lr, FLOAT, 1e-12, 1, "actor learning rate"),
-    F(critic_lr, FLOAT, 1e-12, 1, "critic learning rate"),
-    F(alpha_lr, FLOAT, 0, 1, "temperature learning rate (0 = fixed temperature)"),
-    F(init_alpha, FLOAT, 1e-12, 1e6, "initial temperature"),
-    F(target_entropy, FLOAT, -1e6, 1e6, "target entropy (0 = -act_dim)"),
-    F(backup_entropy, INT, 0, 1, "entropy term in the TD target (0/1)"),
-    F(log_std_min, FLOAT, -100, 100, "log-std clamp, low"),
-    F(log_std_max, FLOAT, -100, 100, "log-std clamp, high"),
-    F(utd, INT, 1, 1000, "gradient updates per env step"),
-    F(start_steps, INT, 0, 1 << 30, "uniform-random env steps before learning"),
-    F(last_layer_gain, FLOAT, 0, 1e3, "xavier gain of last layers (0 = PyTorch default init)"),
-};
+  {#member, O2O_FIELD_##kind, offsetof(o2o_sac_config, member), text, lo, hi},
+static const o2o_learner_field sac_fields[] = {O2O_SAC_FIELDS(F)};
 #undef F
 
 static void cfg_default(void *cfg) {
