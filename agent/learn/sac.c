@@ -526,15 +526,25 @@ void o2o_sac_apply_grads(o2o_sac *s) {
   s->updates++;
 }
 
-int o2o_sac_update(o2o_sac *s, const o2o_batch *batch, o2o_sac_stats *stats, char *err,
-                   size_t errlen) {
+int o2o_sac_update_with(o2o_sac *s, const o2o_batch *batch, o2o_sac_stats *stats,
+                        o2o_sac_extra_fn extra, void *ctx, char *err, size_t errlen) {
   sync_state(s);
   o2o_nn_rng saved = s->rng;
-  if (o2o_sac_compute_grads(s, batch, stats, err, errlen)) {
+  if (o2o_sac_compute_grads(s, batch, stats, err, errlen) ||
+      (extra && (extra(ctx, s, batch, err, errlen) ||
+                 check_grads(s, s->critic_g, s->critic_p, s->critic_m.num_params,
+                             "with the extra loss term, the", s->updates + 1, err, errlen) ||
+                 check_grads(s, s->actor_g, s->actor_p, s->actor_m.num_params,
+                             "with the extra loss term, the", s->updates + 1, err, errlen)))) {
     s->rng = saved; /* nothing changes on failure, the rng included */
     return -1;
   }
   o2o_sac_apply_grads(s);
   pack_state(s);
   return 0;
+}
+
+int o2o_sac_update(o2o_sac *s, const o2o_batch *batch, o2o_sac_stats *stats, char *err,
+                   size_t errlen) {
+  return o2o_sac_update_with(s, batch, stats, NULL, NULL, err, errlen);
 }

@@ -40,3 +40,14 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
                           size_t errlen);
 /* Adam steps on log_alpha, actor and critics, then Polyak on the targets. */
 void o2o_sac_apply_grads(o2o_sac *s);
+
+/* An extra loss term of an algorithm built on SAC: called after o2o_sac_compute_grads, it adds
+ * its gradients into s->critic_g / s->actor_g (a second backward accumulates: CQL's penalty,
+ * H2O's gap penalty), using the saved activations of the update's forward passes. Returns 0,
+ * or -1 with err to refuse the update. */
+typedef int (*o2o_sac_extra_fn)(void *ctx, o2o_sac *s, const o2o_batch *b, char *err,
+                                size_t errlen);
+/* o2o_sac_update with an extra term: compute_grads, extra, a finite check of the summed
+ * gradients, then the Adam/Polyak step. On any failure nothing changes (rng included). */
+int o2o_sac_update_with(o2o_sac *s, const o2o_batch *batch, o2o_sac_stats *stats,
+                        o2o_sac_extra_fn extra, void *ctx, char *err, size_t errlen);
