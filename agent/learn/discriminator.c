@@ -275,6 +275,7 @@ void o2o_disc_gap(o2o_disc *d, const float *obs, const float *act, const float *
                   const float *state_std, double *u) {
   const int O = d->obs_dim, A = d->act_dim, SAS = 2 * O + A, K = d->cfg.gap_samples;
   const int per = d->rows / K; /* source rows per forward (create keeps K <= rows) */
+  o2o_nn_rng rng = d->rng;     /* frozen (tests): the same perturbations on every call */
   for (int r0 = 0; r0 < n; r0 += per) {
     const int m = n - r0 < per ? n - r0 : per;
     for (int i = 0; i < m; i++) /* K copies of row r0 + i, s' perturbed by std (.) eps */
@@ -283,7 +284,7 @@ void o2o_disc_gap(o2o_disc *d, const float *obs, const float *act, const float *
         gather(d, obs + (size_t)(r0 + i) * O, act + (size_t)(r0 + i) * A,
                next_obs + (size_t)(r0 + i) * O, 1, row);
         float *s2 = d->x_sas + (size_t)row * SAS + O + A;
-        o2o_nn_rng_normal(&d->rng, d->eps, O);
+        o2o_nn_rng_normal(&rng, d->eps, O);
         for (int j = 0; j < O; j++)
           s2[j] += state_std[j] * d->eps[j];
       }
@@ -296,6 +297,7 @@ void o2o_disc_gap(o2o_disc *d, const float *obs, const float *act, const float *
       u[r0 + i] = v < 1e-45 ? 1e-45 : v > 10.0 ? 10.0 : v;
     }
   }
+  if (!d->frozen) d->rng = rng;
 }
 
 /* ---- tensors ---- */

@@ -67,8 +67,9 @@ int o2o_disc_tensors(o2o_disc *d, const o2o_tensor_ref **tensors);
 int o2o_disc_tensors_loaded(o2o_disc *d, char *err, size_t errlen);
 
 /* For tests: loss of the last o2o_disc_train in double precision, and a switch that makes the
- * next o2o_disc_train reuse its previous noise and only compute gradients (no Adam step), so
- * finite differences see one fixed function. */
+ * next o2o_disc_train reuse its previous noise and only compute gradients (no Adam step), and
+ * o2o_disc_gap draw the same perturbations on every call, so finite differences see one fixed
+ * function. */
 double o2o_disc_last_loss(const o2o_disc *d);
 void o2o_disc_test_freeze(o2o_disc *d, int freeze);
 float *o2o_disc_params(o2o_disc *d, int which, size_t *n); /* 0 = D_sa, 1 = D_sas */

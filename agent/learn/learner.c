@@ -13,9 +13,11 @@
 
 /* ---- registry: one line per algorithm ------------------------------------------------- */
 extern const o2o_learner_algo o2o_algo_sac;
+extern const o2o_learner_algo o2o_algo_h2o;
 
 static const o2o_learner_algo *const registry[] = {
     &o2o_algo_sac,
+    &o2o_algo_h2o,
     NULL,
 };
 
@@ -222,6 +224,31 @@ int o2o_learner_config_set(o2o_learner *l, const char *field, double value, char
     return -1;
   }
   return 0;
+}
+
+static void normalise(const float *norm, int dim, const float *x, int n, float *out);
+
+double o2o_learner_real_fraction(const o2o_learner *l) {
+  return l->algo->real_fraction ? l->algo->real_fraction(l->cfg) : -1.0;
+}
+
+int o2o_learner_set_data_stats(o2o_learner *l, const float *obs_mean, const float *obs_std,
+                               char *err, size_t errlen) {
+  if (!l->algo->set_data_stats) return 0;
+  if (!l->obs_norm) return l->algo->set_data_stats(l->self, obs_mean, obs_std, err, errlen);
+  /* the algorithm sees normalised observations: hand it the statistics in those units */
+  const int O = l->obs_dim;
+  float *t = malloc(sizeof(float) * 2 * (size_t)O);
+  if (!t) {
+    o2o_agent_errf(err, errlen, "learner: out of memory");
+    return -1;
+  }
+  normalise(l->obs_norm, O, obs_mean, 1, t);
+  for (int j = 0; j < O; j++)
+    t[O + j] = obs_std[j] / l->obs_norm[O + j];
+  int rc = l->algo->set_data_stats(l->self, t, t + O, err, errlen);
+  free(t);
+  return rc;
 }
 
 /* (x - mean) / std for n rows into out */

@@ -91,6 +91,13 @@ typedef struct o2o_learner_algo {
    * rng) or fails with err. Restoring every tensor resumes training bit-exactly. */
   int (*tensors)(void *self, const o2o_tensor_ref **tensors);
   int (*tensors_loaded)(void *self, char *err, size_t errlen);
+  /* Optional (NULL = one buffer): the fraction of each batch's rows that must come from the
+   * real (offline) buffer, the rest from the sim buffer, real rows marked by is_real (H2O). */
+  double (*real_fraction)(const void *cfg);
+  /* Optional (NULL = not used): statistics of the real dataset, given once by the loop before
+   * the first update (H2O's gap weight perturbs s' by the dataset's state std). */
+  int (*set_data_stats)(void *self, const float *obs_mean, const float *obs_std, char *err,
+                        size_t errlen);
   /* Optional (NULL = not needed): the config was changed with o2o_learner_config_set after
    * create (e.g. Cal-QL's calibration switched off for the online phase); -1 + err refuses
    * the change (the wrapper then restores the old value). */
@@ -132,6 +139,13 @@ const float *o2o_learner_obs_std(const o2o_learner *l);
 /* Change one config field of a live learner (range-checked, then config_changed). */
 int o2o_learner_config_set(o2o_learner *l, const char *field, double value, char *err,
                            size_t errlen);
+
+/* The real-buffer fraction of each batch, or -1 when the learner takes one buffer. */
+double o2o_learner_real_fraction(const o2o_learner *l);
+/* Hand the real dataset's observation mean/std to a learner that uses them (a no-op returning
+ * 0 for the others). */
+int o2o_learner_set_data_stats(o2o_learner *l, const float *obs_mean, const float *obs_std,
+                               char *err, size_t errlen);
 
 /* Raw observations [n][obs_dim] -> actions [n][act_dim] in [-1, 1]. */
 void o2o_learner_act(o2o_learner *l, const float *obs, int n, int deterministic, float *actions);
