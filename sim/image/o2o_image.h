@@ -1,6 +1,5 @@
-/* o2o_image.h: writing RGB frames on the agent side: PNG files (own encoder: PNG filters,
- * zlib stream with LZ77 + fixed-Huffman deflate, CRC-32, Adler-32; no image library) and
- * videos through a pipe into the ffmpeg program. The agent never links MuJoCo or GL: the
+/* o2o_image.h: writing RGB frames on the agent side: PNG files (row filters here, deflate
+ * and CRC-32 from zlib) and videos or GIFs through a pipe into the ffmpeg program. The agent never links MuJoCo or GL: the
  * frames come from o2o-sim over the bridge (RENDER).
  *
  * Errors: 0 on success, -1 with a message naming the file in err. */
@@ -17,9 +16,6 @@ int o2o_png_encode(const uint8_t *rgb, int width, int height, uint8_t **out, siz
                    char *err, size_t errlen);
 int o2o_png_write(const char *path, const uint8_t *rgb, int width, int height, char *err,
                   size_t errlen);
-
-uint32_t o2o_crc32(uint32_t crc, const uint8_t *p, size_t n);     /* start with crc = 0 */
-uint32_t o2o_adler32(uint32_t adler, const uint8_t *p, size_t n); /* start with adler = 1 */
 
 /* Burn a label (capital letters; other characters are blanks) into rgb [height][width][3]
  * with its top-left corner at (x, y): white 5x7 letters, scaled with the frame height, on
