@@ -1,9 +1,9 @@
 /* cmd_bench_sac.c: `o2o bench sac` - SAC updates/s against, in the same run and interleaved
  * round by round, (1) the matmul-only floor of one CORL-style SAC update (the same sgemm
- * shapes replayed with nothing else, like ../shared/bench/sac_gemm.c) and optionally (2) the
- * PyTorch reference ../shared/bench/torch_sac.py as a subprocess. Ratios are taken round by
- * round (the machine is noisy) and their median reported, with the OpenBLAS kernel and
- * thread counts beside every figure. */
+ * shapes replayed with nothing else) and optionally (2) the PyTorch reference
+ * agent/bench/torch/torch_sac.py (CORL's SAC-N update with N = 2) as a subprocess. Ratios
+ * are taken round by round (the machine is noisy) and their median reported, with the
+ * OpenBLAS kernel and thread counts beside every figure. */
 #include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,8 +19,8 @@
 #include "cli/cli.h"
 
 #define MAX_ROUNDS 64
-/* The anchors live in shared/, beside the checkout (../shared from the source tree). */
-#define TORCH_SCRIPT_DEFAULT O2O_SCENARIO_DIR "/../../shared/bench/torch_sac.py"
+/* The reference scripts live in the source tree (agent/bench/torch/). */
+#define TORCH_SCRIPT_DEFAULT O2O_TORCH_DIR "/torch_sac.py"
 
 typedef struct {
   int batch, hidden, obs, act, critics, layernorm;
