@@ -1,5 +1,6 @@
 /* task.c: the four Gymnasium v4 tasks (observation, termination, reward weights, reset
- * noise), written from the task facts in shared/research/tasks_and_datasets.md Part A. */
+ * noise), written from the published task definitions (Gymnasium's *_v4.py environments,
+ * github.com/Farama-Foundation/Gymnasium). */
 #include <string.h>
 #include "sim_internal.h"
 

@@ -39,7 +39,7 @@ static void usage(FILE *f) {
           "  --sim-exe PATH        o2o-sim to spawn (default: next to o2o, then PATH)\n"
           "  --quiet               no progress on stderr\n"
           "  --json                print the result as one JSON object on stdout\n"
-          "SAC (defaults: ../shared/research/algorithms.md section 2):\n");
+          "SAC (defaults as CORL and SimpleSAC; each listed in agent/learn/sac.h):\n");
 #define HELP_FIELD(type, name, help)                                                               \
   {                                                                                                \
     char flag[64];                                                                                 \

@@ -1,6 +1,7 @@
 /* sac.h: Soft Actor-Critic with automatic entropy tuning and an ensemble of N critics
- * (CORL/SimpleSAC family; ../shared/research/algorithms.md section 2). One config struct
- * holds every hyperparameter with its default (o2o_sac_config_default). */
+ * (Haarnoja et al. 2018, "Soft Actor-Critic Algorithms and Applications"; defaults as
+ * github.com/corl-team/CORL sac_n.py and github.com/young-geng/CQL SimpleSAC). One config
+ * struct holds every hyperparameter with its default (o2o_sac_config_default). */
 #pragma once
 #include "o2o_agent.h"
 
