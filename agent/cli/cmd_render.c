@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "o2o_image.h"
@@ -37,7 +38,7 @@ typedef struct {
   double seconds;
   int width, height;
   double fps;
-  int fast, side_by_side;
+  int fast, side_by_side, overlay;
   uint64_t seed;
 } render_args;
 
@@ -45,16 +46,18 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: o2o render (--checkpoint FILE | --policy random) --scenario NAME --out FILE\n"
           "                  [--variant real|sim] [--episodes N] [--seconds T] [--width W]\n"
-          "                  [--height H] [--fps F] [--fast] [--side-by-side] [--seed S]\n"
-          "                  [--sim-exe PATH] [--json FILE]\n"
+          "                  [--height H] [--fps F] [--fast] [--side-by-side] [--overlay]\n"
+          "                  [--seed S] [--sim-exe PATH] [--json FILE]\n"
           "\n"
           "Records deterministic rollouts of a policy (tanh(mean) actions) in o2o-sim.\n"
-          "  --out FILE.mp4     video through ffmpeg (also .mkv .webm .avi .mov); any other\n"
-          "                     name is a folder that receives frame_000000.png, ...\n"
+          "  --out FILE.mp4     video through ffmpeg (also .mkv .webm .avi .mov, and .gif);\n"
+          "                     any other name is a folder that receives frame_000000.png, ...\n"
+          "                     (a single-image name such as x.png is refused)\n"
           "  --policy random    uniform random actions (no checkpoint needed)\n"
           "  --variant          dynamics to run on (default real)\n"
           "  --side-by-side     the real (left) and the sim (right) variant next to each other,\n"
-          "                     labelled REAL / SIM (--variant is then ignored)\n"
+          "                     labelled REAL / SIM, a divider between (--variant is ignored)\n"
+          "  --overlay          burn step, reward, episode return and variant into each pane\n"
           "  --episodes N       stop after N episodes (default 1, or no limit with --seconds)\n"
           "  --seconds T        video length in simulated seconds (exactly round(T*fps) frames)\n"
           "  --width/--height   frame size per variant (default 480x480; even for video)\n"
@@ -96,6 +99,10 @@ static int parse_args(int argc, char **argv, render_args *a) {
     }
     if (!strcmp(f, "--side-by-side")) {
       a->side_by_side = 1;
+      continue;
+    }
+    if (!strcmp(f, "--overlay")) {
+      a->overlay = 1;
       continue;
     }
     if (i + 1 >= argc || strncmp(f, "--", 2)) {
@@ -161,8 +168,9 @@ static int parse_args(int argc, char **argv, render_args *a) {
   return 0;
 }
 
-static int is_video_name(const char *path) {
-  static const char *const exts[] = {".mp4", ".mkv", ".webm", ".avi", ".mov"};
+/* A name that says "one image file" would otherwise become a folder of that name. */
+static int is_still_image_name(const char *path) {
+  static const char *const exts[] = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"};
   size_t n = strlen(path);
   for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++) {
     size_t e = strlen(exts[k]);
@@ -195,6 +203,7 @@ typedef struct {
   int episodes_done;
   int finished; /* reached --episodes: frozen on its last frame */
   double episode_return;
+  float last_reward;
   double returns[64]; /* first 64 episode returns, for the summary */
   long steps, episode_steps;
 } render_side;
@@ -270,6 +279,7 @@ static int side_step(render_run *r, render_side *s) {
   s->steps++;
   s->episode_steps++;
   s->episode_return += b.reward[0];
+  s->last_reward = b.reward[0];
   if (b.terminated[0] || b.truncated[0]) {
     if (s->episodes_done < 64) s->returns[s->episodes_done] = s->episode_return;
     fprintf(stderr, "o2o render: %s episode %d: return %.2f, %ld steps\n", s->variant,
@@ -277,6 +287,7 @@ static int side_step(render_run *r, render_side *s) {
     s->episodes_done++;
     s->episode_return = 0;
     s->episode_steps = 0;
+    s->last_reward = 0; /* the frame after this step shows the next episode's start */
     if (r->a.episodes > 0 && s->episodes_done >= r->a.episodes) s->finished = 1;
   }
   return 0;
@@ -292,6 +303,20 @@ static int emit_frame(render_run *r) {
   if (r->nsides > 1)
     for (int k = 0; k < r->nsides; k++)
       o2o_image_label(r->frame, r->frame_width, h, k * w + 4, 4, r->side[k].variant);
+  if (r->a.overlay) /* bottom-left of each pane, like the live viewer's top-left panel */
+    for (int k = 0; k < r->nsides; k++) {
+      const render_side *s = &r->side[k];
+      char lines[3][64];
+      snprintf(lines[0], sizeof lines[0], "%s EP %d STEP %ld", s->variant, s->episodes_done + 1,
+               s->episode_steps);
+      snprintf(lines[1], sizeof lines[1], "REWARD %.3f", (double)s->last_reward);
+      snprintf(lines[2], sizeof lines[2], "RETURN %.2f", s->episode_return);
+      int lh = o2o_image_label_height(h) + 1;
+      for (int l = 0; l < 3; l++)
+        o2o_image_label(r->frame, r->frame_width, h, k * w + 4, h - (3 - l) * lh - 3, lines[l]);
+    }
+  for (int k = 1; k < r->nsides; k++)
+    o2o_image_divider(r->frame, r->frame_width, h, k * w);
   int rc;
   if (r->video) {
     rc = o2o_video_frame(r->video, r->frame, r->err, sizeof r->err);
@@ -347,7 +372,14 @@ static int run(render_run *r) {
   render_args *a = &r->a;
   r->nsides = a->side_by_side ? 2 : 1;
   r->frame_width = a->width * r->nsides;
-  int video = is_video_name(a->out);
+  int video = o2o_video_name(a->out);
+  if (is_still_image_name(a->out)) {
+    snprintf(r->err, sizeof r->err,
+             "--out %s names a single image; give a folder for PNG frames (e.g. --out frames/) "
+             "or a video or GIF (.mp4 .mkv .webm .avi .mov .gif)",
+             a->out);
+    return -1;
+  }
 
   /* Everything that can be checked before the rollout is checked now. */
   if (video ? o2o_video_check(a->out, r->frame_width, a->height, a->fps, r->err, sizeof r->err)

@@ -1,6 +1,7 @@
-/* image_label.c: a text label burnt into a frame (a 5x7 bitmap font of capital letters,
- * white on a dark box), so side-by-side videos say which half is real and which is sim
- * without needing a font library. */
+/* image_label.c: text burnt into a frame (a 5x7 bitmap font of capital letters, digits and
+ * a few signs, white on a dark box): side-by-side videos say which half is real and which
+ * is sim, and `o2o render --overlay` shows step, reward and return, without a font
+ * library for 40 glyphs. */
 #include <ctype.h>
 #include <string.h>
 
@@ -35,8 +36,51 @@ static const uint8_t font5x7[26][7] = {
     {0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F}, /* Z */
 };
 
-void o2o_image_label(uint8_t *rgb, int width, int height, int x, int y, const char *text) {
-  int scale = height >= 320 ? 3 : height >= 160 ? 2 : 1;
+static const uint8_t digits5x7[10][7] = {
+    {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}, /* 0 */
+    {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E}, /* 1 */
+    {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}, /* 2 */
+    {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E}, /* 3 */
+    {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}, /* 4 */
+    {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E}, /* 5 */
+    {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}, /* 6 */
+    {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08}, /* 7 */
+    {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}, /* 8 */
+    {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}, /* 9 */
+};
+
+static const struct {
+  char ch;
+  uint8_t rows[7];
+} signs5x7[] = {
+    {'.', {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C}},
+    {'-', {0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00}},
+    {'+', {0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00}},
+    {':', {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00}},
+    {'/', {0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00}},
+    {'=', {0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00}},
+};
+
+/* The glyph of ch, or NULL (drawn as a blank). */
+static const uint8_t *glyph_of(int ch) {
+  ch = toupper(ch);
+  if (ch >= 'A' && ch <= 'Z') return font5x7[ch - 'A'];
+  if (ch >= '0' && ch <= '9') return digits5x7[ch - '0'];
+  for (size_t k = 0; k < sizeof signs5x7 / sizeof signs5x7[0]; k++)
+    if (signs5x7[k].ch == ch) return signs5x7[k].rows;
+  return NULL;
+}
+
+static int label_scale(int height) {
+  return height >= 320 ? 3 : height >= 160 ? 2 : 1;
+}
+
+int o2o_image_label_height(int height) {
+  return 11 * label_scale(height);
+}
+
+int o2o_image_label(uint8_t *rgb, int width, int height, int x, int y, const char *text) {
+  int scale = label_scale(height);
   int n = (int)strlen(text), pad = scale * 2;
   int box_w = n * 6 * scale - scale + 2 * pad, box_h = 7 * scale + 2 * pad;
   for (int by = y; by < y + box_h && by < height; by++)
@@ -47,9 +91,8 @@ void o2o_image_label(uint8_t *rgb, int width, int height, int x, int y, const ch
         p[c] = (uint8_t)(p[c] / 4); /* darken the background */
     }
   for (int i = 0; i < n; i++) {
-    int ch = toupper((unsigned char)text[i]);
-    if (ch < 'A' || ch > 'Z') continue; /* spaces and anything else: blank */
-    const uint8_t *glyph = font5x7[ch - 'A'];
+    const uint8_t *glyph = glyph_of((unsigned char)text[i]);
+    if (!glyph) continue; /* spaces and anything else: blank */
     for (int row = 0; row < 7; row++)
       for (int col = 0; col < 5; col++) {
         if (!(glyph[row] & (0x10 >> col))) continue;
@@ -61,4 +104,14 @@ void o2o_image_label(uint8_t *rgb, int width, int height, int x, int y, const ch
           }
       }
   }
+  return box_h;
+}
+
+void o2o_image_divider(uint8_t *rgb, int width, int height, int x) {
+  int half = height >= 320 ? 2 : 1; /* 2 or 4 pixels wide, centred on the seam */
+  for (int y = 0; y < height; y++)
+    for (int bx = x - half; bx < x + half; bx++) {
+      if (bx < 0 || bx >= width) continue;
+      memset(rgb + 3 * ((size_t)y * width + bx), 235, 3);
+    }
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -24,6 +25,18 @@ struct o2o_video {
   long frames;
   char path[1024];
 };
+
+static int has_ext(const char *path, const char *ext) {
+  size_t n = strlen(path), e = strlen(ext);
+  return n > e && !strcasecmp(path + n - e, ext);
+}
+
+int o2o_video_name(const char *path) {
+  static const char *const exts[] = {".mp4", ".mkv", ".webm", ".avi", ".mov", ".gif"};
+  for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++)
+    if (has_ext(path, exts[k])) return 1;
+  return 0;
+}
 
 static const char *ffmpeg_program(void) {
   const char *p = getenv("O2O_FFMPEG");
@@ -98,7 +111,7 @@ int o2o_dir_prepare(const char *dir, char *err, size_t errlen) {
 }
 
 int o2o_video_check(const char *path, int width, int height, double fps, char *err, size_t errlen) {
-  if (width < 2 || height < 2 || width % 2 || height % 2) {
+  if (width < 2 || height < 2 || (!has_ext(path, ".gif") && (width % 2 || height % 2))) {
     snprintf(err, errlen, "video %s: width and height must be even for yuv420p (got %dx%d)", path,
              width, height);
     return -1;
@@ -154,9 +167,14 @@ o2o_video *o2o_video_open(const char *path, int width, int height, double fps, c
     /* ffmpeg's stdout would mix with ours; its errors still reach stderr. */
     int null = open("/dev/null", O_WRONLY);
     if (null >= 0) dup2(null, 1);
-    execlp(prog, prog, "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "rawvideo",
-           "-pix_fmt", "rgb24", "-s", size, "-r", rate, "-i", "-", "-pix_fmt", "yuv420p", "-y",
-           path, (char *)NULL);
+    if (has_ext(path, ".gif")) /* one palette from all frames: no banding on the floor */
+      execlp(prog, prog, "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "rawvideo",
+             "-pix_fmt", "rgb24", "-s", size, "-r", rate, "-i", "-", "-filter_complex",
+             "[0:v]split[a][b];[a]palettegen[p];[b][p]paletteuse", "-y", path, (char *)NULL);
+    else
+      execlp(prog, prog, "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "rawvideo",
+             "-pix_fmt", "rgb24", "-s", size, "-r", rate, "-i", "-", "-pix_fmt", "yuv420p", "-y",
+             path, (char *)NULL);
     fprintf(stderr, "o2o: cannot run %s: %s\n", prog, strerror(errno));
     _exit(127);
   }

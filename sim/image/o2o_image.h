@@ -1,6 +1,7 @@
 /* o2o_image.h: writing RGB frames on the agent side: PNG files (row filters here, deflate
- * and CRC-32 from zlib) and videos or GIFs through a pipe into the ffmpeg program. The agent never links MuJoCo or GL: the
- * frames come from o2o-sim over the bridge (RENDER).
+ * and CRC-32 from zlib), text and dividers burnt into frames, and videos or GIFs through a
+ * pipe into the ffmpeg program. The agent never links MuJoCo or GL: the frames come from
+ * o2o-sim over the bridge (RENDER).
  *
  * Errors: 0 on success, -1 with a message naming the file in err. */
 #pragma once
@@ -17,18 +18,27 @@ int o2o_png_encode(const uint8_t *rgb, int width, int height, uint8_t **out, siz
 int o2o_png_write(const char *path, const uint8_t *rgb, int width, int height, char *err,
                   size_t errlen);
 
-/* Burn a label (capital letters; other characters are blanks) into rgb [height][width][3]
- * with its top-left corner at (x, y): white 5x7 letters, scaled with the frame height, on
- * a darkened box. Clipped at the image border. */
-void o2o_image_label(uint8_t *rgb, int width, int height, int x, int y, const char *text);
+/* Burn a label (letters, digits and . - + : / =; other characters are blanks) into
+ * rgb [height][width][3] with its top-left corner at (x, y): white 5x7 glyphs, scaled with
+ * the frame height (x1 below 160 rows, x2 below 320, else x3), on a darkened box. Clipped
+ * at the image border. Returns the box height in pixels (to stack lines). */
+int o2o_image_label(uint8_t *rgb, int width, int height, int x, int y, const char *text);
+int o2o_image_label_height(int height); /* box height of a label in a frame of that height */
+/* A light vertical line centred on column x (2 pixels wide, 4 from 320 rows on): the seam
+ * between side-by-side panes. Clipped at the border. */
+void o2o_image_divider(uint8_t *rgb, int width, int height, int x);
 
 /* A video being written by an ffmpeg child process fed raw RGB24 frames through a pipe:
  *   ffmpeg -f rawvideo -pix_fmt rgb24 -s WxH -r FPS -i - -pix_fmt yuv420p -y PATH
- * The program is $O2O_FFMPEG if set, else "ffmpeg" on PATH. yuv420p needs even sizes. */
+ * or, for a .gif, one palette made from all frames (palettegen + paletteuse) instead of
+ * yuv420p. The program is $O2O_FFMPEG if set, else "ffmpeg" on PATH. yuv420p needs even
+ * sizes; GIFs do not. */
 typedef struct o2o_video o2o_video;
 
-/* Checks, without starting anything, that the sizes suit yuv420p, ffmpeg exists and PATH
- * can be written: call before a rollout so a bad path fails early. */
+/* 1 if ffmpeg is asked to write path as a video (.mp4 .mkv .webm .avi .mov) or a GIF. */
+int o2o_video_name(const char *path);
+/* Checks, without starting anything, that the sizes suit the format, ffmpeg exists and
+ * PATH can be written: call before a rollout so a bad path fails early. */
 int o2o_video_check(const char *path, int width, int height, double fps, char *err, size_t errlen);
 /* o2o_video_check, then start ffmpeg. */
 o2o_video *o2o_video_open(const char *path, int width, int height, double fps, char *err,

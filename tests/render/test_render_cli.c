@@ -117,6 +117,89 @@ Test(render_cli, side_by_side_puts_real_and_sim_next_to_each_other) {
   rt_rmtree(dir);
 }
 
+/* The RGB pixels of a PNG, decoded by ffmpeg (independent of our encoder); malloc'd. */
+static uint8_t *png_pixels(const char *png, size_t n) {
+  char cmd[1024], raw[200];
+  snprintf(raw, sizeof raw, "%s.rgb", png);
+  snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' -f rawvideo -pix_fmt rgb24 '%s'", png, raw);
+  if (rt_run(cmd, NULL, 0)) return NULL;
+  FILE *f = fopen(raw, "rb");
+  uint8_t *p = malloc(n);
+  size_t got = f && p ? fread(p, 1, n, f) : 0;
+  if (f) fclose(f);
+  unlink(raw);
+  if (got != n) {
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+Test(render_cli, overlay_writes_into_the_bottom_left_and_a_divider_splits_the_panes) {
+  char dir[64], args[512], png[2][160];
+  rt_tempdir(dir, sizeof dir);
+  int w = 160, h = 120; /* per pane */
+  for (int k = 0; k < 2; k++) {
+    snprintf(args, sizeof args,
+             "--policy random --scenario hopper-gravity --side-by-side --out %s/run%d "
+             "--seconds 0.2 --fps 10 --width %d --height %d --fast --seed 3%s",
+             dir, k, w, h, k ? " --overlay" : "");
+    cr_assert_eq(o2o_render(args), 0, "o2o render failed:\n%s", out);
+    snprintf(png[k], sizeof png[k], "%s/run%d/frame_000001.png", dir, k);
+  }
+  size_t n = (size_t)2 * w * h * 3;
+  uint8_t *plain = png_pixels(png[0], n), *over = png_pixels(png[1], n);
+  cr_assert(plain && over, "ffmpeg could not decode %s / %s", png[0], png[1]);
+  long bottom_changed = 0, top_changed = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < 2 * w; x++) {
+      if (abs(x - w) <= 2) continue; /* the divider, the same in both */
+      size_t i = 3 * ((size_t)y * 2 * w + x);
+      int diff = memcmp(plain + i, over + i, 3) != 0;
+      if (y >= h / 2) bottom_changed += diff;
+      if (y >= 24 && y < h / 2) top_changed += diff; /* below the REAL/SIM labels */
+    }
+  cr_assert_gt(bottom_changed, 500, "overlay text missing (%ld pixels differ)", bottom_changed);
+  cr_assert_eq(top_changed, 0, "the overlay must stay in the bottom rows");
+  /* the seam between the panes is a light line from top to bottom */
+  for (int y = 0; y < h; y++)
+    for (int x = w - 1; x <= w; x++)
+      cr_assert_eq(plain[3 * ((size_t)y * 2 * w + x)], 235, "divider pixel (%d, %d)", x, y);
+  free(plain);
+  free(over);
+  rt_rmtree(dir);
+}
+
+Test(render_cli, gif_is_written_by_ffmpeg_and_single_image_names_are_refused) {
+  char dir[64], args[512], cmd[512], probe[512];
+  rt_tempdir(dir, sizeof dir);
+  snprintf(args, sizeof args,
+           "--policy random --scenario pendulum --out %s/x.gif --seconds 1 --fps 10 "
+           "--width 81 --height 60 --fast",
+           dir);
+  cr_assert_eq(o2o_render(args), 0, "o2o render failed:\n%s", out);
+  snprintf(cmd, sizeof cmd,
+           "ffprobe -v error -count_frames -select_streams v:0 -show_entries "
+           "stream=codec_name,width,height,nb_read_frames -of csv=p=0 %s/x.gif",
+           dir);
+  cr_assert_eq(rt_run(cmd, probe, sizeof probe), 0, "%s", probe);
+  char codec[32] = "";
+  int pw = 0, ph = 0, pn = 0;
+  cr_assert_eq(sscanf(probe, "%31[^,],%d,%d,%d", codec, &pw, &ph, &pn), 4, "ffprobe: %s", probe);
+  cr_assert_str_eq(codec, "gif");
+  cr_assert_eq(pw, 81, "GIFs need no even width");
+  cr_assert_eq(ph, 60);
+  cr_assert_eq(pn, 10);
+  struct stat st;
+  snprintf(args, sizeof args, "--policy random --scenario pendulum --out %s/y.png --seconds 1",
+           dir);
+  cr_assert_eq(o2o_render(args), 1, "a single-image name must be refused:\n%s", out);
+  cr_assert(strstr(out, "single image"), "%s", out);
+  snprintf(cmd, sizeof cmd, "%s/y.png", dir);
+  cr_assert_neq(stat(cmd, &st), 0, "no folder named y.png may be made");
+  rt_rmtree(dir);
+}
+
 Test(render_cli, unwritable_output_fails_before_the_rollout) {
   char dir[64], file[128], args[512];
   rt_tempdir(dir, sizeof dir);

@@ -107,6 +107,35 @@ Test(render_frames, frames_of_a_moving_body_differ_and_a_still_one_repeats) {
   o2o_vecenv_destroy(env);
 }
 
+/* The camera tracks the torso, so only the ground can show that the hopper moves: shift
+ * the whole hopper by a third of a checker tile (rootx += 1/6 m); the picture of the floor
+ * changes (with a flat floor it would not). */
+Test(render_frames, the_floor_moves_under_a_tracked_hopper) {
+  o2o_vecenv *env = make_hopper(1);
+  const o2o_env_spec *sp = o2o_vecenv_spec(env);
+  int w = 160, h = 120;
+  o2o_renderer *r = o2o_renderer_create(env, w, h, 1, err, sizeof err);
+  cr_assert_not_null(r, "%s", err);
+  uint8_t *a = malloc((size_t)w * h * 3), *b = malloc((size_t)w * h * 3);
+  double *state = malloc(sizeof(double) * (size_t)sp->state_dim);
+  cr_assert_eq(o2o_renderer_frame(r, 0, w, h, a, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_vecenv_get_state(env, 0, state), 0);
+  state[1] += 1.0 / 6.0; /* state = time, qpos (rootx first), ... */
+  cr_assert_eq(o2o_vecenv_set_state(env, 0, state, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_renderer_frame(r, 0, w, h, b, err, sizeof err), 0, "%s", err);
+  /* Lower third of the frame: floor only (the hopper's foot is above it). */
+  int y0 = 2 * h / 3;
+  double changed = changed_fraction(a + (size_t)y0 * w * 3, b + (size_t)y0 * w * 3, w, h - y0);
+  cr_log_info("floor under a shifted hopper: %.3f of the pixels changed\n", changed);
+  cr_assert_gt(changed, 0.05, "the floor looks the same after the hopper moved (%.3f changed)",
+               changed);
+  free(state);
+  free(a);
+  free(b);
+  o2o_renderer_destroy(r);
+  o2o_vecenv_destroy(env);
+}
+
 Test(render_frames, any_size_env_index_and_errors) {
   o2o_vecenv *env = make_hopper(3);
   o2o_renderer *r = o2o_renderer_create(env, 64, 48, 1, err, sizeof err);
