@@ -456,7 +456,8 @@ int o2o_client_get_state(o2o_client *c, int env, double *state, char *err, size_
   return 0;
 }
 
-int o2o_client_set_state(o2o_client *c, int env, const double *state, char *err, size_t errlen) {
+int o2o_client_set_state_send(o2o_client *c, int env, const double *state, char *err,
+                              size_t errlen) {
   int rc = check_env(c, env, err, errlen);
   if (rc) return rc;
   o2o_wire_header h;
@@ -464,8 +465,17 @@ int o2o_client_set_state(o2o_client *c, int env, const double *state, char *err,
   h.env = env;
   h.state_dim = c->spec.state_dim;
   o2o_wire_frame a = {state, 8 * (size_t)c->spec.state_dim};
+  return send_request(c, &h, &a, 1, err, errlen);
+}
+
+int o2o_client_set_state_recv(o2o_client *c, char *err, size_t errlen) {
   o2o_wire_msg m;
-  return call(c, &h, &a, 1, &m, err, errlen);
+  return recv_reply(c, c->timeout_ms, &m, err, errlen);
+}
+
+int o2o_client_set_state(o2o_client *c, int env, const double *state, char *err, size_t errlen) {
+  int rc = o2o_client_set_state_send(c, env, state, err, errlen);
+  return rc ? rc : o2o_client_set_state_recv(c, err, errlen);
 }
 
 int o2o_client_render(o2o_client *c, int env, int width, int height, uint8_t *rgb, char *err,

@@ -108,6 +108,10 @@ int o2o_client_step_send(o2o_client *c, const float *actions, char *err, size_t 
 int o2o_client_step_send_range(o2o_client *c, int first, int count, const float *actions, char *err,
                                size_t errlen);
 int o2o_client_step_recv(o2o_client *c, o2o_bridge_batch *out, char *err, size_t errlen);
+/* Split-phase SET_STATE (same rule: one request outstanding per client). */
+int o2o_client_set_state_send(o2o_client *c, int env, const double *state, char *err,
+                              size_t errlen);
+int o2o_client_set_state_recv(o2o_client *c, char *err, size_t errlen);
 /* step_recv abandons the request when it times out (its late reply is skipped later).
  * step_recv_timeout waits timeout_ms (0 = only what has already arrived) and on
  * O2O_BRIDGE_ETIMEOUT keeps the request outstanding: call it again, or o2o_client_abandon. */
@@ -155,6 +159,10 @@ int o2o_pool_render(o2o_pool *p, int env, int width, int height, uint8_t *rgb, c
                     size_t errlen);
 int o2o_pool_get_state(o2o_pool *p, int env, double *state, char *err, size_t errlen);
 int o2o_pool_set_state(o2o_pool *p, int env, const double *state, char *err, size_t errlen);
+/* SET_STATE of every env: states [num_envs][state_dim]; one request in flight per chunk
+ * connection, so the processes (and the chunks of one process) work in parallel. Fails on
+ * the first refusal, naming the env (the envs before it in its round are set). */
+int o2o_pool_set_states(o2o_pool *p, const double *states, char *err, size_t errlen);
 int o2o_pool_restarts(const o2o_pool *p); /* faults recovered so far */
 
 /* ---- pool options, sub-batches and fault reporting ---------------------------------------

@@ -157,3 +157,42 @@ int o2o_pool_set_state(o2o_pool *p, int env, const double *state, char *err, siz
   int local, k, rc = env_client(p, env, "set_state", &c, &local, &k, err, errlen);
   return rc ? rc : o2o_client_set_state(c, local, state, err, errlen);
 }
+
+int o2o_pool_set_states(o2o_pool *p, const double *states, char *err, size_t errlen) {
+  int rc = check_idle(p, "set_states", err, errlen);
+  if (rc) return rc;
+  for (int k = 0; k < p->num_procs; k++)
+    if ((rc = heal(p, k, err, errlen))) return rc;
+  const size_t S = (size_t)p->spec.state_dim;
+  int longest = 0;
+  for (int c = 0; c < p->num_chunks; c++)
+    longest = p->chunks[c].count > longest ? p->chunks[c].count : longest;
+  int first_rc = 0, bad_env = -1;
+  char first_err[O2O_BRIDGE_ERRLEN] = "", e[O2O_BRIDGE_ERRLEN];
+  for (int r = 0; r < longest && !first_rc; r++) { /* round r: row r of every chunk */
+    int last_sent = -1;
+    for (int c = 0; c < p->num_chunks && !first_rc; c++) {
+      pool_chunk *ch = &p->chunks[c];
+      if (r >= ch->count) continue;
+      rc = o2o_client_set_state_send(ch->client, ch->local + r,
+                                     states + (size_t)(ch->first + r) * S, e, sizeof e);
+      if (rc) {
+        first_rc = rc, bad_env = ch->first + r;
+        snprintf(first_err, sizeof first_err, "%s", e);
+      } else {
+        last_sent = c;
+      }
+    }
+    for (int c = 0; c <= last_sent; c++) { /* every reply is collected, even after a refusal */
+      pool_chunk *ch = &p->chunks[c];
+      if (r >= ch->count) continue;
+      rc = o2o_client_set_state_recv(ch->client, e, sizeof e);
+      if (rc && !first_rc) {
+        first_rc = rc, bad_env = ch->first + r;
+        snprintf(first_err, sizeof first_err, "%s", e);
+      }
+    }
+  }
+  if (first_rc) o2o_pool_err(err, errlen, "set_state env %d: %s", bad_env, first_err);
+  return first_rc;
+}

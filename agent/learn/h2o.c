@@ -467,3 +467,34 @@ const o2o_learner_algo o2o_algo_h2o = {
     .real_fraction = cfg_real_fraction,
     .set_data_stats = h2o_set_data_stats,
 };
+
+int o2o_h2o_log_ratio(o2o_learner *l, const float *obs, const float *act, const float *next_obs,
+                      int n, float *log_w, char *err, size_t errlen) {
+  if (o2o_learner_algo_of(l) != &o2o_algo_h2o) {
+    o2o_agent_errf(err, errlen, "a %s learner has no discriminators (h2o has)",
+                   o2o_learner_algo_of(l)->name);
+    return -1;
+  }
+  h2o *h = o2o_learner_impl(l);
+  const float *mean = o2o_learner_obs_mean(l), *std = o2o_learner_obs_std(l);
+  if (!mean) {
+    o2o_disc_log_ratio(h->disc, obs, act, next_obs, n, log_w);
+    return 0;
+  }
+  const int O = h->obs_dim;
+  float *no = malloc(sizeof(float) * (size_t)n * O), *nn = malloc(sizeof(float) * (size_t)n * O);
+  if (!no || !nn) {
+    free(no);
+    free(nn);
+    o2o_agent_errf(err, errlen, "h2o: out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < (size_t)n * O; i++) {
+    no[i] = (obs[i] - mean[i % O]) / std[i % O];
+    nn[i] = (next_obs[i] - mean[i % O]) / std[i % O];
+  }
+  o2o_disc_log_ratio(h->disc, no, act, nn, n, log_w);
+  free(no);
+  free(nn);
+  return 0;
+}

@@ -47,6 +47,12 @@ void o2o_h2o_config_default(o2o_h2o_config *cfg);
 
 extern const o2o_learner_algo o2o_algo_h2o;
 
+/* log w = log P_real(s'|s,a) / P_sim(s'|s,a) of an H2O learner's discriminators for n raw
+ * transitions (the learner's observation normalisation applied). -1 + err when l is not an
+ * H2O learner. */
+int o2o_h2o_log_ratio(o2o_learner *l, const float *obs, const float *act, const float *next_obs,
+                      int n, float *log_w, char *err, size_t errlen);
+
 /* For tests (self = what o2o_algo_h2o.create returned): the critic loss of batch b, weighted
  * TD error + penalty, with its gradient left in the SAC critic's gradient buffer; no step, no
  * discriminator training; SAC's noise is drawn when first != 0 and reused otherwise. */

@@ -192,6 +192,9 @@ const o2o_learner_algo *o2o_learner_algo_of(const o2o_learner *l) {
 const void *o2o_learner_config(const o2o_learner *l) {
   return l->cfg;
 }
+void *o2o_learner_impl(o2o_learner *l) {
+  return l->self;
+}
 int o2o_learner_obs_dim(const o2o_learner *l) {
   return l->obs_dim;
 }

@@ -136,6 +136,9 @@ int o2o_learner_batch_size(const o2o_learner *l);
 /* Mean/std of the normalisation (NULL when none). */
 const float *o2o_learner_obs_mean(const o2o_learner *l);
 const float *o2o_learner_obs_std(const o2o_learner *l);
+/* The algorithm's own object (what algo->create returned), for algorithm-specific calls such
+ * as o2o_h2o_log_ratio; check o2o_learner_algo_of first. */
+void *o2o_learner_impl(o2o_learner *l);
 /* Change one config field of a live learner (range-checked, then config_changed). */
 int o2o_learner_config_set(o2o_learner *l, const char *field, double value, char *err,
                            size_t errlen);

@@ -1,0 +1,248 @@
+/* cmd_gap.c: `o2o gap DATASET --scenario S`: the measured dynamics gap of a simulator variant
+ * against a real dataset (run/gap.h): a table per observation dimension on stdout, --json,
+ * and a histogram of the per-transition error as a PNG. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/o2o_commands.h"
+#include "io/json_out.h"
+#include "o2o_image.h"
+#include "o2o_version.h"
+#include "run/gap.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: o2o gap DATASET --scenario S [--variant sim|real] [--transitions M]\n"
+          "               [--checkpoint H2O_CKPT] [--procs P] [--envs N] [--seed N]\n"
+          "               [--hist FILE.png] [--json] [--sim-exe PATH]\n"
+          "  Replays M transitions of DATASET in the scenario's variant: each env is set to the\n"
+          "  recorded state (infos/sim_state, or infos/qpos + infos/qvel), steps the recorded\n"
+          "  action, and its next observation is compared with the recorded one. Prints per\n"
+          "  observation dimension the mean and 95th percentile of |error|, also in units of\n"
+          "  the dataset's std. On the variant that recorded the data the error is 0.\n"
+          "  --variant V       default sim\n"
+          "  --transitions M   default 10000 (0 = all); a seeded sample of the rows\n"
+          "  --checkpoint C    an H2O checkpoint: Spearman correlation of its -log w with the\n"
+          "                    true error, and its discriminators' accuracy\n"
+          "  --procs P --envs N  o2o-sim processes and envs per process (default 2, 64)\n"
+          "  --hist FILE.png   histogram of the per-transition error (std units)\n"
+          "  --json            one JSON object on stdout instead of the table\n"
+          "exit code: 0 ok, 1 failure, 2 usage error\n");
+}
+
+static void print_table(const o2o_gap_config *c, const o2o_gap_result *r) {
+  printf("o2o gap: %s on %s (%s variant), %lld transitions, states from %s\n", c->dataset,
+         c->scenario, c->variant, (long long)r->n, r->state_source);
+  printf("%4s %12s %12s %10s %12s %12s\n", "dim", "mean|err|", "p95|err|", "data std", "mean/std",
+         "p95/std");
+  for (int k = 0; k < r->obs_dim; k++)
+    printf("%4d %12.4g %12.4g %10.4g %12.4g %12.4g\n", k, r->mean_abs[k], r->p95_abs[k],
+           r->data_std[k], r->mean_std_units[k], r->p95_std_units[k]);
+  printf("mean over dims: %.4g dataset stds; largest single error %.4g\n", r->overall_mean_std,
+         r->overall_max_abs);
+  if (r->overall_max_abs == 0.0) printf("no gap: this variant replays the data exactly\n");
+  if (!isnan(r->spearman))
+    printf("discriminators: Spearman(-log w, true error) %.3f, accuracy %.3f, mean log w on "
+           "data %.3f, on simulated %.3f\n",
+           r->spearman, r->disc_accuracy, r->log_w_mean_real, r->log_w_mean_sim);
+  printf("replay: %.2f s, %.0f transitions/s\n", r->seconds, r->rate);
+}
+
+static void json_array(const char *name, const double *v, int n) {
+  printf("\"%s\": [", name);
+  for (int k = 0; k < n; k++) {
+    if (k) printf(", ");
+    o2o_json_num(stdout, v[k]);
+  }
+  printf("]");
+}
+
+static void print_json(const o2o_gap_config *c, const o2o_gap_result *r) {
+  printf("{\"dataset\": ");
+  o2o_json_str(stdout, c->dataset);
+  printf(", \"scenario\": ");
+  o2o_json_str(stdout, c->scenario);
+  printf(", \"variant\": ");
+  o2o_json_str(stdout, c->variant);
+  printf(", \"transitions\": %lld, \"state_source\": ", (long long)r->n);
+  o2o_json_str(stdout, r->state_source);
+  printf(", ");
+  json_array("mean_abs", r->mean_abs, r->obs_dim);
+  printf(", ");
+  json_array("p95_abs", r->p95_abs, r->obs_dim);
+  printf(", ");
+  json_array("data_std", r->data_std, r->obs_dim);
+  printf(", ");
+  json_array("mean_std_units", r->mean_std_units, r->obs_dim);
+  printf(", ");
+  json_array("p95_std_units", r->p95_std_units, r->obs_dim);
+  const struct {
+    const char *k;
+    double v;
+  } s[] = {{"overall_mean_std", r->overall_mean_std},
+           {"max_abs", r->overall_max_abs},
+           {"spearman", r->spearman},
+           {"disc_accuracy", r->disc_accuracy},
+           {"log_w_mean_data", r->log_w_mean_real},
+           {"log_w_mean_sim", r->log_w_mean_sim},
+           {"seconds", r->seconds},
+           {"transitions_per_s", r->rate}};
+  for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+    printf(", \"%s\": ", s[i].k);
+    o2o_json_num(stdout, s[i].v);
+  }
+  printf("}\n");
+}
+
+/* A 640x360 bar histogram of the per-transition error (40 bins up to its p99). */
+static int write_hist(const char *path, const o2o_gap_result *r, char *err, size_t errlen) {
+  enum { W = 640, H = 360, BINS = 40, X0 = 20, Y0 = 40, PW = 600, PH = 290 };
+  uint8_t *rgb = malloc((size_t)W * H * 3);
+  float *sorted = malloc(sizeof(float) * (size_t)r->n);
+  if (!rgb || !sorted) {
+    free(rgb);
+    free(sorted);
+    snprintf(err, errlen, "gap: out of memory for the histogram");
+    return -1;
+  }
+  memset(rgb, 255, (size_t)W * H * 3);
+  memcpy(sorted, r->row_error, sizeof(float) * (size_t)r->n);
+  float hi = 0;
+  for (int64_t i = 0; i < r->n; i++)
+    hi = sorted[i] > hi ? sorted[i] : hi;
+  int count[BINS] = {0}, top = 1;
+  for (int64_t i = 0; i < r->n; i++) {
+    int b = hi > 0 ? (int)(r->row_error[i] / hi * BINS) : 0;
+    b = b >= BINS ? BINS - 1 : b;
+    if (++count[b] > top) top = count[b];
+  }
+  for (int b = 0; b < BINS; b++) {
+    int h = (int)((double)count[b] / top * PH), x0 = X0 + b * PW / BINS,
+        x1 = X0 + (b + 1) * PW / BINS - 2;
+    for (int y = Y0 + PH - h; y < Y0 + PH; y++)
+      for (int x = x0; x <= x1; x++) {
+        uint8_t *p = rgb + ((size_t)y * W + x) * 3;
+        p[0] = 40, p[1] = 110, p[2] = 200;
+      }
+  }
+  for (int x = X0; x < X0 + PW; x++) { /* axis */
+    uint8_t *p = rgb + ((size_t)(Y0 + PH) * W + x) * 3;
+    p[0] = p[1] = p[2] = 0;
+  }
+  char label[96];
+  snprintf(label, sizeof label, "ERROR PER TRANSITION 0 TO %.3g DATA STDS  N %lld", hi,
+           (long long)r->n);
+  o2o_image_label(rgb, W, H, X0, 8, label);
+  int rc = o2o_png_write(path, rgb, W, H, err, errlen);
+  free(rgb);
+  free(sorted);
+  return rc;
+}
+
+int o2o_cmd_gap(int argc, char **argv) {
+  o2o_gap_config c;
+  o2o_gap_config_default(&c);
+  const char *hist = NULL;
+  int json = 0;
+  static const struct option opts[] = {{"scenario", required_argument, 0, 's'},
+                                       {"variant", required_argument, 0, 'v'},
+                                       {"transitions", required_argument, 0, 'm'},
+                                       {"checkpoint", required_argument, 0, 'c'},
+                                       {"procs", required_argument, 0, 'p'},
+                                       {"envs", required_argument, 0, 'e'},
+                                       {"seed", required_argument, 0, 'r'},
+                                       {"hist", required_argument, 0, 'H'},
+                                       {"sim-exe", required_argument, 0, 'x'},
+                                       {"json", no_argument, 0, 'j'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {"version", no_argument, 0, 'V'},
+                                       {0, 0, 0, 0}};
+  int64_t v;
+  optind = 1;
+  opterr = 0;
+  for (int o; (o = getopt_long(argc, argv, "+h", opts, NULL)) != -1;) {
+    switch (o) {
+    case 's':
+      c.scenario = optarg;
+      break;
+    case 'v':
+      if (strcmp(optarg, "sim") && strcmp(optarg, "real")) {
+        fprintf(stderr, "o2o gap: --variant must be sim or real, got '%s'\n", optarg);
+        return 2;
+      }
+      c.variant = optarg;
+      break;
+    case 'm':
+      if (o2o_cli_int("gap", "--transitions", optarg, 0, INT32_MAX, &v)) return 2;
+      c.transitions = v;
+      break;
+    case 'c':
+      c.checkpoint = optarg;
+      break;
+    case 'p':
+      if (o2o_cli_int("gap", "--procs", optarg, 1, 64, &v)) return 2;
+      c.procs = (int)v;
+      break;
+    case 'e':
+      if (o2o_cli_int("gap", "--envs", optarg, 1, 4096, &v)) return 2;
+      c.envs_per_proc = (int)v;
+      break;
+    case 'r':
+      if (o2o_cli_int("gap", "--seed", optarg, 0, INT64_MAX, &v)) return 2;
+      c.seed = (uint64_t)v;
+      break;
+    case 'H':
+      hist = optarg;
+      break;
+    case 'x':
+      c.sim_exe = optarg;
+      break;
+    case 'j':
+      json = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case 'V':
+      printf("o2o %s\n", O2O_VERSION);
+      return 0;
+    default:
+      fprintf(stderr, "o2o gap: unknown or incomplete option '%s'\n", argv[optind - 1]);
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (optind + 1 != argc || !c.scenario) {
+    fprintf(stderr, "o2o gap: %s\n",
+            optind + 1 != argc ? "give exactly one DATASET" : "--scenario is needed");
+    usage(stderr);
+    return 2;
+  }
+  c.dataset = argv[optind];
+  c.progress = 1;
+  char err[1024] = "";
+  if (hist && o2o_path_writable(hist, err, sizeof err)) {
+    fprintf(stderr, "o2o gap: %s\n", err);
+    return 1;
+  }
+  o2o_gap_result r;
+  if (o2o_gap_measure(&c, &r, err, sizeof err)) {
+    fprintf(stderr, "o2o gap: %s\n", err);
+    return 1;
+  }
+  if (json)
+    print_json(&c, &r);
+  else
+    print_table(&c, &r);
+  int rc = 0;
+  if (hist && write_hist(hist, &r, err, sizeof err)) {
+    fprintf(stderr, "o2o gap: %s\n", err);
+    rc = 1;
+  }
+  o2o_gap_result_free(&r);
+  return rc;
+}
