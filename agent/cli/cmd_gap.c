@@ -11,6 +11,7 @@
 #include "cli/o2o_commands.h"
 #include "io/json_out.h"
 #include "o2o_image.h"
+#include "o2o_plot.h"
 #include "o2o_version.h"
 #include "run/gap.h"
 
@@ -98,49 +99,38 @@ static void print_json(const o2o_gap_config *c, const o2o_gap_result *r) {
   printf("}\n");
 }
 
-/* A 640x360 bar histogram of the per-transition error (40 bins up to its p99). */
-static int write_hist(const char *path, const o2o_gap_result *r, char *err, size_t errlen) {
-  enum { W = 640, H = 360, BINS = 40, X0 = 20, Y0 = 40, PW = 600, PH = 290 };
-  uint8_t *rgb = malloc((size_t)W * H * 3);
-  float *sorted = malloc(sizeof(float) * (size_t)r->n);
-  if (!rgb || !sorted) {
-    free(rgb);
-    free(sorted);
-    snprintf(err, errlen, "gap: out of memory for the histogram");
-    return -1;
-  }
-  memset(rgb, 255, (size_t)W * H * 3);
-  memcpy(sorted, r->row_error, sizeof(float) * (size_t)r->n);
-  float hi = 0;
+/* Histogram of the per-transition error (40 bins from 0 to its largest value). */
+static int write_hist(const char *path, const o2o_gap_config *c, const o2o_gap_result *r, char *err,
+                      size_t errlen) {
+  enum { BINS = 40 };
+  double hi = 0, edges[BINS + 1], counts[BINS] = {0};
   for (int64_t i = 0; i < r->n; i++)
-    hi = sorted[i] > hi ? sorted[i] : hi;
-  int count[BINS] = {0}, top = 1;
+    hi = r->row_error[i] > hi ? r->row_error[i] : hi;
+  if (hi <= 0) hi = 1e-9; /* exact replay: every error in the first bin */
+  for (int b = 0; b <= BINS; b++)
+    edges[b] = hi * b / BINS;
   for (int64_t i = 0; i < r->n; i++) {
-    int b = hi > 0 ? (int)(r->row_error[i] / hi * BINS) : 0;
-    b = b >= BINS ? BINS - 1 : b;
-    if (++count[b] > top) top = count[b];
+    int b = (int)(r->row_error[i] / hi * BINS);
+    counts[b >= BINS ? BINS - 1 : b] += 1;
   }
-  for (int b = 0; b < BINS; b++) {
-    int h = (int)((double)count[b] / top * PH), x0 = X0 + b * PW / BINS,
-        x1 = X0 + (b + 1) * PW / BINS - 2;
-    for (int y = Y0 + PH - h; y < Y0 + PH; y++)
-      for (int x = x0; x <= x1; x++) {
-        uint8_t *p = rgb + ((size_t)y * W + x) * 3;
-        p[0] = 40, p[1] = 110, p[2] = 200;
-      }
+  char title[256];
+  snprintf(title, sizeof title, "dynamics gap: %s on %s (%s), %lld transitions", c->dataset,
+           c->scenario, c->variant, (long long)r->n);
+  o2o_plot *p = o2o_plot_create(900, 480, title,
+                                "next-state error per transition (mean |error| / dataset std)",
+                                "transitions");
+  int rc = !p || o2o_plot_bars(p, "", edges, counts, BINS);
+  if (!rc) {
+    o2o_plot_ylim(p, 0.0, NAN);
+    char lab[64];
+    snprintf(lab, sizeof lab, "mean %.3g", r->overall_mean_std);
+    o2o_plot_vline(p, r->overall_mean_std, lab);
+    rc = o2o_plot_write_png(p, path, err, errlen);
+  } else {
+    snprintf(err, errlen, "gap: out of memory for the histogram");
   }
-  for (int x = X0; x < X0 + PW; x++) { /* axis */
-    uint8_t *p = rgb + ((size_t)(Y0 + PH) * W + x) * 3;
-    p[0] = p[1] = p[2] = 0;
-  }
-  char label[96];
-  snprintf(label, sizeof label, "ERROR PER TRANSITION 0 TO %.3g DATA STDS  N %lld", hi,
-           (long long)r->n);
-  o2o_image_label(rgb, W, H, X0, 8, label);
-  int rc = o2o_png_write(path, rgb, W, H, err, errlen);
-  free(rgb);
-  free(sorted);
-  return rc;
+  o2o_plot_destroy(p);
+  return rc ? -1 : 0;
 }
 
 int o2o_cmd_gap(int argc, char **argv) {
@@ -164,7 +154,7 @@ int o2o_cmd_gap(int argc, char **argv) {
   int64_t v;
   optind = 1;
   opterr = 0;
-  for (int o; (o = getopt_long(argc, argv, "+h", opts, NULL)) != -1;) {
+  for (int o; (o = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
     switch (o) {
     case 's':
       c.scenario = optarg;
@@ -239,7 +229,7 @@ int o2o_cmd_gap(int argc, char **argv) {
   else
     print_table(&c, &r);
   int rc = 0;
-  if (hist && write_hist(hist, &r, err, sizeof err)) {
+  if (hist && write_hist(hist, &c, &r, err, sizeof err)) {
     fprintf(stderr, "o2o gap: %s\n", err);
     rc = 1;
   }

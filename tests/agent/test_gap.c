@@ -92,6 +92,10 @@ static void record(void) {
 }
 
 static void cleanup(void) {
+  if (getenv("O2O_TEST_KEEP")) { /* keep the recorded files to try `o2o gap` by hand */
+    fprintf(stderr, "test_gap: kept %s\n", dir);
+    return;
+  }
   unlink(full_path);
   unlink(qpos_path);
   unlink(bare_path);

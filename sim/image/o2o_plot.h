@@ -1,0 +1,35 @@
+/* o2o_plot.h: figures for people (report curves, error histograms) drawn with cairo: one
+ * axes box with nice ticks, any number of line series (each with an optional band, e.g. the
+ * spread over seeds), bar histograms, labelled vertical markers (phase boundaries) and a
+ * legend; written as PNG.
+ *
+ *   o2o_plot *p = o2o_plot_create(900, 500, "hopper-gravity", "env steps", "return");
+ *   o2o_plot_series(p, "H2O", x, mean, lo, hi, n);   // lo/hi NULL: no band
+ *   o2o_plot_vline(p, 5000, "warm start");
+ *   o2o_plot_write_png(p, "report.png", err, sizeof err);
+ *   o2o_plot_destroy(p);
+ *
+ * Axes fit every series, band, bar and marker added (plus a margin); NaN points are gaps. */
+#pragma once
+#include <stddef.h>
+
+typedef struct o2o_plot o2o_plot;
+
+o2o_plot *o2o_plot_create(int width, int height, const char *title, const char *xlabel,
+                          const char *ylabel);
+void o2o_plot_destroy(o2o_plot *p); /* NULL is fine */
+
+/* A line through (x[i], y[i]); with lo and hi, a translucent band between them. Colours
+ * follow a fixed palette in the order series are added. Returns 0, or -1 when full (16). */
+int o2o_plot_series(o2o_plot *p, const char *label, const double *x, const double *y,
+                    const double *lo, const double *hi, int n);
+/* Bars over [edges[i], edges[i + 1]) with heights counts[i], i < bins. */
+int o2o_plot_bars(o2o_plot *p, const char *label, const double *edges, const double *counts,
+                  int bins);
+/* A dashed vertical line at x with a label at its top. */
+int o2o_plot_vline(o2o_plot *p, double x, const char *label);
+/* Force the y range (e.g. 0 at the bottom of a histogram); NAN keeps the automatic bound. */
+void o2o_plot_ylim(o2o_plot *p, double lo, double hi);
+
+/* Render and write the PNG. Returns 0, or -1 with err naming the file. */
+int o2o_plot_write_png(o2o_plot *p, const char *path, char *err, size_t errlen);
