@@ -367,6 +367,7 @@ Test(sac_rule, temperature_gradient_sign_and_direction) {
     double lpm = 0.0, a[A];
     for (int r = 0; r < B; r++)
       lpm += ref_policy(&g.h, g.h.obs + r * O, g.h.eps + r * A, a, NULL) / B;
+    cr_assert_eq(o2o_sac_get_config(g.s)->target_entropy, -(float)A, "default target is -act_dim");
     /* side +1: log pi 1 nat above -target_entropy (too little entropy) */
     g.s->cfg.target_entropy = (float)(-lpm + side);
     double te = g.s->cfg.target_entropy, la = g.s->log_alpha[0];
