@@ -3,6 +3,7 @@
  *   y = r + gamma (1 - d) (min_k Qbar_k(s', a') - alpha log pi(a'|s'))   (target critics)
  *   log pi(a|s) = log N(u; mu, std) + 2 log cosh(u), a = tanh(u)          (tanh correction)
  *   actor loss mean(alpha log pi - min_k Q_k(s, a~)), critic loss sum_k mean (Q_k - y)^2
+ *   (each row's squared error and gradient scaled by its weight when the batch has weights)
  *   temperature gradient -(mean log pi + target_entropy) and the direction alpha moves
  *   one Polyak step target <- (1 - tau) target + tau critic
  * and a deterministic 2-state chain (done = 0 on the first step) whose critic must reach the
@@ -380,6 +381,45 @@ Test(sac_rule, temperature_gradient_sign_and_direction) {
               step, side * 0.01);
     o2o_sac_destroy(g.s);
   }
+}
+
+/* Row weights (H2O's dynamics ratio) scale each row's squared TD error in the loss and in the
+ * critic gradient: loss = mean_r w_r sum_k (Q_k - y)^2, grad(w) = sum_r w_r grad(e_r). */
+Test(sac_rule, row_weights_scale_the_td_errors) {
+  static const double w[B] = {0.5, 2.0, 0.0, 1.5};
+  rig g;
+  rig_init(&g);
+  float wf[B];
+  g.b.weight = wf;
+  double want = 0.0;
+  for (int r = 0; r < B; r++) {
+    double q[N], y = hand_target(&g, r).y;
+    ref_q(g.h.critic, g.h.obs + r * O, g.h.act + r * A, q);
+    for (int k = 0; k < N; k++)
+      want += w[r] * (q[k] - y) * (q[k] - y) / B;
+  }
+  size_t P = g.s->critic_m.num_params;
+  double *sum = calloc(P, sizeof(double));
+  for (int one = 0; one < B; one++) { /* one-hot weights: each row's own gradient */
+    for (int r = 0; r < B; r++)
+      wf[r] = r == one ? 1.0f : 0.0f;
+    rig_grads(&g);
+    for (size_t i = 0; i < P; i++)
+      sum[i] += w[one] * g.s->critic_g[i];
+  }
+  copyf(wf, w, B);
+  rig_grads(&g);
+  expect_close(g.s->loss[0], want, 1e-5, "weighted critic loss", 0);
+  double size = 0.0;
+  for (size_t i = 0; i < P; i++) {
+    cr_expect(fabs(g.s->critic_g[i] - sum[i]) < 1e-5 * fmax(1.0, fabs(sum[i])),
+              "critic gradient[%zu] = %.7f, sum of weighted row gradients %.7f", i,
+              g.s->critic_g[i], sum[i]);
+    size = fmax(size, fabs(sum[i]));
+  }
+  cr_assert_gt(size, 0.1, "the gradient must be sizeable for the check to show");
+  free(sum);
+  o2o_sac_destroy(g.s);
 }
 
 /* One update moves the targets by exactly target <- (1 - tau) target + tau critic (the critic
