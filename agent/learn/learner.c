@@ -14,10 +14,12 @@
 /* ---- registry: one line per algorithm ------------------------------------------------- */
 extern const o2o_learner_algo o2o_algo_sac;
 extern const o2o_learner_algo o2o_algo_h2o;
+extern const o2o_learner_algo o2o_algo_iql;
 
 static const o2o_learner_algo *const registry[] = {
     &o2o_algo_sac,
     &o2o_algo_h2o,
+    &o2o_algo_iql,
     NULL,
 };
 
