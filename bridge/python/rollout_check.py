@@ -1,4 +1,4 @@
-"""Test driver for o2o_client.py (run by tests/bridge/test_python_client.c).
+"""Test driver for the o2o package's O2OClient (run by tests/bridge/test_python_client.c).
 
 Drives a running o2o-sim with a fixed action sequence and writes what it received as raw
 float32 to --out, so the C test can compare it value for value with an in-process vecenv:
@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from o2o_client import O2OClient, O2OError
+from o2o import O2OClient, O2OError
 
 
 def action(t, n, a, low, high):

@@ -1,8 +1,9 @@
-"""o2o_client.py: a Gymnasium-style client for o2o-sim, written from bridge/PROTOCOL.md.
+"""o2o.client: the low-level client of o2o-sim, one method per message of bridge/PROTOCOL.md.
 
-Needs only pyzmq and numpy (Debian: python3-zmq, python3-numpy). Example:
+Needs only pyzmq and numpy (Debian: python3-zmq, python3-numpy). Most users want the
+Gymnasium-style o2o.VectorEnv built on it; this class is the wire, one call per request:
 
-    from o2o_client import O2OClient
+    from o2o import O2OClient
     env = O2OClient("ipc:///tmp/o2o-sim-1234.ipc")
     obs, info = env.reset(seed=0)          # obs: float32 [num_envs, obs_dim]
     obs, reward, terminated, truncated, info = env.step(actions)  # actions [num_envs, act_dim]
@@ -50,8 +51,12 @@ class O2OClient:
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(endpoint)
-        self.timeout_ms, self.rid = timeout_ms, 0
-        h, f = self._call(_header(HELLO, 0))
+        self.endpoint, self.timeout_ms, self.rid = endpoint, timeout_ms, 0
+        try:
+            h, f = self._call(_header(HELLO, 0))
+        except BaseException:
+            self.sock.close()  # a failed HELLO must not leave a socket behind
+            raise
         self.num_envs, self.obs_dim, self.act_dim = h["num_envs"], h["obs_dim"], h["act_dim"]
         self.state_dim, self.dt = h["state_dim"], h["dt"]
         self.max_episode_steps = h["max_episode_steps"]
@@ -72,7 +77,8 @@ class O2OClient:
                                             isinstance(a, np.ndarray) else a for a in arrays]])
         while True:  # skip late replies to requests that timed out
             if not self.sock.poll(self.timeout_ms):
-                raise TimeoutError(f"no reply from o2o-sim within {self.timeout_ms} ms")
+                raise TimeoutError(f"no reply from o2o-sim at {self.endpoint} within "
+                                   f"{self.timeout_ms} ms")
             frames = self.sock.recv_multipart()
             vals = HEADER.unpack(frames[0]) if len(frames[0]) == 64 else (0,) * 16
             if vals[0] != MAGIC:
@@ -98,7 +104,12 @@ class O2OClient:
         return np.frombuffer(f[0], "<f4").reshape(self.num_envs, self.obs_dim).copy(), {}
 
     def step(self, actions):
-        a = np.asarray(actions, "<f4").reshape(self.num_envs, self.act_dim)
+        """actions: [num_envs, act_dim] (any array of num_envs * act_dim numbers is accepted)."""
+        a = np.asarray(actions, "<f4")
+        if a.size != self.num_envs * self.act_dim:
+            raise ValueError(f"step: actions of shape {a.shape} ({a.size} numbers); expected "
+                             f"(num_envs, act_dim) = ({self.num_envs}, {self.act_dim})")
+        a = a.reshape(self.num_envs, self.act_dim)
         h, f = self._call(_header(STEP, 0, 0, self.num_envs, 0, self.act_dim), a)
         n, o = self.num_envs, self.obs_dim
         obs = np.frombuffer(f[0], "<f4").reshape(n, o).copy()
