@@ -1,4 +1,4 @@
-/* test_python_client.c: bridge/python/o2o_client.py (written from PROTOCOL.md) drives a real
+/* test_python_client.c: bridge/python/o2o/client.py (written from PROTOCOL.md) drives a real
  * o2o-sim; every value it received must equal what an in-process vecenv computes. */
 #include <criterion/criterion.h>
 #include <stdio.h>
