@@ -176,6 +176,10 @@ def main():
     n_term, n_trunc = check_steps(env, args.steps, args.max_episode_steps)
     check_errors(env, act_dim)
     check_render(env)
+    assert env.params["gravity_scale"] == 1.0 and "hopper" in repr(env), (env.params, env)
+    assert env.set_dynamics(gravity_scale=1.25)["gravity_scale"] == 1.25
+    assert env.params["gravity_scale"] == 1.25
+    expect(o2o.O2OError, "no_such_param", env.set_dynamics, no_such_param=1.0)
     proc = env._proc.popen
     env.close()
     assert proc.poll() is not None, "close() left o2o-sim running"
