@@ -12,6 +12,33 @@ extern "C" {
 
 #define O2O_AGENT_ERRLEN 512
 
+/* splitmix64 (Steele, Lea, Flood 2014): advances *state and returns the next 64-bit value.
+ * The one copy of agent/: generator seeding, replay sampling, random policies. */
+static inline uint64_t o2o_splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/* Random streams of a run, each seeded by o2o_seed_stream(run seed, stream id), so no two
+ * streams share seeds whatever the run seed (seed*1000 + j for train envs and 1000000 + j for
+ * evaluation episodes overlapped at --seed 1000). Evaluation episodes keep their plain,
+ * user-given seeds (eval_seed + j, as in `o2o eval --seed`); hashed streams cannot meet them. */
+enum {
+  O2O_STREAM_LEARNER = 1, /* network init and the learner's sampling */
+  O2O_STREAM_TRAIN_ENV,   /* training env resets (env j: seed + j) */
+  O2O_STREAM_REPLAY,      /* replay sampling */
+  O2O_STREAM_WARMUP,      /* uniform random warm-up actions */
+};
+/* A seed for stream `stream` of base seed `seed`: two splitmix64 rounds over both. */
+static inline uint64_t o2o_seed_stream(uint64_t seed, uint64_t stream) {
+  uint64_t s = seed;
+  uint64_t h = o2o_splitmix64(&s);
+  s = h ^ (stream * 0xd1b54a32d192ed03ULL);
+  return o2o_splitmix64(&s);
+}
+
 /* snprintf into an error buffer (NULL or 0-length buffers are ignored): the one error
  * writer of agent/ (agent_errf.c). */
 void o2o_agent_errf(char *err, size_t errlen, const char *fmt, ...)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/o2o_commands.h"
+#include "o2o_agent.h"
 #include "o2o_dataset.h"
 #include "o2o_version.h"
 #include "cli/cli.h"
@@ -28,14 +29,8 @@ static double cpu_now(void) { /* CPU time of all threads: robust to a busy machi
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static uint64_t rng_next(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 static float rng_uniform(uint64_t *s) {
-  return (float)((rng_next(s) >> 40) * (1.0 / 16777216.0));
+  return (float)((o2o_splitmix64(s) >> 40) * (1.0 / 16777216.0));
 }
 
 typedef struct bench_data {

@@ -106,10 +106,10 @@ int o2o_cmd_eval(int argc, char **argv) {
   }
   char scen_buf[O2O_CKPT_VALLEN] = "";
   if (!scenario) {
-    o2o_ckpt *c = o2o_ckpt_open(ckpt, err, sizeof(err));
-    const char *s = c ? o2o_ckpt_meta_get(o2o_ckpt_metadata(c), "scenario") : NULL;
+    const o2o_ckpt_meta *m = o2o_policy_meta(pol);
+    const char *s = o2o_ckpt_meta_get(m, "scenario_arg");
+    if (!s) s = o2o_ckpt_meta_get(m, "scenario");
     if (s) snprintf(scen_buf, sizeof(scen_buf), "%s", s);
-    o2o_ckpt_close(c);
     if (!scen_buf[0]) {
       fprintf(stderr, "o2o eval: %s records no scenario: pass --scenario\n", ckpt);
       o2o_policy_destroy(pol);
@@ -138,6 +138,10 @@ int o2o_cmd_eval(int argc, char **argv) {
     fprintf(stderr, "o2o eval: checkpoint %s has obs/act dims %d/%d but scenario %s has %d/%d\n",
             ckpt, o2o_policy_obs_dim(pol), o2o_policy_act_dim(pol), scenario, sp->obs_dim,
             sp->act_dim);
+    goto done;
+  }
+  if (o2o_train_check_bounds(o2o_policy_meta(pol), ckpt, sp, err, sizeof err)) {
+    fprintf(stderr, "o2o eval: %s\n", err);
     goto done;
   }
   if (!ret || o2o_train_evaluate(&env, act_policy, pol, (int)episodes, (uint64_t)seed, ret, err,

@@ -176,6 +176,12 @@ int o2o_ckpt_save(const char *path, const o2o_tensor_ref *tensors, int num_tenso
   }
   snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(tmp);
+  if (fd >= 0) {
+    /* mkstemp makes 0600: give the checkpoint the umask's mode, like every other run file */
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um);
+  }
   if (fd < 0) {
     o2o_agent_errf(err, errlen, "checkpoint %s: cannot create temp file %s: %s", path, tmp,
                    strerror(errno));

@@ -65,6 +65,10 @@ int o2o_ckpt_find(const o2o_ckpt *c, const char *name, o2o_tensor_ref *out);
 int o2o_ckpt_load_into(const o2o_ckpt *c, const o2o_tensor_ref *dst, int n, int strict, char *err,
                        size_t errlen);
 
+/* Rewrite text in place (cap bytes) with bytes that are not UTF-8 text, and control bytes,
+ * as \xNN: for error texts that quote a file's header. */
+void o2o_ckpt_escape_text(char *text, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/checkpoint.h"
 
@@ -381,6 +382,47 @@ static int validate_layout(o2o_ckpt *c, char *err, size_t errlen) {
   return rc;
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
+static int utf8_len(const unsigned char *s) {
+  if (s[0] < 0x80) return 1;
+  int n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+  for (int i = 1; i < n; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0))) return 0;
+  if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))) return 0;
+  return n;
+}
+
+/* Error texts quote header bytes (names, values): show bytes that are not UTF-8 text, and
+ * control bytes, as \xNN so a terminal or a JSON consumer gets text. */
+void o2o_ckpt_escape_text(char *text, size_t cap) {
+  if (!text || !cap) return;
+  size_t n = strnlen(text, cap - 1);
+  char *copy = malloc(n + 1);
+  if (!copy) return;
+  memcpy(copy, text, n);
+  copy[n] = 0;
+  size_t k = 0;
+  for (size_t i = 0; i < n && k + 1 < cap;) {
+    const unsigned char *u = (const unsigned char *)copy + i;
+    int len = utf8_len(u);
+    if (len == 1 && u[0] >= 0x20 && u[0] != 0x7F) {
+      text[k++] = copy[i++];
+    } else if (len > 1 && k + (size_t)len < cap) {
+      memcpy(text + k, copy + i, (size_t)len);
+      k += (size_t)len;
+      i += (size_t)len;
+    } else {
+      if (k + 4 >= cap) break;
+      snprintf(text + k, cap - k, "\\x%02X", u[0]);
+      k += 4;
+      i++;
+    }
+  }
+  text[k] = 0;
+  free(copy);
+}
+
 static int read_exact(FILE *f, void *p, size_t n) {
   return fread(p, 1, n, f) == n ? 0 : -1;
 }
@@ -399,6 +441,27 @@ o2o_ckpt *o2o_ckpt_open(const char *path, char *err, size_t errlen) {
     goto fail;
   }
   snprintf(c->path, sizeof(c->path), "%s", path);
+  if (S_ISDIR(st.st_mode)) {
+    /* a run folder: name the checkpoint inside it */
+    static const char *names[2] = {"final.safetensors", "checkpoint.safetensors"};
+    const char *inside = NULL;
+    char p[1200];
+    for (int i = 0; i < 2 && !inside; i++) {
+      snprintf(p, sizeof p, "%s/%s", path, names[i]);
+      if (access(p, R_OK) == 0) inside = names[i];
+    }
+    if (inside)
+      o2o_agent_errf(err, errlen,
+                     "checkpoint %s is a folder, not a file: pass the file inside it, "
+                     "%s/%s",
+                     path, path, inside);
+    else
+      o2o_agent_errf(err, errlen,
+                     "checkpoint %s is a folder, not a file (it holds no "
+                     "final.safetensors or checkpoint.safetensors)",
+                     path);
+    goto fail;
+  }
   uint64_t fsize = (uint64_t)st.st_size;
   uint8_t len8[8];
   if (fsize < 8 || read_exact(f, len8, 8)) {
@@ -441,6 +504,7 @@ o2o_ckpt *o2o_ckpt_open(const char *path, char *err, size_t errlen) {
   fclose(f);
   return c;
 fail:
+  o2o_ckpt_escape_text(err, errlen);
   free(header);
   fclose(f);
   o2o_ckpt_close(c);
@@ -516,6 +580,7 @@ int o2o_ckpt_load_into(const o2o_ckpt *c, const o2o_tensor_ref *dst, int n, int 
         o2o_agent_errf(err, errlen,
                        "checkpoint %s: unexpected tensor '%s' (not part of this model)", c->path,
                        c->entries[i].name);
+        o2o_ckpt_escape_text(err, errlen);
         return -1;
       }
     }

@@ -1,5 +1,7 @@
-/* policy.h: a tanh-Gaussian actor loaded from a checkpoint, for eval, collect and render.
- * Loading validates names, shapes and dtypes; nothing half-loaded is returned. */
+/* policy.h: the policy of a checkpoint, for eval, collect and render: a learner checkpoint is
+ * rebuilt whole (o2o_learner_load) and acts through its learner; an actor-only file (shipped
+ * policies) is read as a tanh-Gaussian actor. Loading validates names, shapes, dtypes and every
+ * metadata field that shapes the network or its actions; nothing half-loaded is returned. */
 #pragma once
 #include "o2o_agent.h"
 
@@ -14,3 +16,7 @@ int o2o_policy_act_dim(const o2o_policy *p);
  * applied. */
 void o2o_policy_act(o2o_policy *p, const float *obs, int n, int deterministic, float *actions);
 void o2o_policy_seed(o2o_policy *p, uint64_t seed);
+/* The file's metadata (scenario, act_low/act_high, ...): check the bounds against the scenario
+ * with o2o_train_check_bounds before acting. */
+struct o2o_ckpt_meta;
+const struct o2o_ckpt_meta *o2o_policy_meta(const o2o_policy *p);

@@ -25,17 +25,10 @@
 #define LN_EPS 1e-5f /* PyTorch nn.LayerNorm default */
 
 /* ---------------- RNG ---------------- */
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 void o2o_nn_rng_seed(o2o_nn_rng *r, uint64_t seed) {
   uint64_t x = seed;
   for (int i = 0; i < 4; i++)
-    r->s[i] = splitmix64(&x);
+    r->s[i] = o2o_splitmix64(&x);
 }
 
 static inline uint64_t rotl(uint64_t x, int k) {

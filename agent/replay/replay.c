@@ -166,10 +166,7 @@ void o2o_replay_rng_seed(uint64_t *rng, uint64_t seed) {
 }
 
 uint64_t o2o_replay_rng_next(uint64_t *rng) {
-  uint64_t z = (*rng += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  return o2o_splitmix64(rng);
 }
 
 uint64_t o2o_replay_rng_below(uint64_t *rng, uint64_t n) {

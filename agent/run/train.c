@@ -1,4 +1,4 @@
-/* train.c: the online SAC loop (see train.h). */
+/* train.c: the online loop of any learner (see train.h). */
 #include "run/train.h"
 
 #include <math.h>
@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +16,11 @@
 #include "replay/replay.h"
 
 #define RECENT 10 /* training episodes in the running mean */
+/* Update statistics averaged into metrics.csv (the SAC family's names; a learner that does not
+ * report one leaves its column NaN). */
+static const char *const metric_stats[] = {"critic_loss", "actor_loss", "alpha_loss",
+                                           "alpha",       "q_mean",     "log_pi_mean"};
+#define NSTATS 6
 
 /* Set by SIGINT/SIGTERM during o2o_train_online: the loop saves a checkpoint and stops. */
 static volatile sig_atomic_t stop_requested;
@@ -42,7 +49,13 @@ void o2o_train_config_default(o2o_train_config *cfg) {
   cfg->checkpoint_every = 50000;
   cfg->progress = 1;
   cfg->validate_transitions = 1;
-  o2o_sac_config_default(&cfg->sac);
+  cfg->algorithm = "sac";
+}
+
+/* An int config field of the learner ("utd", "start_steps"), or dflt when it has none. */
+static int learner_int(const o2o_learner *l, const char *name, int dflt) {
+  const o2o_learner_field *f = o2o_learner_field_find(o2o_learner_algo_of(l), name);
+  return f ? (int)o2o_learner_field_get(f, o2o_learner_config(l)) : dflt;
 }
 
 /* Everything one run owns, freed in one place. */
@@ -51,7 +64,7 @@ typedef struct {
   o2o_train_env *env, *eval_env;
   const o2o_bridge_spec *spec;
   int E, O, A;
-  o2o_sac *sac;
+  o2o_learner *learner;
   o2o_replay *rb;
   o2o_batch batch;
   float *obs, *unit, *scaled; /* [E][O], [E][A], [E][A] */
@@ -60,14 +73,16 @@ typedef struct {
   double recent[RECENT];
   int recent_n, recent_pos, episodes;
   double last_return;
-  uint64_t rng;
+  uint64_t rng, warm_rng; /* replay sampling, warm-up actions */
   FILE *metrics;
   char ckpt_path[1024], final_path[1024];
   int64_t ckpt_step; /* env step of the last good checkpoint, -1 none */
   /* running means of update statistics since the last metrics row */
-  double st_sum[6];
-  int64_t st_n;
-  o2o_sac_stats last_stats;
+  double st_sum[NSTATS];
+  int64_t st_n[NSTATS];
+  double last_alpha;
+  int64_t warmup_end, learn_start_step; /* learn phase began at this env step (-1 not yet) */
+  double learn_start_t;
   double t0, last_eval_mean;
   int have_eval;
   int tty; /* stderr is a terminal: progress overwrites one line */
@@ -81,7 +96,7 @@ static double recent_mean(const run_state *r) {
 }
 
 static void act_deterministic(void *ctx, const float *obs, int n, float *actions) {
-  o2o_sac_act(ctx, obs, n, 1, actions);
+  o2o_learner_act(ctx, obs, n, 1, actions);
 }
 
 static void fmt_eta(double s, char *out, size_t n) {
@@ -100,14 +115,15 @@ static int write_metrics_header(FILE *f) {
   return fprintf(f, "step,wall_s,eval_return_mean,eval_return_std,eval_return_min,"
                     "eval_return_max,eval_episodes,d4rl_score,train_return_mean,train_episodes,"
                     "updates,critic_loss,actor_loss,alpha_loss,alpha,q_mean,log_pi_mean,"
-                    "env_steps_per_s,updates_per_s\n") < 0;
+                    "env_steps_per_s,updates_per_s,eval_restarted\n") < 0;
 }
 
 static int evaluate(run_state *r, int64_t env_steps, int64_t updates, char *err, size_t errlen) {
   const o2o_train_config *cfg = r->cfg;
   const int n = cfg->eval_episodes;
-  if (o2o_train_evaluate(r->eval_env, act_deterministic, r->sac, n, cfg->eval_seed, r->eval_returns,
-                         err, errlen))
+  int restarted = 0;
+  if (o2o_train_evaluate_flagged(r->eval_env, act_deterministic, r->learner, n, cfg->eval_seed,
+                                 r->eval_returns, &restarted, err, errlen))
     return -1;
   double mean = 0, var = 0, mn = INFINITY, mx = -INFINITY;
   for (int i = 0; i < n; i++) {
@@ -122,32 +138,35 @@ static int evaluate(run_state *r, int64_t env_steps, int64_t updates, char *err,
   double wall = now_s() - r->t0, score;
   int has_score = o2o_train_d4rl_score(r->spec->task, mean, &score);
   if (r->metrics) {
-    double m[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
-    for (int k = 0; k < 6 && r->st_n; k++)
-      m[k] = r->st_sum[k] / (double)r->st_n;
+    double m[NSTATS];
+    for (int k = 0; k < NSTATS; k++)
+      m[k] = r->st_n[k] ? r->st_sum[k] / (double)r->st_n[k] : NAN;
     char sc[32] = "";
     if (has_score) snprintf(sc, sizeof(sc), "%.3f", score);
     fprintf(r->metrics,
             "%lld,%.3f,%.4f,%.4f,%.4f,%.4f,%d,%s,%.4f,%d,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,"
-            "%.1f\n",
+            "%.1f,%d\n",
             (long long)env_steps, wall, mean, sqrt(var), mn, mx, n, sc, recent_mean(r), r->episodes,
             (long long)updates, m[0], m[1], m[2], m[3], m[4], m[5],
-            wall > 0 ? (double)env_steps / wall : 0.0, wall > 0 ? (double)updates / wall : 0.0);
+            wall > 0 ? (double)env_steps / wall : 0.0, wall > 0 ? (double)updates / wall : 0.0,
+            restarted);
     fflush(r->metrics);
   }
   memset(r->st_sum, 0, sizeof(r->st_sum));
-  r->st_n = 0;
+  memset(r->st_n, 0, sizeof(r->st_n));
   if (cfg->progress) {
     char sc[48] = "";
     if (has_score) snprintf(sc, sizeof(sc), " (D4RL %.1f)", score);
-    fprintf(stderr, "%s[eval] step %lld: return %.1f +- %.1f over %d episodes%s\n",
-            r->tty ? "\r\033[K" : "", (long long)env_steps, mean, sqrt(var), n, sc);
+    fprintf(stderr, "%s[eval] step %lld: return %.1f +- %.1f over %d episodes%s%s\n",
+            r->tty ? "\r\033[K" : "", (long long)env_steps, mean, sqrt(var), n, sc,
+            restarted ? " (a simulator restarted: not the fixed-seed episodes)" : "");
   }
   return 0;
 }
 
 static int checkpoint(run_state *r, const char *path, int64_t env_steps, char *err, size_t errlen) {
-  if (o2o_train_save_checkpoint(path, r->sac, r->cfg, r->spec, env_steps, err, errlen)) return -1;
+  if (o2o_train_save_checkpoint(path, r->learner, r->cfg, r->spec, env_steps, err, errlen))
+    return -1;
   if (path == r->ckpt_path) r->ckpt_step = env_steps;
   return 0;
 }
@@ -160,7 +179,12 @@ static void progress_line(run_state *r, int64_t env_steps, int64_t updates, doub
   double sps = (double)(env_steps - *last_steps) / dt;
   double ups = (double)(updates - *last_updates) / dt;
   char eta[32];
-  fmt_eta(sps > 0 ? (double)(r->cfg->steps - env_steps) / sps : -1, eta, sizeof(eta));
+  /* warm-up steps make no updates: price the learning steps at the learning phase's rate */
+  double learn_rate = -1;
+  if (r->learn_start_step >= 0 && env_steps > r->learn_start_step && t > r->learn_start_t)
+    learn_rate = (double)(env_steps - r->learn_start_step) / (t - r->learn_start_t);
+  fmt_eta(o2o_train_eta_s(env_steps, r->cfg->steps, r->warmup_end, sps, learn_rate), eta,
+          sizeof(eta));
   char ev[48] = "";
   if (r->have_eval) snprintf(ev, sizeof(ev), " | eval %.1f", r->last_eval_mean);
   fprintf(stderr,
@@ -168,48 +192,61 @@ static void progress_line(run_state *r, int64_t env_steps, int64_t updates, doub
           "mean%d %.1f%s | alpha %.3g | ETA %s%s",
           tty ? "\r\033[K" : "", r->spec->scenario, r->spec->variant, (long long)env_steps,
           (long long)r->cfg->steps, 100.0 * (double)env_steps / (double)r->cfg->steps, sps, ups,
-          r->last_return, RECENT, recent_mean(r), ev, r->last_stats.alpha, eta, tty ? "" : "\n");
+          r->last_return, RECENT, recent_mean(r), ev, r->last_alpha, eta, tty ? "" : "\n");
   *last_t = t;
   *last_steps = env_steps;
   *last_updates = updates;
 }
 
-/* Load the whole learner from a checkpoint written by this loop; *env_steps = its step. */
+/* Rebuild the learner from a checkpoint alone (o2o_learner_load); *env_steps = its step. */
 static int resume_from(run_state *r, const char *path, int64_t *env_steps, char *err,
                        size_t errlen) {
-  o2o_ckpt *c = o2o_ckpt_open(path, err, errlen);
-  if (!c) return -1;
-  const o2o_ckpt_meta *m = o2o_ckpt_metadata(c);
-  const char *alg = o2o_ckpt_meta_get(m, "algorithm"), *step = o2o_ckpt_meta_get(m, "step");
-  const char *od = o2o_ckpt_meta_get(m, "obs_dim"), *ad = o2o_ckpt_meta_get(m, "act_dim");
-  int rc = -1;
-  if (!alg || strcmp(alg, "sac") || !step || !od || !ad) {
-    o2o_agent_errf(err, errlen,
-                   "resume: %s is not a SAC checkpoint of train-online (metadata "
-                   "algorithm/step/obs_dim/act_dim missing)",
-                   path);
-  } else if (atoi(od) != r->O || atoi(ad) != r->A) {
-    o2o_agent_errf(err, errlen, "resume: %s has obs/act dims %s/%s, the scenario %d/%d", path, od,
-                   ad, r->O, r->A);
-  } else {
-    const o2o_tensor_ref *t;
-    int n = o2o_sac_tensors(r->sac, &t);
-    char sub[O2O_AGENT_ERRLEN];
-    if (o2o_ckpt_load_into(c, t, n, 1, sub, sizeof(sub)) ||
-        o2o_sac_tensors_loaded(r->sac, sub, sizeof(sub))) {
-      o2o_agent_errf(err, errlen, "resume: %s (are the SAC flags those of the run?)", sub);
-    } else {
-      *env_steps = atoll(step);
-      r->ckpt_step = -1;
-      rc = 0;
-    }
+  o2o_ckpt_meta m;
+  char sub[O2O_AGENT_ERRLEN];
+  r->learner = o2o_learner_load(path, NULL, &m, sub, sizeof sub);
+  if (!r->learner) {
+    o2o_agent_errf(err, errlen, "resume: %s", sub);
+    return -1;
   }
-  o2o_ckpt_close(c);
-  return rc;
+  const char *step = o2o_ckpt_meta_get(&m, "step");
+  char *end = NULL;
+  long long st = step ? strtoll(step, &end, 10) : -1;
+  if (!step || end == step || *end || st < 0) {
+    o2o_agent_errf(err, errlen,
+                   "resume: %s has no valid 'step' in its metadata (not a checkpoint "
+                   "of a training run)",
+                   path);
+    return -1;
+  }
+  if (o2o_learner_obs_dim(r->learner) != r->O || o2o_learner_act_dim(r->learner) != r->A) {
+    o2o_agent_errf(err, errlen, "resume: %s has obs/act dims %d/%d, the scenario %d/%d", path,
+                   o2o_learner_obs_dim(r->learner), o2o_learner_act_dim(r->learner), r->O, r->A);
+    return -1;
+  }
+  if (o2o_train_check_bounds(&m, path, r->spec, sub, sizeof sub)) {
+    o2o_agent_errf(err, errlen, "resume: %s", sub);
+    return -1;
+  }
+  if (st >= r->cfg->steps) {
+    o2o_agent_errf(err, errlen,
+                   "resume: %s is at env step %lld, already at or past the target --steps %lld "
+                   "(give a larger --steps)",
+                   path, st, (long long)r->cfg->steps);
+    return -1;
+  }
+  *env_steps = st;
+  return 0;
+}
+
+/* Finish a step in flight so the env is idle when the run stops. */
+static void drain(o2o_train_env *env) {
+  o2o_bridge_batch out;
+  char sub[O2O_AGENT_ERRLEN];
+  env->step_recv(env->ctx, &out, sub, sizeof sub);
 }
 
 static void free_run(run_state *r) {
-  o2o_sac_destroy(r->sac);
+  o2o_learner_destroy(r->learner);
   o2o_replay_destroy(r->rb);
   o2o_replay_batch_free(&r->batch);
   free(r->obs);
@@ -262,8 +299,8 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   char sub[O2O_AGENT_ERRLEN];
   int rc = -1;
 
-  if (cfg->steps < 1 || cfg->eval_episodes < 1 || cfg->sac.utd < 1 || cfg->sac.batch_size < 1) {
-    o2o_agent_errf(err, errlen, "train: steps, eval episodes, utd and batch size must be >= 1");
+  if (cfg->steps < 1 || cfg->eval_episodes < 1) {
+    o2o_agent_errf(err, errlen, "train: steps and eval episodes must be >= 1");
     return -1;
   }
   if (eval_env) {
@@ -274,15 +311,34 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
       return -1;
     }
   }
+  if (o2o_train_check_bounds(NULL, NULL, r.spec, err, errlen)) return -1;
   int64_t capacity = cfg->replay_capacity > 0 ? cfg->replay_capacity
                      : cfg->steps < 1000000   ? cfg->steps
                                               : 1000000;
-  r.sac = o2o_sac_create(O, A, &cfg->sac, cfg->seed);
-  if (!r.sac) {
-    o2o_agent_errf(err, errlen, "train: cannot create SAC (obs %d, act %d; check the SAC flags)", O,
-                   A);
-    goto done;
+  int64_t env_steps = 0, updates = 0, last_eval_step = -1;
+  if (cfg->resume) {
+    if (resume_from(&r, cfg->resume, &env_steps, err, errlen)) goto done;
+  } else {
+    const o2o_learner_algo *algo = o2o_learner_find(cfg->algorithm ? cfg->algorithm : "sac");
+    if (!algo) {
+      o2o_agent_errf(err, errlen, "train: unknown algorithm '%s' (one of %s)", cfg->algorithm,
+                     o2o_learner_names(0));
+      goto done;
+    }
+    r.learner =
+        o2o_learner_create(algo, O, A, cfg->learner_config, NULL, NULL,
+                           o2o_seed_stream(cfg->seed, O2O_STREAM_LEARNER), sub, sizeof(sub));
+    if (!r.learner) {
+      o2o_agent_errf(err, errlen, "train: %s", sub);
+      goto done;
+    }
   }
+  const int64_t start_step = env_steps;
+  const int utd = learner_int(r.learner, "utd", 1);
+  const int batch_size = o2o_learner_batch_size(r.learner);
+  /* Random warm-up only for a fresh learner; a resumed one acts with its policy at once. */
+  r.warmup_end = cfg->resume ? 0 : learner_int(r.learner, "start_steps", 0);
+  r.learn_start_step = -1;
   r.rb = o2o_replay_create(capacity, O, A, sub, sizeof(sub));
   if (!r.rb) {
     o2o_agent_errf(err, errlen, "train: %s", sub);
@@ -293,41 +349,62 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   r.scaled = malloc((size_t)E * A * sizeof(float));
   r.ep_ret = calloc((size_t)E, sizeof(double));
   r.eval_returns = calloc((size_t)cfg->eval_episodes, sizeof(double));
-  if (o2o_replay_batch_alloc(&r.batch, cfg->sac.batch_size, O, A, 0) || !r.obs || !r.unit ||
-      !r.scaled || !r.ep_ret || !r.eval_returns) {
+  if (o2o_replay_batch_alloc(&r.batch, batch_size, O, A, 0) || !r.obs || !r.unit || !r.scaled ||
+      !r.ep_ret || !r.eval_returns) {
     o2o_agent_errf(err, errlen, "train: out of memory");
     goto done;
   }
-  o2o_replay_rng_seed(&r.rng, cfg->seed * 7919u + 17u);
+  /* A resumed run draws fresh streams from its step, not the ones of its first part. */
+  o2o_replay_rng_seed(&r.rng,
+                      o2o_seed_stream(o2o_seed_stream(cfg->seed, O2O_STREAM_REPLAY), start_step));
+  r.warm_rng = o2o_seed_stream(cfg->seed, O2O_STREAM_WARMUP);
 
   if (cfg->out_dir) {
     char p[1100];
     if (o2o_train_mkdirs(cfg->out_dir, err, errlen)) goto done;
     snprintf(p, sizeof(p), "%s/metrics.csv", cfg->out_dir);
-    /* A resumed run appends to its metrics; a fresh one never clobbers another run. */
-    FILE *old = fopen(p, "r");
-    int exists = old && fgetc(old) != EOF, append = exists && cfg->resume;
-    if (old) fclose(old);
-    if (exists && !cfg->resume && !cfg->overwrite) {
-      o2o_agent_errf(
-          err, errlen,
-          "train: %s already holds a run (metrics.csv); pick another --out, --resume it, "
-          "or pass --overwrite",
-          cfg->out_dir);
-      goto done;
+    if (cfg->resume) {
+      /* A resumed run continues its metrics: the rows of the killed run past the checkpoint go. */
+      if (o2o_train_cut_metrics(p, start_step, err, errlen)) goto done;
+      FILE *old = fopen(p, "r");
+      int exists = old && fgetc(old) != EOF;
+      if (old) fclose(old);
+      r.metrics = fopen(p, exists ? "a" : "w");
+      if (r.metrics && !exists && write_metrics_header(r.metrics)) {
+        fclose(r.metrics);
+        r.metrics = NULL;
+      }
+    } else {
+      /* Exclusive unless --overwrite: a second run never writes into this one's folder. */
+      int fd = open(p, O_WRONLY | O_CREAT | (cfg->overwrite ? O_TRUNC : O_EXCL), 0666);
+      if (fd < 0 && errno == EEXIST) {
+        o2o_agent_errf(
+            err, errlen,
+            "train: %s already holds a run (metrics.csv); pick another --out, --resume it, "
+            "or pass --overwrite",
+            cfg->out_dir);
+        goto done;
+      }
+      r.metrics = fd >= 0 ? fdopen(fd, "w") : NULL;
+      if (!r.metrics && fd >= 0) close(fd);
+      if (r.metrics && write_metrics_header(r.metrics)) {
+        fclose(r.metrics);
+        r.metrics = NULL;
+      }
     }
-    r.metrics = fopen(p, append ? "a" : "w");
-    if (!r.metrics || (!append && write_metrics_header(r.metrics))) {
-      o2o_agent_errf(err, errlen, "train: cannot write %s", p);
+    if (!r.metrics) {
+      o2o_agent_errf(err, errlen, "train: cannot write %s: %s", p, strerror(errno));
       goto done;
     }
     snprintf(p, sizeof(p), "%s/config.json", cfg->out_dir);
-    if (o2o_train_write_config(p, cfg, r.spec, err, errlen)) goto done;
+    if (o2o_train_write_config(p, cfg, r.spec, r.learner, err, errlen)) goto done;
     snprintf(r.ckpt_path, sizeof(r.ckpt_path), "%s/checkpoint.safetensors", cfg->out_dir);
     snprintf(r.final_path, sizeof(r.final_path), "%s/final.safetensors", cfg->out_dir);
   }
 
-  if (env->reset(env->ctx, cfg->seed * 1000u, r.obs, sub, sizeof(sub))) {
+  if (env->reset(env->ctx,
+                 o2o_seed_stream(o2o_seed_stream(cfg->seed, O2O_STREAM_TRAIN_ENV), start_step),
+                 r.obs, sub, sizeof(sub))) {
     o2o_agent_errf(err, errlen, "train: reset: %s", sub);
     goto done;
   }
@@ -336,10 +413,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   const int tty = r.tty = isatty(2);
   double last_t = now_s();
   int64_t last_steps = 0, last_updates = 0;
-  int64_t env_steps = 0, updates = 0, last_eval_step = -1;
-  if (cfg->resume && resume_from(&r, cfg->resume, &env_steps, err, errlen)) goto done;
-  /* Random warm-up only for a fresh learner; a resumed one acts with its policy at once. */
-  const int64_t warmup_end = cfg->resume ? 0 : cfg->sac.start_steps;
+  const int64_t warmup_end = r.warmup_end;
   last_steps = env_steps;
   int64_t next_eval = INT64_MAX, next_ckpt = INT64_MAX;
   if (cfg->eval_every > 0) next_eval = (env_steps / cfg->eval_every + 1) * cfg->eval_every;
@@ -351,9 +425,9 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     /* 1. actions in [-1, 1] */
     if (env_steps < warmup_end) {
       for (int i = 0; i < E * A; i++)
-        r.unit[i] = (float)((double)(o2o_replay_rng_next(&r.rng) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+        r.unit[i] = (float)((double)(o2o_splitmix64(&r.warm_rng) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
     } else {
-      o2o_sac_act(r.sac, r.obs, E, 0, r.unit);
+      o2o_learner_act(r.learner, r.obs, E, 0, r.unit);
     }
     o2o_train_scale_actions(r.unit, E, A, r.spec->act_low, r.spec->act_high, r.scaled);
     if (env->step_send(env->ctx, r.scaled, sub, sizeof(sub))) {
@@ -361,28 +435,35 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
       goto done;
     }
     /* 2. learn while the simulators step */
-    if (env_steps >= warmup_end && o2o_replay_size(r.rb) >= cfg->sac.batch_size) {
-      int n_upd = cfg->sac.utd * E;
+    if (env_steps >= warmup_end && o2o_replay_size(r.rb) >= batch_size) {
+      if (r.learn_start_step < 0) {
+        r.learn_start_step = env_steps;
+        r.learn_start_t = now_s();
+      }
+      int n_upd = utd * E;
       for (int u = 0; u < n_upd; u++) {
-        o2o_sac_stats st;
+        o2o_learner_stats st = {0};
         if (o2o_replay_sample(r.rb, &r.rng, &r.batch, 0, sub, sizeof(sub))) {
           o2o_agent_errf(err, errlen, "train: %s", sub);
+          drain(env); /* leave the env idle */
           goto done;
         }
-        if (o2o_sac_update(r.sac, &r.batch, &st, sub, sizeof(sub))) {
+        if (o2o_learner_update(r.learner, &r.batch, &st, sub, sizeof(sub))) {
           o2o_agent_errf(err, errlen, "train: update %lld at env step %lld: %s",
                          (long long)updates + 1, (long long)env_steps, sub);
-          o2o_bridge_batch drain;
-          env->step_recv(env->ctx, &drain, sub, sizeof(sub)); /* leave the env idle */
+          drain(env);
           goto done;
         }
         updates++;
-        r.last_stats = st;
-        double v[6] = {st.critic_loss, st.actor_loss, st.alpha_loss,
-                       st.alpha,       st.q_mean,     st.log_pi_mean};
-        for (int k = 0; k < 6; k++)
-          r.st_sum[k] += v[k];
-        r.st_n++;
+        for (int k = 0; k < NSTATS; k++) {
+          double v = o2o_learner_stats_get(&st, metric_stats[k]);
+          if (v == v) {
+            r.st_sum[k] += v;
+            r.st_n[k]++;
+          }
+        }
+        double a = o2o_learner_stats_get(&st, "alpha");
+        if (a == a) r.last_alpha = a;
       }
     }
     /* 3. store the transitions */
@@ -479,9 +560,9 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
             stopped_early ? " (stopped early: eval return reached the target)" : "");
   rc = 0;
 done:
-  if (rc) {
+  if (rc && err && errlen) {
     /* Say what is on disk: the last good checkpoint is never overwritten after an error. */
-    size_t k = strlen(err);
+    size_t k = strnlen(err, errlen - 1);
     if (stop_requested && r.ckpt_step >= 0)
       snprintf(err + k, errlen - k, "; checkpoint saved to %s", r.ckpt_path);
     else if (r.ckpt_step >= 0)
@@ -533,9 +614,9 @@ int o2o_train_online(const o2o_train_config *cfg, o2o_train_result *res, char *e
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   int rc = o2o_train_run(cfg, &env, &eval_env, res, err, errlen);
-  if (rc && stop_requested && !strstr(err, "interrupted")) {
+  if (rc && err && errlen && stop_requested && !strstr(err, "interrupted")) {
     /* A signal cut a simulator call short: say so rather than blame the simulator. */
-    size_t k = strlen(err);
+    size_t k = strnlen(err, errlen - 1);
     snprintf(err + k, errlen - k, " (interrupted by a signal)");
   }
   sigaction(SIGINT, &old_int, NULL);

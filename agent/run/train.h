@@ -1,4 +1,5 @@
-/* train.h: the online training loop (SAC through the bridge pool), evaluation, run files.
+/* train.h: the online training loop (any learner of learner.h through the bridge pool),
+ * evaluation, run files.
  *
  * o2o_train_online is what `o2o train-online` runs: it spawns a pool of o2o-sim children
  * for training (variant cfg->variant) and a second pool of the real variant for
@@ -21,7 +22,7 @@
 #include <stdint.h>
 
 #include "o2o_bridge.h"
-#include "learn/sac.h"
+#include "learn/learner.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,7 +48,7 @@ int o2o_train_env_pool(o2o_train_env *env, const o2o_pool_config *cfg, char *err
 typedef struct o2o_train_config {
   const char *scenario;     /* name or path */
   const char *variant;      /* training variant: "real" (default) or "sim" */
-  uint64_t seed;            /* SAC init, warm-up actions, env seeds (env j: seed*1000 + j) */
+  uint64_t seed;            /* every stream of the run: o2o_seed_stream(seed, O2O_STREAM_*) */
   int64_t steps;            /* total env steps, default 100000 */
   int envs_per_proc;        /* envs per o2o-sim process, default 1 */
   int procs;                /* o2o-sim processes for training, default 1 */
@@ -55,53 +56,60 @@ typedef struct o2o_train_config {
   const char *out_dir;      /* run directory (created); NULL = write no files */
   int64_t eval_every;       /* env steps between evaluations, default 10000; 0 = only at the end */
   int eval_episodes;        /* default 10 */
-  uint64_t eval_seed;       /* episode j of every evaluation starts from seed eval_seed + j */
+  uint64_t eval_seed;       /* episode j of every evaluation starts from seed eval_seed + j,
+                               as in `o2o eval --seed` (fixed, so runs are comparable); the
+                               training streams are hashed from seed and cannot meet them */
   int64_t checkpoint_every; /* env steps between checkpoints, default 50000; 0 = final only */
   int64_t replay_capacity;  /* default min(steps, 1000000) */
   int progress;             /* progress line on stderr */
   int validate_transitions; /* reject non-finite env outputs before they enter the buffer
-                               (default 1; 0 leaves the check to o2o_sac_update) */
+                               (default 1; 0 leaves the check to the learner's update) */
   double stop_at_return;    /* > 0: stop early once an evaluation's mean reaches it */
   int overwrite;            /* allow an out_dir that already holds a run (else an error) */
-  const char *resume;       /* checkpoint to continue from (whole SAC state incl. Adam and
-                               rng; counting resumes at its "step"). The replay buffer is
+  const char *resume;       /* checkpoint to continue from: the learner is rebuilt from the
+                               file alone (algorithm, config, every tensor incl. Adam and
+                               rng); counting resumes at its "step", which must be below
+                               steps; metrics.csv rows past it are cut. The replay buffer is
                                not in checkpoints: it refills before updates resume. */
-  o2o_sac_config sac;
+  const char *algorithm;    /* learner name (learner.h registry), default "sac" */
+  const void *learner_config; /* that algorithm's config struct; NULL = its defaults. The
+                                 loop reads the fields "utd" (updates per env step, default
+                                 1) and "start_steps" (random warm-up, default 0) from it
+                                 when the algorithm has them. Ignored on resume. */
 } o2o_train_config;
 
 void o2o_train_config_default(o2o_train_config *cfg);
 
-/* Every SAC hyperparameter once: CLI flag (--name, '_' -> '-'), config.json and checkpoint
- * metadata all come from this list. X(type, field, help); type is int or float. */
-#define O2O_SAC_CONFIG_FIELDS(X)                                                                   \
-  X(int, hidden, "units per hidden layer")                                                         \
-  X(int, layers, "hidden layers per network")                                                      \
-  X(int, num_critics, "critic ensemble size")                                                      \
-  X(int, critic_layernorm, "LayerNorm in critic hidden layers (0/1)")                              \
-  X(int, batch_size, "batch size")                                                                 \
-  X(float, gamma, "discount")                                                                      \
-  X(float, tau, "Polyak rate of the target critics")                                               \
-  X(float, actor_lr, "actor learning rate")                                                        \
-  X(float, critic_lr, "critic learning rate")                                                      \
-  X(float, alpha_lr, "temperature learning rate")                                                  \
-  X(float, init_alpha, "initial temperature")                                                      \
-  X(float, target_entropy, "target entropy (0 = -act_dim)")                                        \
-  X(int, backup_entropy, "entropy term in the TD target (0/1)")                                    \
-  X(float, log_std_min, "log-std clamp, low")                                                      \
-  X(float, log_std_max, "log-std clamp, high")                                                     \
-  X(int, utd, "gradient updates per env step")                                                     \
-  X(int, start_steps, "uniform-random env steps before learning")                                  \
-  X(float, last_layer_gain, "xavier gain of last layers (0 = PyTorch default init)")
-
 /* Run files (train_files.c). */
-/* Checkpoint of the whole learner + metadata (algorithm, scenario, variant, dims, step,
- * o2o version, every SAC hyperparameter, action bounds), written atomically. */
-int o2o_train_save_checkpoint(const char *path, o2o_sac *sac, const o2o_train_config *cfg,
+/* Checkpoint of the whole learner, written atomically, with the learner's metadata
+ * (o2o_learner_meta: algorithm, dims, every config field) and the run's: format,
+ * o2o_version, scenario (+ scenario_arg, the name or path the run was given), task, variant,
+ * act_low/act_high, step, and the run settings resume needs (seed, steps, envs_per_proc,
+ * procs, eval_every, eval_episodes, eval_seed, checkpoint_every, replay_capacity). */
+int o2o_train_save_checkpoint(const char *path, o2o_learner *l, const o2o_train_config *cfg,
                               const o2o_bridge_spec *spec, int64_t env_steps, char *err,
                               size_t errlen);
+/* The checkpoint's act_low/act_high (when it records them) against the scenario's bounds:
+ * 0, or -1 with err naming the component and both values (a policy scaled to other bounds
+ * would act wrongly). Also checks the scenario's bounds are finite with low < high. */
+struct o2o_ckpt_meta;
+int o2o_train_check_bounds(const struct o2o_ckpt_meta *m, const char *path,
+                           const o2o_bridge_spec *spec, char *err, size_t errlen);
+/* Keep the header and the rows of metrics.csv at path whose step is <= step (a resumed run
+ * drops the killed run's rows past its checkpoint); rewritten atomically. */
+int o2o_train_cut_metrics(const char *path, int64_t step, char *err, size_t errlen);
+/* Seconds left: warm-up steps are cheap (no updates), so the rate of the learning phase
+ * (learn_rate, env steps/s; <= 0 unknown) prices the learning steps, warm_rate the warm-up
+ * ones. -1 when a needed rate is unknown. */
+double o2o_train_eta_s(int64_t done, int64_t total, int64_t warmup_end, double warm_rate,
+                       double learn_rate);
 /* The resolved config as JSON (run_dir/config.json). */
 int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
-                           const o2o_bridge_spec *spec, char *err, size_t errlen);
+                           const o2o_bridge_spec *spec, const o2o_learner *l, char *err,
+                           size_t errlen);
+/* Create a new run folder exclusively: want, else want-2, want-3, ... (two runs started in the
+ * same second get two folders); parents are made as needed. The name made goes into out. */
+int o2o_train_make_run_dir(const char *want, char *out, size_t cap, char *err, size_t errlen);
 /* mkdir -p */
 int o2o_train_mkdirs(const char *dir, char *err, size_t errlen);
 
@@ -132,6 +140,11 @@ int o2o_train_online(const o2o_train_config *cfg, o2o_train_result *res, char *e
 typedef void (*o2o_train_act_fn)(void *ctx, const float *obs, int n, float *actions);
 int o2o_train_evaluate(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx, int episodes,
                        uint64_t seed, double *returns, char *err, size_t errlen);
+/* The same, and *restarted = episodes whose simulator was restarted mid-episode (the pool
+ * then starts them afresh with another seed: the evaluation is not the fixed-seed one). */
+int o2o_train_evaluate_flagged(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx,
+                               int episodes, uint64_t seed, double *returns, int *restarted,
+                               char *err, size_t errlen);
 
 /* D4RL normalised score for tasks with reference returns (hopper, halfcheetah, walker2d):
  * returns 1 and sets *score, or 0 when the task has none. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/checkpoint.h"
 #include "o2o_bridge.h"
 #include "run/train.h"
 
@@ -70,8 +71,65 @@ int o2o_train_d4rl_score(const char *task, double ret, double *score) {
   return 0;
 }
 
+double o2o_train_eta_s(int64_t done, int64_t total, int64_t warmup_end, double warm_rate,
+                       double learn_rate) {
+  if (done >= total) return 0.0;
+  int64_t warm_left = done < warmup_end ? (warmup_end < total ? warmup_end : total) - done : 0;
+  int64_t learn_left = total - done - warm_left;
+  if ((warm_left > 0 && !(warm_rate > 0)) || (learn_left > 0 && !(learn_rate > 0))) return -1.0;
+  return (warm_left > 0 ? (double)warm_left / warm_rate : 0.0) +
+         (learn_left > 0 ? (double)learn_left / learn_rate : 0.0);
+}
+
+int o2o_train_check_bounds(const o2o_ckpt_meta *m, const char *path, const o2o_bridge_spec *spec,
+                           char *err, size_t errlen) {
+  for (int j = 0; j < spec->act_dim; j++)
+    if (!isfinite(spec->act_low[j]) || !isfinite(spec->act_high[j]) ||
+        !(spec->act_low[j] < spec->act_high[j])) {
+      o2o_agent_errf(err, errlen,
+                     "scenario %s: action %d has bounds [%g, %g] (they must be finite with low < "
+                     "high)",
+                     spec->scenario, j, spec->act_low[j], spec->act_high[j]);
+      return -1;
+    }
+  static const char *keys[2] = {"act_low", "act_high"};
+  for (int k = 0; m && k < 2; k++) {
+    const char *v = o2o_ckpt_meta_get(m, keys[k]);
+    if (!v) continue; /* older actor-only files record no bounds */
+    const float *want = k ? spec->act_high : spec->act_low;
+    const char *p = v;
+    for (int j = 0; j < spec->act_dim; j++) {
+      char *end;
+      float x = strtof(p, &end);
+      if (end == p || (j + 1 < spec->act_dim ? *end != ',' : *end != 0)) {
+        o2o_agent_errf(err, errlen,
+                       "checkpoint %s: metadata %s '%s' is not %d comma-separated numbers "
+                       "(the scenario has %d actions)",
+                       path, keys[k], v, spec->act_dim, spec->act_dim);
+        return -1;
+      }
+      if (x != want[j]) {
+        o2o_agent_errf(err, errlen,
+                       "checkpoint %s: metadata %s[%d] = %.9g but scenario %s has %.9g (the "
+                       "policy was trained for other action bounds)",
+                       path, keys[k], j, (double)x, spec->scenario, (double)want[j]);
+        return -1;
+      }
+      p = end + 1;
+    }
+  }
+  return 0;
+}
+
 int o2o_train_evaluate(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx, int episodes,
                        uint64_t seed, double *returns, char *err, size_t errlen) {
+  return o2o_train_evaluate_flagged(env, act, act_ctx, episodes, seed, returns, NULL, err, errlen);
+}
+
+int o2o_train_evaluate_flagged(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx,
+                               int episodes, uint64_t seed, double *returns, int *restarted,
+                               char *err, size_t errlen) {
+  if (restarted) *restarted = 0;
   const o2o_bridge_spec *sp = env->spec(env->ctx);
   const int n = sp->num_envs, O = sp->obs_dim, A = sp->act_dim;
   if (episodes < 1 || episodes > n) {
@@ -120,6 +178,7 @@ int o2o_train_evaluate(o2o_train_env *env, o2o_train_act_fn act, void *act_ctx, 
         /* The simulator died mid-episode and the pool restarted the env in a fresh episode:
          * score that one rather than a cut-short return. */
         returns[i] = 0;
+        if (restarted) ++*restarted;
         continue;
       }
       if (!isfinite(out.reward[i])) {

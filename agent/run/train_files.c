@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/checkpoint.h"
 #include "o2o_version.h"
@@ -36,6 +38,30 @@ int o2o_train_mkdirs(const char *dir, char *err, size_t errlen) {
   return 0;
 }
 
+int o2o_train_make_run_dir(const char *want, char *out, size_t cap, char *err, size_t errlen) {
+  char parent[1024];
+  snprintf(parent, sizeof parent, "%s", want);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) {
+    *slash = 0;
+    if (o2o_train_mkdirs(parent, err, errlen)) return -1;
+  }
+  for (int k = 1; k <= 1000; k++) {
+    int n = k == 1 ? snprintf(out, cap, "%s", want) : snprintf(out, cap, "%s-%d", want, k);
+    if (n < 0 || (size_t)n >= cap) {
+      o2o_agent_errf(err, errlen, "run folder name too long: %s", want);
+      return -1;
+    }
+    if (!mkdir(out, 0777)) return 0; /* mkdir is exclusive: this folder is ours alone */
+    if (errno != EEXIST) {
+      o2o_agent_errf(err, errlen, "cannot create run folder %s: %s", out, strerror(errno));
+      return -1;
+    }
+  }
+  o2o_agent_errf(err, errlen, "cannot find a free run folder name after %s-1000", want);
+  return -1;
+}
+
 static void bounds_str(const float *v, int n, char *out, size_t cap) {
   size_t k = 0;
   out[0] = 0;
@@ -43,50 +69,61 @@ static void bounds_str(const float *v, int n, char *out, size_t cap) {
     k += (size_t)snprintf(out + k, cap - k, i ? ",%.9g" : "%.9g", v[i]);
 }
 
-int o2o_train_save_checkpoint(const char *path, o2o_sac *sac, const o2o_train_config *cfg,
+int o2o_train_save_checkpoint(const char *path, o2o_learner *l, const o2o_train_config *cfg,
                               const o2o_bridge_spec *spec, int64_t env_steps, char *err,
                               size_t errlen) {
   const o2o_tensor_ref *tensors;
-  int n = o2o_sac_tensors(sac, &tensors);
-  const o2o_sac_config *sc = o2o_sac_get_config(sac);
+  int n = o2o_learner_tensors(l, &tensors);
   o2o_ckpt_meta m;
   o2o_ckpt_meta_init(&m);
   char buf[O2O_CKPT_VALLEN];
   int rc = 0;
   rc |= o2o_ckpt_meta_set(&m, "format", "o2o-checkpoint-1");
-  rc |= o2o_ckpt_meta_set(&m, "algorithm", "sac");
   rc |= o2o_ckpt_meta_set(&m, "o2o_version", O2O_VERSION);
   rc |= o2o_ckpt_meta_set(&m, "scenario", spec->scenario);
+  rc |= o2o_ckpt_meta_set(&m, "scenario_arg", cfg->scenario ? cfg->scenario : spec->scenario);
   rc |= o2o_ckpt_meta_set(&m, "task", spec->task);
   rc |= o2o_ckpt_meta_set(&m, "variant", spec->variant);
-  rc |= o2o_ckpt_meta_setf(&m, "obs_dim", "%d", spec->obs_dim);
-  rc |= o2o_ckpt_meta_setf(&m, "act_dim", "%d", spec->act_dim);
   bounds_str(spec->act_low, spec->act_dim, buf, sizeof(buf));
   rc |= o2o_ckpt_meta_set(&m, "act_low", buf);
   bounds_str(spec->act_high, spec->act_dim, buf, sizeof(buf));
   rc |= o2o_ckpt_meta_set(&m, "act_high", buf);
   rc |= o2o_ckpt_meta_setf(&m, "step", "%lld", (long long)env_steps);
   rc |= o2o_ckpt_meta_setf(&m, "seed", "%llu", (unsigned long long)cfg->seed);
-#define META_FIELD(type, name, help) rc |= o2o_ckpt_meta_setf(&m, #name, "%.9g", (double)sc->name);
-  O2O_SAC_CONFIG_FIELDS(META_FIELD)
-#undef META_FIELD
+  rc |= o2o_ckpt_meta_setf(&m, "steps", "%lld", (long long)cfg->steps);
+  rc |= o2o_ckpt_meta_setf(&m, "envs_per_proc", "%d", cfg->envs_per_proc);
+  rc |= o2o_ckpt_meta_setf(&m, "procs", "%d", cfg->procs);
+  rc |= o2o_ckpt_meta_setf(&m, "eval_every", "%lld", (long long)cfg->eval_every);
+  rc |= o2o_ckpt_meta_setf(&m, "eval_episodes", "%d", cfg->eval_episodes);
+  rc |= o2o_ckpt_meta_setf(&m, "eval_seed", "%llu", (unsigned long long)cfg->eval_seed);
+  rc |= o2o_ckpt_meta_setf(&m, "checkpoint_every", "%lld", (long long)cfg->checkpoint_every);
+  rc |= o2o_ckpt_meta_setf(&m, "replay_capacity", "%lld", (long long)cfg->replay_capacity);
   if (rc) {
     o2o_agent_errf(err, errlen, "checkpoint %s: metadata too long", path);
+    return -1;
+  }
+  char sub[O2O_AGENT_ERRLEN];
+  if (o2o_learner_meta(l, &m, sub, sizeof sub)) {
+    o2o_agent_errf(err, errlen, "checkpoint %s: %s", path, sub);
     return -1;
   }
   return o2o_ckpt_save(path, tensors, n, &m, err, errlen);
 }
 
 int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
-                           const o2o_bridge_spec *spec, char *err, size_t errlen) {
+                           const o2o_bridge_spec *spec, const o2o_learner *l, char *err,
+                           size_t errlen) {
   FILE *f = fopen(path, "w");
   if (!f) {
     o2o_agent_errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
     return -1;
   }
+  const o2o_learner_algo *algo = o2o_learner_algo_of(l);
   fprintf(f, "{\n  \"o2o_version\": ");
   o2o_json_str(f, O2O_VERSION);
-  fprintf(f, ",\n  \"algorithm\": \"sac\",\n  \"scenario\": ");
+  fprintf(f, ",\n  \"algorithm\": ");
+  o2o_json_str(f, algo->name);
+  fprintf(f, ",\n  \"scenario\": ");
   o2o_json_str(f, cfg->scenario);
   fprintf(f, ",\n  \"variant\": ");
   o2o_json_str(f, cfg->variant);
@@ -102,20 +139,52 @@ int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
           "  \"seed\": %llu,\n  \"steps\": %lld,\n  \"envs_per_proc\": %d,\n  \"procs\": %d,\n"
           "  \"eval_every\": %lld,\n  \"eval_episodes\": %d,\n  \"eval_seed\": %llu,\n"
           "  \"checkpoint_every\": %lld,\n  \"replay_capacity\": %lld,\n"
-          "  \"validate_transitions\": %d,\n  \"stop_at_return\": %.9g,\n  \"sac\": {",
+          "  \"validate_transitions\": %d,\n  \"stop_at_return\": %.9g,\n  \"obs_norm\": %d,\n"
+          "  ",
           spec->obs_dim, spec->act_dim, spec->max_episode_steps, (unsigned long long)cfg->seed,
           (long long)cfg->steps, cfg->envs_per_proc, cfg->procs, (long long)cfg->eval_every,
           cfg->eval_episodes, (unsigned long long)cfg->eval_seed, (long long)cfg->checkpoint_every,
-          (long long)cfg->replay_capacity, cfg->validate_transitions, cfg->stop_at_return);
-  const char *sep = "\n";
-#define JSON_FIELD(type, name, help)                                                               \
-  fprintf(f, "%s    \"" #name "\": %.9g", sep, (double)cfg->sac.name);                             \
-  sep = ",\n";
-  O2O_SAC_CONFIG_FIELDS(JSON_FIELD)
-#undef JSON_FIELD
+          (long long)cfg->replay_capacity, cfg->validate_transitions, cfg->stop_at_return,
+          o2o_learner_obs_mean(l) != NULL);
+  o2o_json_str(f, algo->name);
+  fprintf(f, ": {");
+  const void *lc = o2o_learner_config(l);
+  for (int i = 0; i < algo->num_fields; i++)
+    fprintf(f, "%s\n    \"%s\": %.9g", i ? "," : "", algo->fields[i].name,
+            o2o_learner_field_get(&algo->fields[i], lc));
   fprintf(f, "\n  }\n}\n");
   if (fclose(f)) {
     o2o_agent_errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+int o2o_train_cut_metrics(const char *path, int64_t step, char *err, size_t errlen) {
+  FILE *in = fopen(path, "r");
+  if (!in) return 0; /* nothing to cut */
+  char tmp[1100];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *out = fopen(tmp, "w");
+  if (!out) {
+    fclose(in);
+    o2o_agent_errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+    return -1;
+  }
+  char line[8192];
+  int first = 1, ok = 1;
+  while (fgets(line, sizeof line, in)) {
+    char *end;
+    long long s = strtoll(line, &end, 10);
+    /* the header, and rows at or before the checkpoint (a partial last line is dropped) */
+    if (first || (end != line && *end == ',' && s <= step && strchr(line, '\n')))
+      ok &= fputs(line, out) >= 0;
+    first = 0;
+  }
+  fclose(in);
+  if (fclose(out) || !ok || rename(tmp, path)) {
+    o2o_agent_errf(err, errlen, "cannot rewrite %s: %s", path, strerror(errno));
+    unlink(tmp);
     return -1;
   }
   return 0;

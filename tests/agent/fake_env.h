@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "learn/sac.h"
 #include "run/train.h"
 
 typedef struct fake_env {
@@ -24,6 +25,8 @@ typedef struct fake_env {
   void (*on_nan)(void *);
   void *on_nan_ctx;
   uint64_t rng;
+  uint64_t last_seed; /* seed of the last reset (env j: + j) */
+  int in_flight;      /* steps sent and not yet received */
 } fake_env;
 
 static float fake_uniform(uint64_t *s) {
@@ -51,6 +54,7 @@ static int fake_reset(void *ctx, uint64_t seed, float *obs, char *err, size_t er
   (void)err, (void)errlen;
   fake_env *f = ctx;
   f->rng = seed * 2654435761ULL + 1;
+  f->last_seed = seed;
   for (int i = 0; i < f->spec.num_envs; i++) {
     fake_reset_one(f, i);
     fake_obs(f, i, obs + 3 * i);
@@ -62,6 +66,7 @@ static int fake_send(void *ctx, const float *actions, char *err, size_t errlen) 
   (void)err, (void)errlen;
   fake_env *f = ctx;
   memcpy(f->pending, actions, (size_t)f->spec.num_envs * sizeof(float));
+  f->in_flight++;
   return 0;
 }
 
@@ -69,6 +74,7 @@ static int fake_recv(void *ctx, o2o_bridge_batch *out, char *err, size_t errlen)
   (void)err, (void)errlen;
   fake_env *f = ctx;
   f->calls++;
+  f->in_flight--;
   for (int i = 0; i < f->spec.num_envs; i++) {
     f->lost[i] = f->lose_every > 0 && i == 1 && f->calls % f->lose_every == 0;
     if (f->lost[i]) {
@@ -145,4 +151,23 @@ static fake_env *fake_env_create(o2o_train_env *env, int num_envs, int T) {
   env->destroy = fake_destroy;
   env->lost = fake_lost;
   return f;
+}
+
+/* A small SAC run on the fake env (2000 steps, eval every 500, checkpoint every 1000). */
+static o2o_sac_config fake_small_sac;
+static void fake_small_config(o2o_train_config *cfg, const char *out) {
+  o2o_train_config_default(cfg);
+  cfg->scenario = "fake-point";
+  cfg->seed = 3;
+  cfg->steps = 2000;
+  cfg->eval_every = 500;
+  cfg->eval_episodes = 3;
+  cfg->checkpoint_every = 1000;
+  cfg->out_dir = out;
+  cfg->progress = 0;
+  o2o_sac_config_default(&fake_small_sac);
+  fake_small_sac.hidden = 32;
+  fake_small_sac.batch_size = 32;
+  fake_small_sac.start_steps = 200;
+  cfg->learner_config = &fake_small_sac;
 }

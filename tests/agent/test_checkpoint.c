@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -467,4 +468,53 @@ Test(checkpoint, random_corruption_is_handled) {
   cr_assert(rejected > 1000, "most header mutations must be rejected (%d)", rejected);
   free(buf);
   free(raw);
+}
+
+/* Error texts that quote header bytes escape what is not UTF-8 text (issue 9 item 6). */
+Test(checkpoint, error_texts_escape_non_utf8_header_bytes) {
+  const char *p = path_in_tmp("latin1.safetensors");
+  /* an unexpected tensor named "caf\xE9" (Latin-1, not UTF-8) next to the expected ones */
+  write_custom(p,
+               "{" GOOD_W "," GOOD_B "," GOOD_S
+               ",\"caf\xE9\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[68,72]}}",
+               72);
+  expect_rejected(p, "caf\\xE9");
+  char err[512];
+  o2o_ckpt *c = o2o_ckpt_open(p, err, sizeof err);
+  if (c) {
+    fill_tensors();
+    o2o_ckpt_load_into(c, tensors, 3, 1, err, sizeof err);
+    o2o_ckpt_close(c);
+  }
+  for (const unsigned char *q = (const unsigned char *)err; *q; q++)
+    cr_assert(*q < 0x80, "raw byte 0x%02X in '%s'", *q, err);
+  /* valid UTF-8 stays as it is */
+  char t[64] = "caf\xC3\xA9 \x01";
+  o2o_ckpt_escape_text(t, sizeof t);
+  cr_assert_str_eq(t, "caf\xC3\xA9 \\x01");
+}
+
+/* Checkpoints get the umask's mode like every other file (mkstemp makes 0600). */
+Test(checkpoint, written_with_the_umask_mode) {
+  const char *p = path_in_tmp("mode.safetensors");
+  mode_t old = umask(022);
+  save_reference(p);
+  umask(old);
+  struct stat st;
+  cr_assert_eq(stat(p, &st), 0);
+  cr_assert_eq(st.st_mode & 0777, 0644, "mode %o", st.st_mode & 0777);
+}
+
+/* A run folder given as the checkpoint says so and names the file inside. */
+Test(checkpoint, a_folder_is_named_as_a_folder) {
+  char dir[600], err[1024];
+  snprintf(dir, sizeof dir, "%s/runfolder", tmpdir);
+  cr_assert_eq(mkdir(dir, 0755), 0);
+  cr_assert_null(o2o_ckpt_open(dir, err, sizeof err));
+  cr_assert(strstr(err, "is a folder") && !strstr(err, "too short"), "%s", err);
+  char f[700];
+  snprintf(f, sizeof f, "%s/final.safetensors", dir);
+  save_reference(f);
+  cr_assert_null(o2o_ckpt_open(dir, err, sizeof err));
+  cr_assert(strstr(err, "is a folder") && strstr(err, f), "%s", err);
 }

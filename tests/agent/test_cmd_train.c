@@ -55,6 +55,32 @@ Test(cmd_train, usage_errors) {
   cr_assert_eq(run_o2o("eval", out, sizeof(out)), 2);
   cr_assert(strstr(out, "--checkpoint is required"), "%s", out);
   cr_assert_eq(run_o2o("eval --help", out, sizeof(out)), 0);
+  /* integers are range-checked before the cast (4294967297 wrapped to 1 as an int) */
+  cr_assert_eq(run_o2o("train-online --envs 4294967297", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "--envs expects an integer in [1, 4096]"), "%s", out);
+  cr_assert_eq(run_o2o("train-online --eval-episodes 4294967297", out, sizeof(out)), 2);
+  /* a bad learner value names the flag and its range before any simulator spawns */
+  cr_assert_eq(run_o2o("train-online --hidden 0 --scenario no-such", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "--hidden expects an integer in [1, 65536], got '0'"), "%s", out);
+  cr_assert_eq(run_o2o("train-online --gamma 1.5 --scenario no-such", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "--gamma expects a number in [0, 1], got '1.5'"), "%s", out);
+  /* --resume takes the learner from the checkpoint: its flags are refused with it */
+  cr_assert_eq(run_o2o("train-online --resume x.safetensors --hidden 64", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "--hidden cannot be given"), "%s", out);
+  cr_assert_eq(run_o2o("train-online --algo nope", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "not one of sac"), "%s", out);
+}
+
+/* --start-steps >= --steps trains nothing: say so (before spawning) */
+Test(cmd_train, start_steps_covering_the_run_warns) {
+  static char out[8192];
+  char args[1024];
+  snprintf(args, sizeof(args),
+           "train-online --scenario no-such-scenario --steps 100 --start-steps 100 --quiet "
+           "--out %s/w",
+           dir);
+  cr_assert_eq(run_o2o(args, out, sizeof(out)), 1, "%s", out);
+  cr_assert(strstr(out, "warning: --start-steps 100 >= --steps 100"), "%s", out);
 }
 
 /* Every command's numbers go through cli.c: a typo is a usage error naming the flag, never
@@ -92,36 +118,46 @@ Test(cmd_train, unknown_scenario_fails_cleanly) {
 
 Test(cmd_train, short_run_then_eval) {
   static char out[16384];
-  char args[2048];
+  char args[2048], rd[300];
+  snprintf(rd, sizeof rd, "%s/run\"q", dir); /* a quote: --json must escape it */
   snprintf(args, sizeof(args),
            "train-online --scenario pendulum --steps 400 --envs 2 --start-steps 100 --hidden 16 "
            "--batch-size 16 --eval-every 200 --eval-episodes 2 --checkpoint-every 200 --seed 4 "
-           "--out %s/run --json",
-           dir);
+           "--out '%s' --json",
+           rd);
   int rc = run_o2o(args, out, sizeof(out));
   cr_assert_eq(rc, 0, "%s", out);
   cr_assert(strstr(out, "\"env_steps\": 400"), "%s", out);
+  /* --json escapes the run folder's quote */
+  cr_assert(strstr(out, "\"run_dir\": \"") && strstr(out, "/run\\\"q\""), "%s", out);
   cr_assert(strstr(out, "[eval] step 200"), "progress/eval lines on stderr: %s", out);
-  char p[512];
+  char p[600];
   const char *files[] = {"config.json", "metrics.csv", "checkpoint.safetensors",
                          "final.safetensors"};
   for (int i = 0; i < 4; i++) {
-    snprintf(p, sizeof(p), "%s/run/%s", dir, files[i]);
+    snprintf(p, sizeof(p), "%s/%s", rd, files[i]);
     cr_assert_eq(access(p, R_OK), 0, "missing %s", p);
   }
   /* The same --out again must not clobber that run. */
-  snprintf(args, sizeof(args), "train-online --steps 100 --quiet --out %s/run", dir);
+  snprintf(args, sizeof(args), "train-online --steps 100 --quiet --out '%s'", rd);
   cr_assert_eq(run_o2o(args, out, sizeof(out)), 1, "%s", out);
   cr_assert(strstr(out, "already holds a run"), "%s", out);
-  snprintf(args, sizeof(args), "eval --checkpoint %s/run/final.safetensors --episodes 3 --json",
-           dir);
+  /* --resume needs nothing but the checkpoint; it goes on in the same folder */
+  snprintf(args, sizeof(args), "train-online --resume '%s/checkpoint.safetensors' --quiet", rd);
+  cr_assert_eq(run_o2o(args, out, sizeof(out)), 1, "%s", out);
+  cr_assert(strstr(out, "already at or past the target --steps 400"), "%s", out);
+  snprintf(args, sizeof(args),
+           "train-online --resume '%s/checkpoint.safetensors' --steps 600 --quiet --json", rd);
+  cr_assert_eq(run_o2o(args, out, sizeof(out)), 0, "%s", out);
+  cr_assert(strstr(out, "\"env_steps\": 600") && strstr(out, "/run\\\"q\""), "%s", out);
+  snprintf(args, sizeof(args), "eval --checkpoint '%s/final.safetensors' --episodes 3 --json", rd);
   rc = run_o2o(args, out, sizeof(out));
   cr_assert_eq(rc, 0, "%s", out);
   cr_assert(strstr(out, "\"scenario\": \"pendulum\"") && strstr(out, "\"episodes\": 3") &&
                 strstr(out, "\"mean\": "),
             "%s", out);
   /* A corrupt checkpoint: clear error naming the file, exit 1. */
-  snprintf(p, sizeof(p), "%s/run/final.safetensors", dir);
+  snprintf(p, sizeof(p), "%s/final.safetensors", rd);
   FILE *f = fopen(p, "r+b");
   cr_assert_not_null(f);
   fseek(f, 12, SEEK_SET);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "nn/blas_setup.h"
+#include "learn/sac.h"
 #include "run/train.h"
 
 static const char *build_dir(void) {
@@ -53,9 +54,12 @@ static void learn(uint64_t seed) {
   cfg.sim_exe = sim;
   cfg.out_dir = out;
   cfg.progress = 0;
-  cfg.sac.hidden = 64;
-  cfg.sac.batch_size = 128;
-  cfg.sac.start_steps = 1000;
+  o2o_sac_config sac;
+  o2o_sac_config_default(&sac);
+  sac.hidden = 64;
+  sac.batch_size = 128;
+  sac.start_steps = 1000;
+  cfg.learner_config = &sac;
   o2o_train_result res;
   int rc = o2o_train_online(&cfg, &res, err, sizeof(err));
   cr_assert_eq(rc, 0, "%s", err);
