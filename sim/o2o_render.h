@@ -28,3 +28,7 @@ void o2o_viewer_destroy(o2o_viewer *v);
  * input. Blocks while paused and sleeps in slow motion. Returns 0 while the window is
  * open, 1 once the user closed it. */
 int o2o_viewer_update(o2o_viewer *v, const o2o_step_result *res);
+/* Until a client steps the envs or changes env 0, idle calls (res NULL, env 0 unchanged)
+ * play random actions on a private copy of the scenario: steps taken by that demo so far,
+ * 0 once a client acted (then the window shows env 0). */
+long o2o_viewer_demo_steps(const o2o_viewer *v);

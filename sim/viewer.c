@@ -5,7 +5,11 @@
  * vecenv step and paces it to real time (or 1/4 of it in slow motion), blocks while paused,
  * and reports when the window was closed. Keys: space pause, S slow motion, right arrow
  * one step while paused, F as fast as possible, Esc close. Mouse: left drag rotates, right drag or
- * wheel zooms (the camera keeps following the body). */
+ * wheel zooms (the camera keeps following the body).
+ *
+ * Demo: until a client steps the envs (or changes env 0 by RESET or SET_STATE), the window
+ * plays uniform random actions on a private 1-env copy of the scenario, so `o2o-sim
+ * --render` alone shows the robot moving; the served envs are never touched by it. */
 #include <GLFW/glfw3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 
 #define VIEWER_SLOW_FACTOR 4.0 /* slow motion = 1/4 of real time */
 #define VIEWER_MAX_FPS 60.0    /* redraws per second while running */
+#define DEMO_MAX_STEPS 16      /* demo steps per idle call (fast mode, or catching up) */
 
 struct o2o_viewer {
   o2o_vecenv *env;
@@ -39,6 +44,13 @@ struct o2o_viewer {
   double last_time; /* env 0's simulated time at the last update */
   /* pacing */
   double deadline, last_draw;
+  /* demo until a client acts (see the top comment) */
+  int demo_off;
+  o2o_vecenv *demo;
+  double *state0, *state_now; /* served env 0 at creation / now */
+  uint64_t demo_rng;
+  double demo_t0; /* wall clock of demo step 0 (moved when paused or far behind) */
+  long demo_due;  /* demo steps taken since demo_t0 */
 };
 
 static double now_seconds(void) {
@@ -160,6 +172,11 @@ o2o_viewer *o2o_viewer_create(o2o_vecenv *env, char *err, size_t errlen) {
   v->have_context = 1;
   v->deadline = now_seconds();
   v->last_draw = -1;
+  int sd = o2o_vecenv_spec(env)->state_dim;
+  v->state0 = malloc(sizeof(double) * (size_t)sd);
+  v->state_now = malloc(sizeof(double) * (size_t)sd);
+  if (!v->state0 || !v->state_now || o2o_vecenv_get_state(env, 0, v->state0)) v->demo_off = 1;
+  v->demo_rng = 0x6F326F2D64656D6Full; /* "o2o-demo" */
   return v;
 }
 
@@ -173,6 +190,9 @@ void o2o_viewer_destroy(o2o_viewer *v) {
     glfwDestroyWindow(v->window);
   }
   if (v->have_glfw) o2o_render_glfw_release();
+  o2o_vecenv_destroy(v->demo);
+  free(v->state0);
+  free(v->state_now);
   free(v);
 }
 
@@ -181,8 +201,11 @@ static void draw(o2o_viewer *v) {
   mjrRect viewport = {0, 0, 0, 0};
   glfwGetFramebufferSize(v->window, &viewport.width, &viewport.height);
   mjr_setBuffer(mjFB_WINDOW, &v->con);
-  o2o_render_track(&v->cam, o2o_vecenv_data(v->env, 0), v->track_body);
-  mjv_updateScene(v->m, o2o_vecenv_data(v->env, 0), &v->opt, NULL, &v->cam, mjCAT_ALL, &v->scn);
+  /* the demo env has the same model structure (same scenario and variant) */
+  o2o_vecenv *shown = v->demo && !v->demo_off ? v->demo : v->env;
+  mjData *d = o2o_vecenv_data(shown, 0);
+  o2o_render_track(&v->cam, d, v->track_body);
+  mjv_updateScene(o2o_vecenv_model(shown), d, &v->opt, NULL, &v->cam, mjCAT_ALL, &v->scn);
   mjr_render(viewport, &v->scn, &v->con);
 
   char labels[256], values[256];
@@ -195,22 +218,120 @@ static void draw(o2o_viewer *v) {
   mjr_overlay(mjFONT_NORMAL, mjGRID_BOTTOMLEFT, viewport,
               "space pause   S slow motion   right arrow step (paused)   F fast   Esc close", NULL,
               &v->con);
+  if (shown == v->demo)
+    mjr_overlay(mjFONT_NORMAL, mjGRID_TOPRIGHT, viewport,
+                "demo: random actions until a client steps the envs", NULL, &v->con);
   glfwSwapBuffers(v->window);
   v->last_draw = now_seconds();
+}
+
+static void count_step(o2o_viewer *v, const o2o_step_result *res) {
+  v->steps++;
+  v->last_reward = res->reward[0];
+  v->episode_return += res->reward[0];
+  if (res->terminated[0] || res->truncated[0]) {
+    v->last_episode_return = v->episode_return;
+    v->episode_return = 0;
+    v->episodes++;
+  }
+}
+
+static void demo_stop(o2o_viewer *v) {
+  v->demo_off = 1;
+  v->steps = v->episodes = 0;
+  v->last_reward = 0;
+  v->episode_return = v->last_episode_return = 0;
+  v->last_draw = -1; /* show the served env at once */
+}
+
+static uint64_t demo_next(uint64_t *s) { /* splitmix64 */
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static int demo_step(o2o_viewer *v) {
+  const o2o_env_spec *sp = o2o_vecenv_spec(v->demo);
+  float act[O2O_SIM_MAX_ACT];
+  for (int k = 0; k < sp->act_dim; k++) {
+    double u = (double)(demo_next(&v->demo_rng) >> 11) * 0x1.0p-53;
+    act[k] = (float)(sp->act_low[k] + u * (sp->act_high[k] - sp->act_low[k]));
+  }
+  o2o_step_result r;
+  char err[256];
+  if (o2o_vecenv_step(v->demo, act, &r, err, sizeof err)) {
+    fprintf(stderr, "o2o-sim --render: demo stopped: %s\n", err);
+    demo_stop(v);
+    return -1;
+  }
+  count_step(v, &r);
+  return 0;
+}
+
+/* An idle call while no client has acted: advance the demo to wall-clock time and draw.
+ * Never blocks (the server must keep answering), even while paused. */
+static int demo_update(o2o_viewer *v) {
+  double t = now_seconds();
+  if (!v->demo) {
+    char err[512];
+    v->demo = o2o_vecenv_create(o2o_vecenv_scenario(v->env), o2o_vecenv_variant(v->env), 1, err,
+                                sizeof err);
+    uint64_t seed = 0;
+    float obs[O2O_SIM_MAX_OBS];
+    if (!v->demo || o2o_vecenv_reset(v->demo, &seed, obs, err, sizeof err)) {
+      fprintf(stderr, "o2o-sim --render: no demo (%s); waiting for a client\n", err);
+      demo_stop(v);
+      return glfwWindowShouldClose(v->window) ? 1 : 0;
+    }
+    v->demo_t0 = t;
+    v->demo_due = 0;
+  }
+  double dt = o2o_vecenv_spec(v->demo)->dt * (v->slow ? VIEWER_SLOW_FACTOR : 1.0);
+  int todo = 0;
+  if (v->paused) {
+    todo = v->step_once;
+    v->step_once = 0;
+    v->demo_t0 = t, v->demo_due = 0;
+  } else if (v->fast) {
+    todo = DEMO_MAX_STEPS;
+  } else {
+    long due = (long)((t - v->demo_t0) / dt);
+    todo = (int)(due - v->demo_due);
+    if (todo > DEMO_MAX_STEPS) { /* far behind (a slow redraw): resynchronise */
+      todo = DEMO_MAX_STEPS;
+      v->demo_t0 = t, due = 0;
+    }
+    v->demo_due = due;
+  }
+  for (int k = 0; k < todo && !v->demo_off; k++)
+    if (demo_step(v)) break;
+  if (v->paused || v->last_draw < 0 || t - v->last_draw >= 1.0 / VIEWER_MAX_FPS) draw(v);
+  if (v->paused)
+    glfwWaitEventsTimeout(0.01);
+  else
+    glfwPollEvents();
+  return glfwWindowShouldClose(v->window) ? 1 : 0;
+}
+
+long o2o_viewer_demo_steps(const o2o_viewer *v) {
+  return v && !v->demo_off ? v->steps : 0;
+}
+
+/* Has anything but the demo changed served env 0 (RESET, SET_STATE)? */
+static int served_env_changed(o2o_viewer *v) {
+  if (o2o_vecenv_get_state(v->env, 0, v->state_now)) return 1;
+  size_t n = (size_t)o2o_vecenv_spec(v->env)->state_dim;
+  return memcmp(v->state0, v->state_now, sizeof(double) * n) != 0;
 }
 
 int o2o_viewer_update(o2o_viewer *v, const o2o_step_result *res) {
   if (!v) return 1;
   if (glfwWindowShouldClose(v->window)) return 1;
+  if (!v->demo_off && (res || served_env_changed(v))) demo_stop(v);
+  if (!v->demo_off) return demo_update(v);
   if (res) {
-    v->steps++;
-    v->last_reward = res->reward[0];
-    v->episode_return += res->reward[0];
-    if (res->terminated[0] || res->truncated[0]) {
-      v->last_episode_return = v->episode_return;
-      v->episode_return = 0;
-      v->episodes++;
-    }
+    count_step(v, res);
   } else {
     /* NULL: after a reset, or an idle redraw. A reset shows as simulated time going back. */
     if (o2o_vecenv_data(v->env, 0)->time < v->last_time) v->episode_return = 0;

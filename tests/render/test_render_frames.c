@@ -173,6 +173,41 @@ Test(render_frames, no_display_says_how_to_run_headless) {
   o2o_vecenv_destroy(env);
 }
 
+/* o2o-sim --render with no client: idle updates play a demo on a private env (served env
+ * 0 untouched); the first client step ends it. */
+Test(render_frames, viewer_plays_a_demo_until_a_client_steps) {
+  o2o_vecenv *env = make_hopper(1);
+  const o2o_env_spec *sp = o2o_vecenv_spec(env);
+  o2o_viewer *v = o2o_viewer_create(env, err, sizeof err);
+  cr_assert_not_null(v, "%s", err);
+  double *before = malloc(sizeof(double) * (size_t)sp->state_dim);
+  double *after = malloc(sizeof(double) * (size_t)sp->state_dim);
+  cr_assert_eq(o2o_vecenv_get_state(env, 0, before), 0);
+  struct timespec pause = {0, 16 * 1000000L}; /* the server's idle receive timeout */
+  for (int k = 0; k < 25; k++) {
+    cr_assert_eq(o2o_viewer_update(v, NULL), 0);
+    nanosleep(&pause, NULL);
+  }
+  long demo = o2o_viewer_demo_steps(v);
+  cr_log_info("demo steps in 25 idle calls: %ld\n", demo);
+  /* ~0.4 s at dt 0.008 s is ~50 steps; pacing may lag on a loaded machine */
+  cr_assert_gt(demo, 10, "the demo did not play (%ld steps)", demo);
+  cr_assert_eq(o2o_vecenv_get_state(env, 0, after), 0);
+  cr_assert_eq(memcmp(before, after, sizeof(double) * (size_t)sp->state_dim), 0,
+               "the demo must not touch the served env");
+  float act[O2O_SIM_MAX_ACT] = {0};
+  o2o_step_result res;
+  cr_assert_eq(o2o_vecenv_step(env, act, &res, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_viewer_update(v, &res), 0);
+  cr_assert_eq(o2o_viewer_demo_steps(v), 0, "a client step ends the demo");
+  cr_assert_eq(o2o_viewer_update(v, NULL), 0);
+  cr_assert_eq(o2o_viewer_demo_steps(v), 0, "and it does not come back");
+  free(before);
+  free(after);
+  o2o_viewer_destroy(v);
+  o2o_vecenv_destroy(env);
+}
+
 Test(render_frames, viewer_runs_paces_and_closes) {
   o2o_vecenv *env = make_hopper(1);
   const o2o_env_spec *sp = o2o_vecenv_spec(env);
