@@ -172,6 +172,7 @@ int o2o_renderer_frame_mj(o2o_renderer *r, mjData *d, int width, int height, uin
     return -1;
   mjr_setBuffer(mjFB_OFFSCREEN, &r->con);
   mjrRect viewport = {0, 0, width, height};
+  o2o_render_positions(r->m, d);
   o2o_render_track(&r->cam, d, r->track_body);
   mjv_updateScene(r->m, d, &r->opt, NULL, &r->cam, mjCAT_ALL, &r->scn);
   mjr_render(viewport, &r->scn, &r->con);

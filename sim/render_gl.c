@@ -81,6 +81,12 @@ int o2o_render_default_camera(const mjModel *m, mjvCamera *cam) {
   return body;
 }
 
+void o2o_render_positions(const mjModel *m, mjData *d) {
+  mj_kinematics(m, d);
+  mj_comPos(m, d);
+  mj_camlight(m, d);
+}
+
 void o2o_render_track(mjvCamera *cam, const mjData *d, int body) {
   if (body <= 0) return;
   for (int k = 0; k < 3; k++)

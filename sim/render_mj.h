@@ -42,6 +42,12 @@ void o2o_render_glfw_release(void);
 /* The last GLFW error text (from the error callback), "" if none. */
 const char *o2o_render_glfw_last_error(void);
 
+/* Positions of d's current qpos for drawing (mj_kinematics, mj_comPos, mj_camlight): after
+ * mj_step, d->xpos and friends still describe the state before the last integration, so a
+ * frame would lag one substep behind qpos (and differ from the same state set with
+ * SET_STATE). Only derived quantities change; the next mj_step recomputes them anyway, so
+ * trajectories stay bit-identical. */
+void o2o_render_positions(const mjModel *m, mjData *d);
 /* Camera tracking the main body: the root body of the first free or slide joint (the
  * torso of a hopper or cheetah); the overview camera when the model has none. Returns
  * the tracked body (-1: none). MuJoCo's own tracking camera filters its motion, so a

@@ -204,6 +204,7 @@ static void draw(o2o_viewer *v) {
   /* the demo env has the same model structure (same scenario and variant) */
   o2o_vecenv *shown = v->demo && !v->demo_off ? v->demo : v->env;
   mjData *d = o2o_vecenv_data(shown, 0);
+  o2o_render_positions(o2o_vecenv_model(shown), d);
   o2o_render_track(&v->cam, d, v->track_body);
   mjv_updateScene(o2o_vecenv_model(shown), d, &v->opt, NULL, &v->cam, mjCAT_ALL, &v->scn);
   mjr_render(viewport, &v->scn, &v->con);

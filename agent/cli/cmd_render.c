@@ -23,28 +23,12 @@
 #include "o2o_version.h"
 #include "io/policy.h"
 #include "cli/cli.h"
-
-#define RENDER_ERRLEN 1024
-
-typedef struct {
-  const char *checkpoint;
-  int random_policy;
-  const char *scenario;
-  const char *variant;
-  const char *out;
-  const char *json;
-  const char *sim_exe;
-  int episodes; /* 0 = no limit (only with --seconds) */
-  double seconds;
-  int width, height;
-  double fps;
-  int fast, side_by_side, overlay;
-  uint64_t seed;
-} render_args;
+#include "cli/render_internal.h"
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: o2o render (--checkpoint FILE | --policy random) --scenario NAME --out FILE\n"
+          "       o2o render --dataset FILE [--first-episode K] [--scenario NAME] --out FILE\n"
           "                  [--variant real|sim] [--episodes N] [--seconds T] [--width W]\n"
           "                  [--height H] [--fps F] [--fast] [--side-by-side] [--overlay]\n"
           "                  [--seed S] [--sim-exe PATH] [--json FILE]\n"
@@ -54,6 +38,10 @@ static void usage(FILE *f) {
           "                     any other name is a folder that receives frame_000000.png, ...\n"
           "                     (a single-image name such as x.png is refused)\n"
           "  --policy random    uniform random actions (no checkpoint needed)\n"
+          "  --dataset FILE     replay a dataset's episodes (from --first-episode K, default 0):\n"
+          "                     its recorded states (infos/qpos + infos/qvel) set per frame, or\n"
+          "                     else its actions from each env's start seed, checked against\n"
+          "                     the recorded observations (scenario from metadata/scenario)\n"
           "  --variant          dynamics to run on (default real)\n"
           "  --side-by-side     the real (left) and the sim (right) variant next to each other,\n"
           "                     labelled REAL / SIM, a divider between (--variant is ignored)\n"
@@ -112,7 +100,12 @@ static int parse_args(int argc, char **argv, render_args *a) {
     const char *v = argv[++i];
     if (!strcmp(f, "--checkpoint"))
       a->checkpoint = v;
-    else if (!strcmp(f, "--policy")) {
+    else if (!strcmp(f, "--dataset"))
+      a->dataset = v;
+    else if (!strcmp(f, "--first-episode")) {
+      if (parse_long(f, v, 0, 100000000, &l)) return -1;
+      a->first_episode = (int)l;
+    } else if (!strcmp(f, "--policy")) {
       if (strcmp(v, "random")) {
         fprintf(stderr,
                 "o2o render: --policy takes 'random' (a trained policy is given "
@@ -156,11 +149,20 @@ static int parse_args(int argc, char **argv, render_args *a) {
       return -1;
     }
   }
-  if (!a->checkpoint == !a->random_policy) {
-    fprintf(stderr, "o2o render: give exactly one of --checkpoint FILE and --policy random\n");
+  if ((a->checkpoint != NULL) + a->random_policy + (a->dataset != NULL) != 1) {
+    fprintf(stderr, "o2o render: give exactly one of --checkpoint FILE, --policy random and "
+                    "--dataset FILE\n");
     return -1;
   }
-  if (!a->scenario || !a->out) {
+  if (a->dataset && a->side_by_side) {
+    fprintf(stderr, "o2o render: --dataset replays one variant (the file's); no --side-by-side\n");
+    return -1;
+  }
+  if (!a->out) {
+    fprintf(stderr, "o2o render: --out is required (see --help)\n");
+    return -1;
+  }
+  if (!a->scenario && !a->dataset) {
     fprintf(stderr, "o2o render: --scenario and --out are required (see --help)\n");
     return -1;
   }
@@ -179,7 +181,7 @@ static int is_still_image_name(const char *path) {
   return 0;
 }
 
-static double now_seconds(void) {
+double render_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -193,35 +195,7 @@ static uint64_t next_u64(uint64_t *s) {
   return z ^ (z >> 31);
 }
 
-/* One variant being recorded: its pool (1 o2o-sim x 1 env), observation and frame. */
-typedef struct {
-  const char *variant;
-  o2o_pool *pool;
-  const o2o_bridge_spec *spec;
-  float obs[O2O_BRIDGE_MAX_OBS];
-  uint8_t *rgb; /* last rendered frame, [height][width][3] */
-  int episodes_done;
-  int finished; /* reached --episodes: frozen on its last frame */
-  double episode_return;
-  float last_reward;
-  double returns[64]; /* first 64 episode returns, for the summary */
-  long steps, episode_steps;
-} render_side;
-
-typedef struct {
-  render_args a;
-  render_side side[2];
-  int nsides;
-  o2o_policy *policy;
-  uint64_t rng;
-  o2o_video *video;
-  uint8_t *frame; /* composed frame, nsides * width wide */
-  int frame_width;
-  long frames;
-  char err[RENDER_ERRLEN];
-} render_run;
-
-static int side_open(render_run *r, render_side *s, const char *variant) {
+int render_side_open(render_run *r, render_side *s, const char *variant) {
   s->variant = variant;
   o2o_pool_config cfg = {.scenario = r->a.scenario,
                          .variant = variant,
@@ -249,7 +223,7 @@ static int side_open(render_run *r, render_side *s, const char *variant) {
   return o2o_pool_reset(s->pool, r->a.seed, s->obs, r->err, sizeof r->err);
 }
 
-static int side_render(render_run *r, render_side *s) {
+int render_side_render(render_run *r, render_side *s) {
   char e[RENDER_ERRLEN - 64];
   if (o2o_pool_render(s->pool, 0, r->a.width, r->a.height, s->rgb, e, sizeof e)) {
     snprintf(r->err, sizeof r->err, "%s variant: %s", s->variant, e);
@@ -276,11 +250,16 @@ static int side_step(render_run *r, render_side *s) {
     return -1;
   }
   memcpy(s->obs, b.obs, sizeof(float) * (size_t)sp->obs_dim);
+  render_count_step(r, s, b.reward[0], b.terminated[0] || b.truncated[0]);
+  return 0;
+}
+
+void render_count_step(render_run *r, render_side *s, float reward, int episode_ended) {
   s->steps++;
   s->episode_steps++;
-  s->episode_return += b.reward[0];
-  s->last_reward = b.reward[0];
-  if (b.terminated[0] || b.truncated[0]) {
+  s->episode_return += reward;
+  s->last_reward = reward;
+  if (episode_ended) {
     if (s->episodes_done < 64) s->returns[s->episodes_done] = s->episode_return;
     fprintf(stderr, "o2o render: %s episode %d: return %.2f, %ld steps\n", s->variant,
             s->episodes_done + 1, s->episode_return, s->episode_steps);
@@ -290,11 +269,10 @@ static int side_step(render_run *r, render_side *s) {
     s->last_reward = 0; /* the frame after this step shows the next episode's start */
     if (r->a.episodes > 0 && s->episodes_done >= r->a.episodes) s->finished = 1;
   }
-  return 0;
 }
 
 /* Compose the sides' last frames and write the result (video frame or PNG file). */
-static int emit_frame(render_run *r) {
+int render_emit_frame(render_run *r) {
   int w = r->a.width, h = r->a.height;
   for (int y = 0; y < h; y++)
     for (int k = 0; k < r->nsides; k++)
@@ -329,8 +307,8 @@ static int emit_frame(render_run *r) {
   return rc;
 }
 
-static void progress(const render_run *r, long target, double t0) {
-  double el = now_seconds() - t0, rate = el > 0 ? r->frames / el : 0;
+void render_progress(const render_run *r, long target, double t0) {
+  double el = render_now() - t0, rate = el > 0 ? r->frames / el : 0;
   char eps[128] = "";
   for (int k = 0; k < r->nsides; k++) {
     size_t n = strlen(eps);
@@ -355,7 +333,9 @@ static int write_json(const render_run *r) {
   fprintf(f, "{\"out\": \"%s\", \"frames\": %ld, \"width\": %d, \"height\": %d, \"fps\": %g, ",
           r->a.out, r->frames, r->frame_width, r->a.height, r->a.fps);
   fprintf(f, "\"seed\": %llu, \"policy\": \"%s\", \"variants\": [", (unsigned long long)r->a.seed,
-          r->a.checkpoint ? r->a.checkpoint : "random");
+          r->a.checkpoint ? r->a.checkpoint
+          : r->a.dataset  ? r->a.dataset
+                          : "random");
   for (int k = 0; k < r->nsides; k++) {
     const render_side *s = &r->side[k];
     fprintf(f, "%s{\"variant\": \"%s\", \"steps\": %ld, \"episodes\": %d, \"returns\": [",
@@ -366,6 +346,19 @@ static int write_json(const render_run *r) {
   }
   fprintf(f, "]}\n");
   return fclose(f) ? -1 : 0;
+}
+
+/* After the last frame: close the video, say what was written, write the summary. */
+static int finish(render_run *r) {
+  if (r->video) {
+    o2o_video *v = r->video;
+    r->video = NULL;
+    if (o2o_video_close(v, r->err, sizeof r->err)) return -1;
+  }
+  fprintf(stderr, "o2o render: wrote %s: %ld frames of %dx%d at %g fps\n", r->a.out, r->frames,
+          r->frame_width, r->a.height, r->a.fps);
+  if (r->a.json && write_json(r)) return -1;
+  return 0;
 }
 
 static int run(render_run *r) {
@@ -386,12 +379,6 @@ static int run(render_run *r) {
             : o2o_dir_prepare(a->out, r->err, sizeof r->err))
     return -1;
   if (a->json && o2o_path_writable(a->json, r->err, sizeof r->err)) return -1;
-  if (a->checkpoint) {
-    r->policy = o2o_policy_load(a->checkpoint, r->err, sizeof r->err);
-    if (!r->policy) return -1;
-    o2o_policy_seed(r->policy, a->seed);
-  }
-  r->rng = a->seed ^ 0x6F326F2D72656E64ull; /* "o2o-rend" */
   r->frame = malloc((size_t)r->frame_width * a->height * 3);
   if (!r->frame) {
     snprintf(r->err, sizeof r->err, "out of memory");
@@ -399,13 +386,20 @@ static int run(render_run *r) {
   }
   /* The spawned o2o-sim processes inherit the quality choice (see sim/render_mj.h). */
   setenv("O2O_RENDER_QUALITY", a->fast ? "fast" : "full", 1);
+  if (a->dataset) return render_dataset(r, video) ? -1 : finish(r);
+  if (a->checkpoint) {
+    r->policy = o2o_policy_load(a->checkpoint, r->err, sizeof r->err);
+    if (!r->policy) return -1;
+    o2o_policy_seed(r->policy, a->seed);
+  }
+  r->rng = a->seed ^ 0x6F326F2D72656E64ull; /* "o2o-rend" */
   const char *variants[2] = {a->side_by_side ? "real" : a->variant, "sim"};
   for (int k = 0; k < r->nsides; k++)
-    if (side_open(r, &r->side[k], variants[k])) return -1;
+    if (render_side_open(r, &r->side[k], variants[k])) return -1;
 
   /* First frame before starting ffmpeg: a missing display fails here, cleanly. */
   for (int k = 0; k < r->nsides; k++)
-    if (side_render(r, &r->side[k])) return -1;
+    if (render_side_render(r, &r->side[k])) return -1;
   if (video && !(r->video = o2o_video_open(a->out, r->frame_width, a->height, a->fps, r->err,
                                            sizeof r->err)))
     return -1;
@@ -415,8 +409,8 @@ static int run(render_run *r) {
   fprintf(stderr, "o2o render: %s (%s), %s policy, %dx%d at %g fps, dt %g s -> %s\n", a->scenario,
           a->side_by_side ? "real | sim" : a->variant, a->checkpoint ? a->checkpoint : "random",
           r->frame_width, a->height, a->fps, dt, a->out);
-  double t0 = now_seconds(), last_report = t0;
-  if (emit_frame(r)) return -1;
+  double t0 = render_now(), last_report = t0;
+  if (render_emit_frame(r)) return -1;
   long step = 0;
   for (;;) {
     if (target > 0 && r->frames >= target) break;
@@ -438,27 +432,19 @@ static int run(render_run *r) {
         /* a side that just finished keeps the frame before its last step (after that
          * step the env already shows its next episode) */
         if (s->finished || rendered[k]) continue;
-        if (side_render(r, s)) return -1;
+        if (render_side_render(r, s)) return -1;
         rendered[k] = 1;
       }
-      if (emit_frame(r)) return -1;
+      if (render_emit_frame(r)) return -1;
     }
-    double t = now_seconds();
+    double t = render_now();
     if (t - last_report > 2.0) {
-      progress(r, target, t0);
+      render_progress(r, target, t0);
       last_report = t;
     }
   }
-  progress(r, target, t0);
-  if (r->video) {
-    o2o_video *v = r->video;
-    r->video = NULL;
-    if (o2o_video_close(v, r->err, sizeof r->err)) return -1;
-  }
-  fprintf(stderr, "o2o render: wrote %s: %ld frames of %dx%d at %g fps\n", a->out, r->frames,
-          r->frame_width, a->height, a->fps);
-  if (a->json && write_json(r)) return -1;
-  return 0;
+  render_progress(r, target, t0);
+  return finish(r);
 }
 
 int o2o_cmd_render(int argc, char **argv) {
