@@ -14,6 +14,7 @@ typedef struct {
 
 static const o2o_command commands[] = {
     {"train-online", o2o_cmd_train_online, "train SAC online on a scenario (through o2o-sim)"},
+    {"train-offline", o2o_cmd_train_offline, "pretrain IQL/CQL/Cal-QL on a dataset (eval on real)"},
     {"eval", o2o_cmd_eval, "run deterministic episodes of a checkpoint and report returns"},
     {"collect", o2o_cmd_collect, "record a D4RL-layout HDF5 dataset with a policy"},
     {"dataset", o2o_cmd_dataset, "inspect a dataset: o2o dataset info FILE [--json]"},
