@@ -15,12 +15,11 @@
 extern const o2o_learner_algo o2o_algo_sac;
 extern const o2o_learner_algo o2o_algo_h2o;
 extern const o2o_learner_algo o2o_algo_iql;
+extern const o2o_learner_algo o2o_algo_cql;
+extern const o2o_learner_algo o2o_algo_calql;
 
 static const o2o_learner_algo *const registry[] = {
-    &o2o_algo_sac,
-    &o2o_algo_h2o,
-    &o2o_algo_iql,
-    NULL,
+    &o2o_algo_sac, &o2o_algo_h2o, &o2o_algo_iql, &o2o_algo_cql, &o2o_algo_calql, NULL,
 };
 
 const o2o_learner_algo *const *o2o_learner_algos(void) {
