@@ -24,6 +24,7 @@
 
 typedef struct {
   int batch, hidden, obs, act, critics, layernorm;
+  int redq, critic_steps, target_subset; /* --redq: WSRL's REDQ-SAC update */
   int updates, rounds, threads, torch, torch_blas_threads, torch_threads;
   const char *torch_script, *python, *json, *torch_coretype;
 } bench_opts;
@@ -100,12 +101,15 @@ static int floor_mlp(gemm_floor *f, const int *d, int nl, int B, int fwd, int bw
  * critics forward, backward through the critics with weight and input gradients, actor
  * backward), critic step (actor forward on s', N target forwards, N critic forwards and
  * backwards). */
+static int floor_build_redq(gemm_floor *f, const bench_opts *o, const int *A, const int *C);
+
 static int floor_build(gemm_floor *f, const bench_opts *o) {
   int A[O2O_NN_MAX_LAYERS + 1], C[O2O_NN_MAX_LAYERS + 1], nl = 3, B = o->batch, rc = 0;
   A[0] = o->obs, C[0] = o->obs + o->act;
   A[1] = A[2] = C[1] = C[2] = o->hidden;
   A[3] = 2 * o->act, C[3] = 1;
   memset(f, 0, sizeof *f);
+  if (o->redq) return floor_build_redq(f, o, A, C);
   f->cap = 16 + 20 * o->critics; /* 3 + 3 + 3N + 6N + 5 + 3 + 3N + 3N + 5N calls */
   f->calls = calloc((size_t)f->cap, sizeof *f->calls);
   if (!f->calls) return -1;
@@ -123,6 +127,34 @@ static int floor_build(gemm_floor *f, const bench_opts *o) {
     rc |= floor_mlp(f, C, nl, B, 1, 0, 0);
   for (int k = 0; k < o->critics; k++)
     rc |= floor_mlp(f, C, nl, B, 0, 1, 0);
+  return rc;
+}
+
+/* REDQ-SAC as WSRL runs it (agents/sac.py update_high_utd), per critic step on B/K rows:
+ * actor forward on s', N target forwards, N critic forwards and backwards (weight gradients);
+ * then the actor step on B rows: actor forward, N critic forwards and backwards (with input
+ * gradients), actor backward. */
+static int floor_build_redq(gemm_floor *f, const bench_opts *o, const int *A, const int *C) {
+  const int nl = 3, B = o->batch, K = o->critic_steps, m = B / K, N = o->critics;
+  int rc = 0;
+  f->cap = K * (3 + 3 * N + 3 * N + 6 * N) + 3 + 3 * N + 6 * N + 6 + 8;
+  f->calls = calloc((size_t)f->cap, sizeof *f->calls);
+  if (!f->calls) return -1;
+  for (int k = 0; k < K; k++) {
+    rc |= floor_mlp(f, A, nl, m, 1, 0, 0);
+    for (int j = 0; j < N; j++)
+      rc |= floor_mlp(f, C, nl, m, 1, 0, 0);
+    for (int j = 0; j < N; j++)
+      rc |= floor_mlp(f, C, nl, m, 1, 0, 0);
+    for (int j = 0; j < N; j++)
+      rc |= floor_mlp(f, C, nl, m, 0, 1, 0);
+  }
+  rc |= floor_mlp(f, A, nl, B, 1, 0, 0);
+  for (int j = 0; j < N; j++)
+    rc |= floor_mlp(f, C, nl, B, 1, 0, 0);
+  for (int j = 0; j < N; j++)
+    rc |= floor_mlp(f, C, nl, B, 0, 1, 1);
+  rc |= floor_mlp(f, A, nl, B, 0, 1, 0);
   return rc;
 }
 
@@ -151,6 +183,14 @@ static double o2o_flop(const bench_opts *o) {
   double B = o->batch, H = o->hidden, N = o->critics, Ob = o->obs, Ac = o->act;
   double A = Ob * H + H * H + H * 2 * Ac, C = (Ob + Ac) * H + H * H + H, C1 = (Ob + Ac) * H;
   double A1 = Ob * H;
+  if (o->redq) { /* sac_redq.c: K critic steps on B/K rows, then the actor step on B */
+    double m = B / o->critic_steps, mac = 0;
+    mac += o->critic_steps * (m * A + m * N * C + m * N * C); /* actor, target, critic fwd */
+    mac += o->critic_steps * (m * N * C + m * N * (C - C1));  /* critic weight + hidden grads */
+    mac += B * A + B * N * C + B * N * (C - C1) + B * N * C1; /* actor step: forwards, dQ/da */
+    mac += B * A + B * (A - A1);                              /* actor backward */
+    return 2 * mac;
+  }
   double mac = 2 * B * A + B * N * C + 2 * B * N * C;   /* forwards */
   mac += B * N * C + 2 * B * N * (C - C1) + B * N * C1; /* critic backward */
   mac += B * A + B * (A - A1);                          /* actor backward */
@@ -175,6 +215,11 @@ static int sac_run_init(sac_run *r, const bench_opts *o) {
   c.batch_size = o->batch;
   c.num_critics = o->critics;
   c.critic_layernorm = o->layernorm;
+  if (o->redq) {
+    c.critic_steps = o->critic_steps;
+    c.target_subset = o->target_subset;
+    c.backup_entropy = 0;
+  }
   char err[256];
   if (o2o_sac_config_check(&c, o->obs, o->act, err, sizeof err)) {
     fprintf(stderr, "o2o bench sac: %s\n", err);
@@ -275,7 +320,10 @@ static void usage(FILE *f) {
           "  --batch B          batch size (256)     --hidden H   units (256, 2 layers)\n"
           "  --obs D --act D    dimensions (11, 3: hopper)\n"
           "  --critics N        ensemble size (2)    --layernorm  LayerNorm in critics\n"
-          "  --torch            also run the PyTorch reference (CORL SAC-N, N=2)\n"
+          "  --redq             REDQ-SAC as WSRL fine-tunes with: 10 LayerNorm critics, target\n"
+          "                     min over 2 drawn at random, batch 1024 in 4 critic steps of\n"
+          "                     256 (+ Polyak each), then one actor and temperature step\n"
+          "  --torch            also run the PyTorch reference (CORL SAC-N, N=2; not --redq)\n"
           "  --torch-script P   (default %s)\n"
           "  --python P         (default /usr/bin/python3)\n"
           "  --torch-blas-threads T  OPENBLAS_NUM_THREADS of torch (default 2: its best)\n"
@@ -306,6 +354,15 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
                     .torch_threads = 1,
                     .torch_script = TORCH_SCRIPT_DEFAULT,
                     .python = "/usr/bin/python3"};
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--redq")) { /* WSRL's REDQ-SAC; later flags still override */
+      o->redq = 1;
+      o->critics = 10;
+      o->layernorm = 1;
+      o->batch = 1024;
+      o->critic_steps = 4;
+      o->target_subset = 2;
+    }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int rc = 0;
@@ -321,6 +378,8 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
     } else if (!strcmp(a, "--layernorm")) {
       o->layernorm = 1;
       continue;
+    } else if (!strcmp(a, "--redq")) {
+      continue; /* presets applied before the loop */
     } else if (!strcmp(a, "--updates")) {
       rc = parse_int(a, v, 1, &o->updates);
     } else if (!strcmp(a, "--rounds")) {
@@ -367,6 +426,12 @@ int o2o_bench_sac(int argc, char **argv) {
   bench_opts o;
   int prc = parse_args(argc, argv, &o);
   if (prc) return prc > 0 ? 0 : 2;
+  if (o.redq && (o.torch || o.batch % o.critic_steps)) {
+    fprintf(stderr, "o2o bench sac: --redq %s\n",
+            o.torch ? "has no PyTorch reference yet (drop --torch)"
+                    : "needs a batch that splits into 4 critic steps");
+    return 2;
+  }
   if (o.threads) o2o_blas_set_threads(o.threads);
   o.threads = o2o_blas_threads();
   const char *core = o2o_blas_corename();
@@ -445,16 +510,21 @@ int o2o_bench_sac(int argc, char **argv) {
   double m_torch = torch_ok ? median(ups_torch, R) : 0, m_rt = torch_ok ? median(r_torch, R) : 0;
   double f_o2o = o2o_flop(&o), f_floor = fl.flop;
 
-  printf("o2o bench sac: batch %d, hidden 2x%d, obs %d, act %d, %d critics%s\n", o.batch, o.hidden,
-         o.obs, o.act, o.critics, o.layernorm ? " (LayerNorm)" : "");
+  printf("o2o bench sac%s: batch %d, hidden 2x%d, obs %d, act %d, %d critics%s\n",
+         o.redq ? " --redq" : "", o.batch, o.hidden, o.obs, o.act, o.critics,
+         o.layernorm ? " (LayerNorm)" : "");
+  if (o.redq)
+    printf("  REDQ: %d critic steps of %d rows (target min over %d of %d critics), then one actor "
+           "and temperature step on %d\n",
+           o.critic_steps, o.batch / o.critic_steps, o.target_subset, o.critics, o.batch);
   printf(
       "  o2o SAC update   %8.1f updates/s  (median of %d rounds of %d)  kernel %s, %d thread(s), "
       "%.4f GFLOP/update matmul\n",
       m_o2o, R, o.updates, core, o.threads, f_o2o / 1e9);
-  printf("  matmul floor     %8.1f updates/s  (%d sgemm calls of a CORL-style update, %.4f GFLOP)  "
+  printf("  matmul floor     %8.1f updates/s  (%d sgemm calls of a %s update, %.4f GFLOP)  "
          "kernel %s, "
          "%d thread(s)\n",
-         m_floor, fl.n, f_floor / 1e9, core, o.threads);
+         m_floor, fl.n, o.redq ? "WSRL REDQ" : "CORL-style", f_floor / 1e9, core, o.threads);
   if (torch_ok)
     printf(
         "  PyTorch CORL SAC %8.1f updates/s  (OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%d, torch "
@@ -469,14 +539,15 @@ int o2o_bench_sac(int argc, char **argv) {
       fprintf(stderr, "o2o bench sac: cannot write %s: %s\n", o.json, strerror(errno));
     } else {
       fprintf(f,
-              "{\"bench\": \"sac\", \"version\": \"%s\", \"openblas_core\": \"%s\", "
+              "{\"bench\": \"%s\", \"version\": \"%s\", \"openblas_core\": \"%s\", "
               "\"threads\": %d, \"batch\": %d, \"hidden\": %d, \"obs\": %d, \"act\": %d, "
               "\"critics\": %d, \"layernorm\": %d, \"rounds\": %d, \"updates\": %d,\n"
               " \"o2o_updates_per_s\": %.2f, \"floor_updates_per_s\": %.2f, "
               "\"o2o_gflop_per_update\": %.6f, \"floor_gflop_per_update\": %.6f, "
               "\"floor_sgemm_calls\": %d, \"ratio_o2o_floor\": %.4f",
-              O2O_VERSION, core, o.threads, o.batch, o.hidden, o.obs, o.act, o.critics, o.layernorm,
-              R, o.updates, m_o2o, m_floor, f_o2o / 1e9, f_floor / 1e9, fl.n, m_rf);
+              o.redq ? "sac_redq" : "sac", O2O_VERSION, core, o.threads, o.batch, o.hidden, o.obs,
+              o.act, o.critics, o.layernorm, R, o.updates, m_o2o, m_floor, f_o2o / 1e9,
+              f_floor / 1e9, fl.n, m_rf);
       if (torch_ok)
         fprintf(f,
                 ",\n \"torch_updates_per_s\": %.2f, \"torch_coretype\": \"%s\", "

@@ -42,6 +42,8 @@ void o2o_sac_config_default(o2o_sac_config *c) {
   c->utd = 1;
   c->start_steps = 5000;
   c->last_layer_gain = 0.0f;
+  c->target_subset = 0;
+  c->critic_steps = 1;
 }
 
 static void errf(char *err, size_t errlen, const char *fmt, ...) {
@@ -86,6 +88,11 @@ int o2o_sac_config_check(const o2o_sac_config *c, int obs_dim, int act_dim, char
   BAD(c->start_steps < 0, "start_steps = %d must be >= 0", c->start_steps);
   BAD(!(c->last_layer_gain >= 0.0f && isfinite(c->last_layer_gain)),
       "last_layer_gain = %g must be >= 0", (double)c->last_layer_gain);
+  BAD(c->target_subset < 0 || c->target_subset > c->num_critics,
+      "target_subset = %d must be in 0..num_critics (%d)", c->target_subset, c->num_critics);
+  BAD(c->critic_steps < 1 || c->critic_steps > 64 || c->batch_size % c->critic_steps,
+      "critic_steps = %d must be in 1..64 and divide batch_size = %d", c->critic_steps,
+      c->batch_size);
 #undef BAD
   return 0;
 }
@@ -262,6 +269,9 @@ o2o_sac *o2o_sac_create(int obs_dim, int act_dim, const o2o_sac_config *cfg, uin
   memcpy(s->target_p, s->critic_p, pc * sizeof(float));
   s->log_alpha[0] = logf(c.init_alpha);
   o2o_nn_rng_seed(&s->rng, seed ^ 0x5ac5ac5ac5ac5ac5ULL);
+  s->num_subset = c.num_critics;
+  for (int k = 0; k < c.num_critics; k++)
+    s->subset[k] = k;
 
   s->num_tensors = build_tensors(s, NULL, 0);
   s->tensors = calloc((size_t)s->num_tensors, sizeof *s->tensors);
@@ -384,10 +394,8 @@ static int check_params(o2o_sac *s, int64_t step, char *err, size_t errlen) {
   return 0;
 }
 
-int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, char *err,
-                          size_t errlen) {
-  const int B = b->size, O = s->obs_dim, A = s->act_dim, OA = O + A;
-  const int N = s->cfg.num_critics, L = s->actor_m.num_layers;
+int o2o_sac_check_batch(o2o_sac *s, const o2o_batch *b, char *err, size_t errlen) {
+  const int B = b->size, O = s->obs_dim, A = s->act_dim;
   const int64_t step = s->updates + 1;
   if (B < 1 || B > s->max_batch || b->obs_dim != O || b->act_dim != A) {
     errf(err, errlen,
@@ -404,7 +412,93 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
       (b->weight && check_field(b->weight, B, 1, "weight", step, err, errlen)))
     return -1;
   /* parameters written from outside (a loaded checkpoint) or left broken: ~10 us */
-  if (check_params(s, step, err, errlen)) return -1;
+  return check_params(s, step, err, errlen);
+}
+
+/* The critic ensemble's targets of the target subset (REDQ): target_subset distinct critics
+ * drawn without replacement (partial Fisher-Yates), or all of them. */
+void o2o_sac_draw_subset(o2o_sac *s) {
+  const int N = s->cfg.num_critics;
+  s->num_subset = s->cfg.target_subset > 0 ? s->cfg.target_subset : N;
+  for (int k = 0; k < N; k++)
+    s->subset[k] = k;
+  if (s->num_subset == N) return;
+  for (int i = 0; i < s->num_subset; i++) {
+    int j = i + (int)(o2o_nn_rng_next(&s->rng) % (uint64_t)(N - i));
+    int t = s->subset[i];
+    s->subset[i] = s->subset[j];
+    s->subset[j] = t;
+  }
+}
+
+void o2o_sac_targets(o2o_sac *s, const o2o_batch *b, const float *pi_next, const float *logp_next,
+                     float alpha) {
+  const int B = b->size, O = s->obs_dim, A = s->act_dim, OA = O + A;
+  const int N = s->cfg.num_critics, L = s->critic_m.num_layers;
+  for (int r = 0; r < B; r++) {
+    memcpy(s->x_target + (size_t)r * OA, b->next_obs + (size_t)r * O, sizeof(float) * O);
+    memcpy(s->x_target + (size_t)r * OA + O, pi_next + (size_t)r * A, sizeof(float) * A);
+  }
+  o2o_nn_mlp_forward(&s->critic_m, s->target_p, s->x_target, OA, B, s->target_acts);
+  const float *qt = s->target_acts->out[L - 1];
+  const float ent = s->cfg.backup_entropy ? alpha : 0.0f;
+  const int M = s->num_subset, *ks = s->subset;
+  for (int r = 0; r < B; r++) {
+    float m = qt[(size_t)r * N + ks[0]];
+    for (int k = 1; k < M; k++) { /* a min that keeps NaN (fminf would drop it) */
+      float v = qt[(size_t)r * N + ks[k]];
+      if (v < m || v != v) m = v;
+    }
+    s->y[r] = b->rew[r] + s->cfg.gamma * (1.0f - b->done[r]) * (m - ent * logp_next[r]);
+  }
+}
+
+void o2o_sac_td_loss(o2o_sac *s, const o2o_batch *b, const float *q, float *d, double *loss,
+                     double *q_sum) {
+  const int B = b->size, N = s->cfg.num_critics;
+  const float invB = 1.0f / (float)B;
+  for (int r = 0; r < B; r++) {
+    const float *qd = q + (size_t)r * N;
+    float *dd = d + (size_t)r * N;
+    const float wr = b->weight ? b->weight[r] : 1.0f; /* importance weight of the row */
+    for (int k = 0; k < N; k++) {
+      float e = qd[k] - s->y[r];
+      *loss += (double)wr * e * e;
+      *q_sum += qd[k];
+      dd[k] = 2.0f * wr * e * invB;
+    }
+  }
+}
+
+void o2o_sac_actor_rows(o2o_sac *s, int B, const float *q, float *d, const float *logp, float alpha,
+                        double *actor_loss, double *lp_sum) {
+  const int N = s->cfg.num_critics;
+  const float invB = 1.0f / (float)B;
+  for (int r = 0; r < B; r++) {
+    const float *qa = q + (size_t)r * N;
+    int kmin = 0;
+    for (int k = 1; k < N; k++)
+      if (qa[k] < qa[kmin] || qa[k] != qa[k]) kmin = k;
+    *actor_loss += (double)alpha * logp[r] - qa[kmin];
+    *lp_sum += logp[r];
+    float *da = d + (size_t)r * N;
+    for (int k = 0; k < N; k++)
+      da[k] = k == kmin ? -invB : 0.0f;
+  }
+}
+
+float o2o_sac_temperature(o2o_sac *s, double lpm) {
+  s->log_alpha_g[0] = (float)-(lpm + s->cfg.target_entropy);
+  s->loss[2] = -(double)s->log_alpha[0] * (lpm + s->cfg.target_entropy);
+  return -s->log_alpha[0] * (float)(lpm + s->cfg.target_entropy);
+}
+
+int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, char *err,
+                          size_t errlen) {
+  const int B = b->size, O = s->obs_dim, A = s->act_dim, OA = O + A;
+  const int N = s->cfg.num_critics, L = s->actor_m.num_layers;
+  const int64_t step = s->updates + 1;
+  if (o2o_sac_check_batch(s, b, err, errlen)) return -1;
   const float alpha = expf(s->log_alpha[0]);
   const float lsmin = s->cfg.log_std_min, lsmax = s->cfg.log_std_max;
 
@@ -413,26 +507,14 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
   memcpy(s->x_actor + (size_t)B * O, b->next_obs, sizeof(float) * (size_t)B * O);
   o2o_nn_mlp_forward(&s->actor_m, s->actor_p, s->x_actor, O, 2 * B, s->actor_acts);
   const float *aout = s->actor_acts->out[L - 1];
-  if (!s->reuse_noise) o2o_nn_rng_normal(&s->rng, s->eps, 2 * B * A);
+  if (!s->reuse_noise) {
+    o2o_nn_rng_normal(&s->rng, s->eps, 2 * B * A);
+    o2o_sac_draw_subset(s);
+  }
   o2o_tg_sample(aout, 2 * A, 2 * B, A, lsmin, lsmax, s->eps, s->pi_act, s->logp);
-  const float *pi_next = s->pi_act + (size_t)B * A, *logp_next = s->logp + B;
 
-  /* 2. targets */
-  for (int r = 0; r < B; r++) {
-    memcpy(s->x_target + (size_t)r * OA, b->next_obs + (size_t)r * O, sizeof(float) * O);
-    memcpy(s->x_target + (size_t)r * OA + O, pi_next + (size_t)r * A, sizeof(float) * A);
-  }
-  o2o_nn_mlp_forward(&s->critic_m, s->target_p, s->x_target, OA, B, s->target_acts);
-  const float *qt = s->target_acts->out[L - 1];
-  const float ent = s->cfg.backup_entropy ? alpha : 0.0f;
-  for (int r = 0; r < B; r++) {
-    float m = qt[(size_t)r * N];
-    for (int k = 1; k < N; k++) { /* a min that keeps NaN (fminf would drop it) */
-      float v = qt[(size_t)r * N + k];
-      if (v < m || v != v) m = v;
-    }
-    s->y[r] = b->rew[r] + s->cfg.gamma * (1.0f - b->done[r]) * (m - ent * logp_next[r]);
-  }
+  /* 2. targets (of the target subset of critics, REDQ; all by default) */
+  o2o_sac_targets(s, b, s->pi_act + (size_t)B * A, s->logp + B, alpha);
 
   /* 3. critics on [(obs, pi(obs)); (obs, act)] */
   for (int r = 0; r < B; r++) {
@@ -446,26 +528,8 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
   const float *q = s->critic_acts->out[L - 1];
   double actor_loss = 0.0, critic_loss = 0.0, q_sum = 0.0, lp_sum = 0.0;
   const float invB = 1.0f / (float)B;
-  for (int r = 0; r < B; r++) {
-    const float *qa = q + (size_t)r * N;
-    int kmin = 0;
-    for (int k = 1; k < N; k++)
-      if (qa[k] < qa[kmin] || qa[k] != qa[k]) kmin = k;
-    actor_loss += (double)alpha * s->logp[r] - qa[kmin];
-    lp_sum += s->logp[r];
-    float *da = s->d_critic_out + (size_t)r * N;
-    for (int k = 0; k < N; k++)
-      da[k] = k == kmin ? -invB : 0.0f;
-    const float *qd = q + (size_t)(B + r) * N;
-    float *dd = s->d_critic_out + (size_t)(B + r) * N;
-    const float wr = b->weight ? b->weight[r] : 1.0f; /* importance weight of the row */
-    for (int k = 0; k < N; k++) {
-      float e = qd[k] - s->y[r];
-      critic_loss += (double)wr * e * e;
-      q_sum += qd[k];
-      dd[k] = 2.0f * wr * e * invB;
-    }
-  }
+  o2o_sac_actor_rows(s, B, q, s->d_critic_out, s->logp, alpha, &actor_loss, &lp_sum);
+  o2o_sac_td_loss(s, b, q + (size_t)B * N, s->d_critic_out + (size_t)B * N, &critic_loss, &q_sum);
   actor_loss /= B;
   critic_loss /= B;
 
@@ -485,12 +549,10 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
 
   /* 5. temperature */
   double lpm = lp_sum / B;
-  s->log_alpha_g[0] = (float)-(lpm + s->cfg.target_entropy);
-  float alpha_loss = -s->log_alpha[0] * (float)(lpm + s->cfg.target_entropy);
+  float alpha_loss = o2o_sac_temperature(s, lpm);
 
   s->loss[0] = critic_loss;
   s->loss[1] = actor_loss;
-  s->loss[2] = -(double)s->log_alpha[0] * (lpm + s->cfg.target_entropy);
   if (st) {
     st->critic_loss = (float)critic_loss;
     st->actor_loss = (float)actor_loss;
@@ -521,15 +583,30 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
 void o2o_sac_apply_grads(o2o_sac *s) {
   o2o_nn_adam_step(&s->alpha_opt, s->log_alpha, s->log_alpha_g);
   o2o_nn_adam_step(&s->actor_opt, s->actor_p, s->actor_g);
+  o2o_sac_critic_step(s);
+  s->updates++;
+}
+
+void o2o_sac_critic_step(o2o_sac *s) {
   o2o_nn_adam_step(&s->critic_opt, s->critic_p, s->critic_g);
   o2o_nn_polyak(s->target_p, s->critic_p, s->critic_m.num_params, s->cfg.tau);
-  s->updates++;
 }
 
 int o2o_sac_update_with(o2o_sac *s, const o2o_batch *batch, o2o_sac_stats *stats,
                         o2o_sac_extra_fn extra, void *ctx, char *err, size_t errlen) {
   sync_state(s);
   o2o_nn_rng saved = s->rng;
+  if (s->cfg.critic_steps > 1) {
+    if (extra) {
+      errf(err, errlen, "an extra loss term needs critic_steps = 1 (it is %d)",
+           s->cfg.critic_steps);
+      return -1;
+    }
+    int rc = o2o_sac_update_redq(s, batch, stats, err, errlen);
+    if (rc) s->rng = saved;
+    pack_state(s);
+    return rc;
+  }
   if (o2o_sac_compute_grads(s, batch, stats, err, errlen) ||
       (extra && (extra(ctx, s, batch, err, errlen) ||
                  check_grads(s, s->critic_g, s->critic_p, s->critic_m.num_params,

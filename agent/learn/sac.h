@@ -22,6 +22,13 @@ typedef struct o2o_sac_config {
   int start_steps;                     /* uniform-random env steps before learning, default 5000 */
   float last_layer_gain; /* >0: last layers xavier_uniform(gain), bias 0 (CQL family 1e-2);
                             default 0 = PyTorch default init everywhere */
+  /* REDQ as WSRL uses it (Chen et al. 2021; Zhou et al. 2024, github.com/zhouzypaul/wsrl):
+   * num_critics 10, critic_layernorm 1, target_subset 2, batch_size 1024, critic_steps 4. */
+  int target_subset; /* the TD target's min is over this many target critics drawn at random
+                        (without replacement) each critic step; default 0 = all */
+  int critic_steps;  /* the batch is split into this many minibatches, one critic step (+ Polyak)
+                        each, then one actor and one temperature step on the whole batch (UTD
+                        critic_steps per update); default 1 = the one-step update */
 } o2o_sac_config;
 
 /* Every field of o2o_sac_config once, with its accepted range and help text:
@@ -46,7 +53,9 @@ typedef struct o2o_sac_config {
   X(log_std_max, FLOAT, -100, 100, "log-std clamp, high")                                          \
   X(utd, INT, 1, 1000, "gradient updates per env step")                                            \
   X(start_steps, INT, 0, 1 << 30, "uniform-random env steps before learning")                      \
-  X(last_layer_gain, FLOAT, 0, 1e3, "xavier gain of last layers (0 = PyTorch default init)")
+  X(last_layer_gain, FLOAT, 0, 1e3, "xavier gain of last layers (0 = PyTorch default init)")       \
+  X(target_subset, INT, 0, 64, "target critics in the TD target's min, drawn at random (0 = all)") \
+  X(critic_steps, INT, 1, 64, "critic steps (+ Polyak) per update on batch/critic_steps rows")
 
 void o2o_sac_config_default(o2o_sac_config *cfg);
 /* 0 if cfg is usable for these dimensions, else -1 with err naming the field and its value

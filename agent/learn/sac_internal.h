@@ -25,8 +25,10 @@ struct o2o_sac {
   float *d_actor_out;         /* [B][2 act] */
   o2o_nn_rng rng;
   int64_t updates;
-  int reuse_noise; /* tests: keep eps from the previous call (finite differences) */
-  double loss[3];  /* critic, actor, temperature loss of the last compute_grads, in double */
+  int reuse_noise; /* tests: keep eps and the target subset from the previous call */
+  int subset[64];  /* target critics of this update: subset[0..num_subset) (REDQ) */
+  int num_subset;
+  double loss[3]; /* critic, actor, temperature loss of the last compute_grads, in double */
   /* named tensors; step counters and RNG state are mirrored into float tensors */
   o2o_tensor_ref *tensors;
   int num_tensors;
@@ -40,6 +42,34 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
                           size_t errlen);
 /* Adam steps on log_alpha, actor and critics, then Polyak on the targets. */
 void o2o_sac_apply_grads(o2o_sac *s);
+
+/* The pieces of an update, shared by the one-step update and the high-UTD one (sac_redq.c):
+ * each loss is spelt once. */
+/* 0, or -1 with err naming the batch entry or parameter that is not finite (or a misfit). */
+int o2o_sac_check_batch(o2o_sac *s, const o2o_batch *b, char *err, size_t errlen);
+/* Draw this update's target critics (target_subset of them, or all) into s->subset. */
+void o2o_sac_draw_subset(o2o_sac *s);
+/* s->y[0..b->size) = r + gamma (1 - d) (min over the subset of Qbar_k(s', a') - [backup] alpha
+ * log pi(a'|s')), with a' = pi_next rows and their log-probabilities logp_next. */
+void o2o_sac_targets(o2o_sac *s, const o2o_batch *b, const float *pi_next, const float *logp_next,
+                     float alpha);
+/* Critic loss sum_k mean_r w_r (Q_k - y_r)^2 of the data rows q [B][N] (added to *loss, Q to
+ * *q_sum, both unnormalised) and its output gradient into d [B][N]. */
+void o2o_sac_td_loss(o2o_sac *s, const o2o_batch *b, const float *q, float *d, double *loss,
+                     double *q_sum);
+/* Actor loss rows: sum_r alpha log pi_r - min_k Q_k (into *actor_loss, log pi into *lp_sum) and
+ * the output gradient -1/B on each row's minimum critic into d [B][N]. */
+void o2o_sac_actor_rows(o2o_sac *s, int B, const float *q, float *d, const float *logp, float alpha,
+                        double *actor_loss, double *lp_sum);
+/* Temperature gradient from the mean log pi (detached); returns the temperature loss. */
+float o2o_sac_temperature(o2o_sac *s, double lpm);
+/* Adam on the critics, then Polyak on the target critics. */
+void o2o_sac_critic_step(o2o_sac *s);
+/* The high-UTD update (critic_steps > 1, sac_redq.c): critic_steps critic steps on
+ * consecutive minibatches, each followed by Polyak, then one actor and one temperature step on
+ * the whole batch. */
+int o2o_sac_update_redq(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, char *err,
+                        size_t errlen);
 
 /* An extra loss term of an algorithm built on SAC: called after o2o_sac_compute_grads, it adds
  * its gradients into s->critic_g / s->actor_g (a second backward accumulates: CQL's penalty,
