@@ -103,14 +103,8 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static uint64_t splitmix(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 static double uniform01(uint64_t *s) {
-  return (double)(splitmix(s) >> 11) * 0x1.0p-53;
+  return (double)(o2o_splitmix64(s) >> 11) * 0x1.0p-53;
 }
 static double gauss(uint64_t *s) {
   double u1 = uniform01(s), u2 = uniform01(s);

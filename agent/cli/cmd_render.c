@@ -187,14 +187,6 @@ double render_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* splitmix64: the random policy's own stream, so --seed fixes it. */
-static uint64_t next_u64(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 int render_side_open(render_run *r, render_side *s, const char *variant) {
   s->variant = variant;
   o2o_pool_config cfg = {.scenario = r->a.scenario,
@@ -239,7 +231,10 @@ static int side_step(render_run *r, render_side *s) {
     o2o_policy_act(r->policy, s->obs, 1, 1, unit);
   else
     for (int k = 0; k < sp->act_dim; k++)
-      unit[k] = (float)((double)(next_u64(&r->rng) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+      unit[k] =
+          (float)((double)(o2o_splitmix64(&r->rng) /* the random policy's own stream */ >> 11) *
+                      0x1.0p-53 * 2.0 -
+                  1.0);
   /* policy actions live in [-1, 1]; the scenario's bounds may differ */
   for (int k = 0; k < sp->act_dim; k++)
     act[k] = sp->act_low[k] + 0.5f * (unit[k] + 1.0f) * (sp->act_high[k] - sp->act_low[k]);
