@@ -31,6 +31,8 @@ static void usage(FILE *f, const o2o_learner_algo *algo) {
       "  --scenario S          scenario name or .ini path (default pendulum)\n"
       "  --variant real|sim    dynamics to train in (default real; eval is always real)\n"
       "  --algo NAME           learner (default sac; --algo NAME --help lists its settings)\n"
+      "  --dataset FILE        real data for learners that mix it in (h2o: the real buffer;\n"
+      "                        train in --variant sim, evaluation stays on real)\n"
       "  --seed N              seed of every random stream of the run (default 1)\n"
       "  --steps N             total env steps (default 100000)\n"
       "  --envs N              envs per o2o-sim process (default 1, at most 4096)\n"
@@ -151,6 +153,11 @@ static int resume_settings(o2o_train_config *cfg, const char *ckpt, char *scen, 
     RUN_KEY("checkpoint_every", checkpoint_every, int64_t)
     RUN_KEY("replay_capacity", replay_capacity, int64_t)
 #undef RUN_KEY
+    static char real_dataset[O2O_CKPT_VALLEN];
+    if ((v = o2o_ckpt_meta_get(m, "real_dataset"))) {
+      snprintf(real_dataset, sizeof real_dataset, "%s", v);
+      cfg->real_dataset = real_dataset;
+    }
     if ((v = o2o_ckpt_meta_get(m, "seed"))) cfg->seed = strtoull(v, NULL, 10);
     if ((v = o2o_ckpt_meta_get(m, "eval_seed"))) cfg->eval_seed = strtoull(v, NULL, 10);
     /* the run goes on in the checkpoint's own folder */
@@ -242,6 +249,8 @@ int o2o_cmd_train_online(int argc, char **argv) {
       fixed_flag = a;
     } else if (!strcmp(a, "--algo"))
       fixed_flag = a; /* read above */
+    else if (!strcmp(a, "--dataset"))
+      cfg.real_dataset = v, fixed_flag = a;
     else if (!strcmp(a, "--seed"))
       rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.seed = (uint64_t)n, fixed_flag = a;
     else if (!strcmp(a, "--steps"))

@@ -48,6 +48,7 @@ void o2o_h2o_config_default(o2o_h2o_config *c) {
   o2o_sac_config_default(&c->sac);
   c->sac.backup_entropy = 0;      /* H2O's target has no entropy term */
   c->sac.last_layer_gain = 1e-2f; /* the SimpleSAC family's last-layer init */
+  c->sac.start_steps = 0;         /* no random warm-up: the first sim steps come from the policy */
   c->real_batch = c->sim_batch = 128;
   c->sac.batch_size = 256;
   c->beta = 0.01f;
@@ -349,6 +350,7 @@ static int h2o_update(void *self, const o2o_batch *b, o2o_learner_stats *st, cha
   o2o_learner_stats_set(st, "alpha_loss", ss.alpha_loss);
   o2o_learner_stats_set(st, "alpha", ss.alpha);
   o2o_learner_stats_set(st, "log_pi_mean", ss.log_pi_mean);
+  o2o_learner_stats_set(st, "q_mean", 0.5 * (q_real + q_sim));
   o2o_learner_stats_set(st, "q_real", q_real);
   o2o_learner_stats_set(st, "q_sim", q_sim);
   o2o_learner_stats_set(st, "disc_sa_loss", h->ds.loss_sa);

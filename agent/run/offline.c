@@ -16,6 +16,7 @@
 #include "o2o_dataset.h"
 #include "o2o_version.h"
 #include "replay/replay.h"
+#include "run/dataset_load.h"
 #include "run/train.h"
 
 void o2o_offline_config_default(o2o_offline_config *c) {
@@ -40,7 +41,8 @@ typedef struct run {
   const o2o_offline_config *cfg;
   const o2o_learner_algo *algo;
   o2o_learner *learner;
-  o2o_replay *rb;
+  o2o_loaded_dataset data;
+  o2o_replay *rb; /* data.rb */
   o2o_batch batch;
   o2o_train_env eval;
   int have_eval;
@@ -60,105 +62,28 @@ typedef struct run {
 /* 1. the dataset: checked against the scenario, read into the replay buffer */
 static int load_dataset(run *r, char *err, size_t errlen) {
   const o2o_offline_config *c = r->cfg;
-  char derr[O2O_DATASET_ERRLEN];
-  if (o2o_dataset_find(c->dataset, r->dataset_path, sizeof r->dataset_path, derr, sizeof derr)) {
-    o2o_agent_errf(err, errlen, "%s", derr);
+  if (o2o_train_load_dataset(c->dataset, r->spec, c->reward_scale, &r->data, err, errlen))
     return -1;
-  }
-  o2o_dataset *ds = o2o_dataset_open(r->dataset_path, NULL, derr, sizeof derr);
-  if (!ds) {
-    o2o_agent_errf(err, errlen, "%s", derr);
-    return -1;
-  }
-  const o2o_dataset_info *in = o2o_dataset_get_info(ds);
-  const o2o_bridge_spec *sp = r->spec;
-  int rc = -1;
-  uint8_t *term = NULL, *tout = NULL;
-  if (in->obs_dim != sp->obs_dim || in->act_dim != sp->act_dim) {
-    o2o_agent_errf(err, errlen,
-                   "dataset %s has obs %d / act %d but scenario %s (task %s) has obs %d / act "
-                   "%d: not data of this task",
-                   r->dataset_path, in->obs_dim, in->act_dim, sp->scenario, sp->task, sp->obs_dim,
-                   sp->act_dim);
-    goto done;
-  }
-  if (in->task[0] && sp->task[0] && strcmp(in->task, sp->task)) {
-    o2o_agent_errf(err, errlen, "dataset %s was recorded on task '%s', scenario %s is task '%s'",
-                   r->dataset_path, in->task, sp->scenario, sp->task);
-    goto done;
-  }
-  const int64_t N = r->rows = in->transitions;
-  if (N < 1) {
-    o2o_agent_errf(err, errlen, "dataset %s holds no transitions", r->dataset_path);
-    goto done;
-  }
-  if (!(r->rb = o2o_replay_create(N, in->obs_dim, in->act_dim, err, errlen))) goto done;
-  term = malloc((size_t)N);
-  tout = malloc((size_t)N);
-  if (!term || !tout) {
-    o2o_agent_errf(err, errlen, "out of memory for %lld transitions", (long long)N);
-    goto done;
-  }
-  o2o_replay_view v;
-  o2o_replay_reserve(r->rb, N, &v);
-  o2o_dataset_dest d = {v.obs, v.act, v.rew, v.next_obs, v.done, term, tout};
-  if (o2o_dataset_read(ds, 0, N, &d, derr, sizeof derr)) {
-    o2o_agent_errf(err, errlen, "%s", derr);
-    goto done;
-  }
-  /* episode returns (terminal or timeout ends an episode): the dataset's mean, and the
-   * locomotion reward scale 1000 / (max - min) */
-  double ret = 0, sum = 0, lo = INFINITY, hi = -INFINITY;
-  for (int64_t i = 0; i < N; i++) {
-    ret += v.rew[i];
-    if (term[i] || tout[i]) {
-      sum += ret;
-      lo = ret < lo ? ret : lo;
-      hi = ret > hi ? ret : hi;
-      r->episodes++;
-      ret = 0;
+  r->rb = r->data.rb;
+  r->rows = r->data.rows;
+  r->episodes = r->data.episodes;
+  r->return_mean = r->data.return_mean;
+  r->reward_scale = r->data.reward_scale;
+  snprintf(r->dataset_path, sizeof r->dataset_path, "%s", r->data.path);
+  if (c->normalize_obs) { /* CORL: std + 1e-3 */
+    const int O = r->spec->obs_dim;
+    r->obs_mean = malloc(sizeof(float) * (size_t)O);
+    r->obs_std = malloc(sizeof(float) * (size_t)O);
+    if (!r->obs_mean || !r->obs_std) {
+      o2o_agent_errf(err, errlen, "out of memory");
+      return -1;
     }
-  }
-  r->return_mean = r->episodes ? sum / (double)r->episodes : NAN;
-  r->reward_scale = 1.0;
-  if (c->reward_scale > 0) r->reward_scale = c->reward_scale;
-  if (c->reward_scale < 0) {
-    if (r->episodes < 2 || !(hi > lo)) {
-      o2o_agent_errf(err, errlen,
-                     "dataset %s: the locomotion reward scale needs at least two complete "
-                     "episodes of different returns (%lld found)",
-                     r->dataset_path, (long long)r->episodes);
-      goto done;
-    }
-    r->reward_scale = 1000.0 / (hi - lo);
-  }
-  if (r->reward_scale != 1.0)
-    for (int64_t i = 0; i < N; i++)
-      v.rew[i] = (float)(v.rew[i] * r->reward_scale);
-  if (c->normalize_obs) { /* dataset mean/std in double, std + 1e-3 (CORL) */
-    const int O = in->obs_dim;
-    r->obs_mean = calloc((size_t)O, sizeof(float));
-    r->obs_std = calloc((size_t)O, sizeof(float));
-    if (!r->obs_mean || !r->obs_std) goto done;
     for (int j = 0; j < O; j++) {
-      double m = 0, s = 0;
-      for (int64_t i = 0; i < N; i++)
-        m += v.obs[(size_t)i * O + j];
-      m /= (double)N;
-      for (int64_t i = 0; i < N; i++) {
-        double e = v.obs[(size_t)i * O + j] - m;
-        s += e * e;
-      }
-      r->obs_mean[j] = (float)m;
-      r->obs_std[j] = (float)(sqrt(s / (double)N) + 1e-3);
+      r->obs_mean[j] = r->data.obs_mean[j];
+      r->obs_std[j] = r->data.obs_std[j] + 1e-3f;
     }
   }
-  rc = o2o_replay_commit(r->rb, N, err, errlen);
-done:
-  free(term);
-  free(tout);
-  o2o_dataset_close(ds);
-  return rc;
+  return 0;
 }
 
 static void act_det(void *ctx, const float *obs, int n, float *actions) {
@@ -487,7 +412,7 @@ done:
   if (r.metrics) fclose(r.metrics);
   if (r.have_eval) r.eval.destroy(r.eval.ctx);
   o2o_learner_destroy(r.learner);
-  o2o_replay_destroy(r.rb);
+  o2o_train_free_dataset(&r.data);
   o2o_replay_batch_free(&r.batch);
   free(r.obs_mean);
   free(r.obs_std);

@@ -14,13 +14,17 @@
 
 #include "io/checkpoint.h"
 #include "replay/replay.h"
+#include "run/dataset_load.h"
 
 #define RECENT 10 /* training episodes in the running mean */
 /* Update statistics averaged into metrics.csv (the SAC family's names; a learner that does not
  * report one leaves its column NaN). */
-static const char *const metric_stats[] = {"critic_loss", "actor_loss", "alpha_loss",
-                                           "alpha",       "q_mean",     "log_pi_mean"};
-#define NSTATS 6
+static const char *const metric_stats[] = {
+    "critic_loss", "actor_loss", "alpha_loss", "alpha", "q_mean", "log_pi_mean",
+    /* gap-aware learners (H2O's names; NaN for the others), after eval_restarted */
+    "disc_sa_loss", "disc_sas_loss", "sqrt_is_ratio", "u_mean", "u_std", "omega_std",
+    "penalty_diff", "q_real", "q_sim"};
+#define NSTATS 15
 
 /* Set by SIGINT/SIGTERM during o2o_train_online: the loop saves a checkpoint and stops. */
 static volatile sig_atomic_t stop_requested;
@@ -65,7 +69,9 @@ typedef struct {
   const o2o_bridge_spec *spec;
   int E, O, A;
   o2o_learner *learner;
-  o2o_replay *rb;
+  o2o_replay *rb;          /* what the training env produced (the sim buffer when mixed) */
+  o2o_loaded_dataset real; /* cfg->real_dataset: the real buffer */
+  double real_frac;        /* rows of each batch from the real buffer; < 0: none */
   o2o_batch batch;
   float *obs, *unit, *scaled; /* [E][O], [E][A], [E][A] */
   double *ep_ret;             /* [E] */
@@ -115,7 +121,9 @@ static int write_metrics_header(FILE *f) {
   return fprintf(f, "step,wall_s,eval_return_mean,eval_return_std,eval_return_min,"
                     "eval_return_max,eval_episodes,d4rl_score,train_return_mean,train_episodes,"
                     "updates,critic_loss,actor_loss,alpha_loss,alpha,q_mean,log_pi_mean,"
-                    "env_steps_per_s,updates_per_s,eval_restarted\n") < 0;
+                    "env_steps_per_s,updates_per_s,eval_restarted,disc_sa_loss,"
+                    "disc_sas_loss,sqrt_is_ratio,u_mean,u_std,omega_std,penalty_diff,q_real,"
+                    "q_sim\n") < 0;
 }
 
 static int evaluate(run_state *r, int64_t env_steps, int64_t updates, char *err, size_t errlen) {
@@ -145,11 +153,14 @@ static int evaluate(run_state *r, int64_t env_steps, int64_t updates, char *err,
     if (has_score) snprintf(sc, sizeof(sc), "%.3f", score);
     fprintf(r->metrics,
             "%lld,%.3f,%.4f,%.4f,%.4f,%.4f,%d,%s,%.4f,%d,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,"
-            "%.1f,%d\n",
+            "%.1f,%d",
             (long long)env_steps, wall, mean, sqrt(var), mn, mx, n, sc, recent_mean(r), r->episodes,
             (long long)updates, m[0], m[1], m[2], m[3], m[4], m[5],
             wall > 0 ? (double)env_steps / wall : 0.0, wall > 0 ? (double)updates / wall : 0.0,
             restarted);
+    for (int k = 6; k < NSTATS; k++)
+      fprintf(r->metrics, ",%.6g", m[k]);
+    fputc('\n', r->metrics);
     fflush(r->metrics);
   }
   memset(r->st_sum, 0, sizeof(r->st_sum));
@@ -248,6 +259,7 @@ static void drain(o2o_train_env *env) {
 static void free_run(run_state *r) {
   o2o_learner_destroy(r->learner);
   o2o_replay_destroy(r->rb);
+  o2o_train_free_dataset(&r->real);
   o2o_replay_batch_free(&r->batch);
   free(r->obs);
   free(r->unit);
@@ -333,6 +345,29 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
       goto done;
     }
   }
+  /* a learner that mixes real data (H2O) gets the dataset as its real buffer */
+  r.real_frac = o2o_learner_real_fraction(r.learner);
+  if ((r.real_frac >= 0) != (cfg->real_dataset != NULL)) {
+    o2o_agent_errf(err, errlen,
+                   cfg->real_dataset
+                       ? "train: --dataset %s: the %s learner does not mix real data into its "
+                         "batches (h2o does)"
+                       : "train: the %s learner needs a real dataset (--dataset FILE): its "
+                         "batches mix real and sim rows",
+                   cfg->real_dataset ? cfg->real_dataset : o2o_learner_algo_of(r.learner)->name,
+                   o2o_learner_algo_of(r.learner)->name);
+    goto done;
+  }
+  if (cfg->real_dataset) {
+    if (o2o_train_load_dataset(cfg->real_dataset, r.spec, 0, &r.real, sub, sizeof sub) ||
+        o2o_learner_set_data_stats(r.learner, r.real.obs_mean, r.real.obs_std, sub, sizeof sub)) {
+      o2o_agent_errf(err, errlen, "train: %s", sub);
+      goto done;
+    }
+    if (cfg->progress)
+      fprintf(stderr, "train: real buffer %s: %lld transitions, %lld episodes, mean return %.1f\n",
+              r.real.path, (long long)r.real.rows, (long long)r.real.episodes, r.real.return_mean);
+  }
   const int64_t start_step = env_steps;
   const int utd = learner_int(r.learner, "utd", 1);
   const int batch_size = o2o_learner_batch_size(r.learner);
@@ -349,8 +384,8 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   r.scaled = malloc((size_t)E * A * sizeof(float));
   r.ep_ret = calloc((size_t)E, sizeof(double));
   r.eval_returns = calloc((size_t)cfg->eval_episodes, sizeof(double));
-  if (o2o_replay_batch_alloc(&r.batch, batch_size, O, A, 0) || !r.obs || !r.unit || !r.scaled ||
-      !r.ep_ret || !r.eval_returns) {
+  if (o2o_replay_batch_alloc(&r.batch, batch_size, O, A, r.real.rb != NULL) || !r.obs || !r.unit ||
+      !r.scaled || !r.ep_ret || !r.eval_returns) {
     o2o_agent_errf(err, errlen, "train: out of memory");
     goto done;
   }
@@ -435,7 +470,9 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
       goto done;
     }
     /* 2. learn while the simulators step */
-    if (env_steps >= warmup_end && o2o_replay_size(r.rb) >= batch_size) {
+    const int64_t need =
+        r.real.rb ? batch_size - o2o_replay_mix_count(batch_size, r.real_frac) : batch_size;
+    if (env_steps >= warmup_end && o2o_replay_size(r.rb) >= need) {
       if (r.learn_start_step < 0) {
         r.learn_start_step = env_steps;
         r.learn_start_t = now_s();
@@ -443,7 +480,9 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
       int n_upd = utd * E;
       for (int u = 0; u < n_upd; u++) {
         o2o_learner_stats st = {0};
-        if (o2o_replay_sample(r.rb, &r.rng, &r.batch, 0, sub, sizeof(sub))) {
+        if (r.real.rb ? o2o_replay_sample_mixed(r.real.rb, r.rb, r.real_frac, &r.rng, &r.batch, sub,
+                                                sizeof(sub))
+                      : o2o_replay_sample(r.rb, &r.rng, &r.batch, 0, sub, sizeof(sub))) {
           o2o_agent_errf(err, errlen, "train: %s", sub);
           drain(env); /* leave the env idle */
           goto done;

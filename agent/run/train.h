@@ -71,6 +71,10 @@ typedef struct o2o_train_config {
                                rng); counting resumes at its "step", which must be below
                                steps; metrics.csv rows past it are cut. The replay buffer is
                                not in checkpoints: it refills before updates resume. */
+  const char *real_dataset; /* real data for learners that mix it into their batches (H2O:
+                               o2o_learner_real_fraction >= 0): the dataset becomes the real
+                               buffer, its observation mean/std go to o2o_learner_set_data_stats,
+                               and the sim buffer fills from the training env. NULL = none */
   const char *algorithm;    /* learner name (learner.h registry), default "sac" */
   const void *learner_config; /* that algorithm's config struct; NULL = its defaults. The
                                  loop reads the fields "utd" (updates per env step, default

@@ -98,6 +98,7 @@ int o2o_train_save_checkpoint(const char *path, o2o_learner *l, const o2o_train_
   rc |= o2o_ckpt_meta_setf(&m, "eval_seed", "%llu", (unsigned long long)cfg->eval_seed);
   rc |= o2o_ckpt_meta_setf(&m, "checkpoint_every", "%lld", (long long)cfg->checkpoint_every);
   rc |= o2o_ckpt_meta_setf(&m, "replay_capacity", "%lld", (long long)cfg->replay_capacity);
+  if (cfg->real_dataset) rc |= o2o_ckpt_meta_set(&m, "real_dataset", cfg->real_dataset);
   if (rc) {
     o2o_agent_errf(err, errlen, "checkpoint %s: metadata too long", path);
     return -1;
