@@ -311,3 +311,30 @@ Test(h2o, refuses_batches_without_the_real_mix_or_the_dataset_std) {
   o2o_replay_batch_free(&b);
   o2o_learner_destroy(l);
 }
+
+/* DARC mode: no weights, no penalty; after darc_warmup updates the sim rows' rewards get
+ * delta_r = log w, which changes the TD targets and so the critic loss. */
+Test(h2o, darc_adds_log_w_to_sim_rewards_after_its_warmup) {
+  o2o_h2o_config c = tiny_h2o();
+  c.darc = 1;
+  char err[256] = "";
+  float mean[HO] = {0}, std[HO] = {0.5f, 0.5f, 0.5f};
+  o2o_batch b;
+  h2o_batch(&b, 5, 5, 0.3f, 8);
+  double loss[2];
+  for (int k = 0; k < 2; k++) {
+    c.darc_warmup = k ? 0 : 1000000; /* k = 0: still warming up */
+    void *h = o2o_algo_h2o.create(HO, HA, &c, 4, err, sizeof err);
+    cr_assert_not_null(h, "%s", err);
+    o2o_algo_h2o.set_data_stats(h, mean, std, err, sizeof err);
+    loss[k] = o2o_h2o_test_critic_loss(h, &b, 1, err, sizeof err);
+    cr_assert(isfinite(loss[k]), "%s", err);
+    const float *w = o2o_h2o_test_weights(h);
+    for (int i = 0; i < 6; i++)
+      cr_assert_eq(w[i], 1.0f, "DARC weights no row (row %d: %g)", i, w[i]);
+    o2o_algo_h2o.destroy(h);
+  }
+  cr_assert_gt(fabs(loss[1] - loss[0]), 1e-6, "delta_r changes the targets (%g vs %g)", loss[0],
+               loss[1]);
+  o2o_replay_batch_free(&b);
+}
