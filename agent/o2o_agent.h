@@ -78,6 +78,14 @@ typedef struct o2o_batch {
   float *mc_return; /* [B] Monte-Carlo discounted return-to-go from this row (Cal-QL) */
 } o2o_batch;
 
+/* Optional batch columns, as flags: what a learner needs (o2o_learner_algo.columns), what a
+ * replay buffer stores (o2o_replay_create_with) and what a batch holds (o2o_replay_batch_alloc). */
+enum {
+  O2O_COLUMN_IS_REAL = 1 << 0,   /* batch->is_real (mixed real/sim batches: H2O) */
+  O2O_COLUMN_WEIGHT = 1 << 1,    /* batch->weight */
+  O2O_COLUMN_MC_RETURN = 1 << 2, /* batch->mc_return (Cal-QL) */
+};
+
 #ifdef __cplusplus
 }
 #endif

@@ -55,12 +55,7 @@ void o2o_learner_stats_set(o2o_learner_stats *st, const char *name, double value
 /* The value of name, or NAN when absent. */
 double o2o_learner_stats_get(const o2o_learner_stats *st, const char *name);
 
-/* ---- batch columns ------------------------------------------------------------------------ */
-enum {
-  O2O_COLUMN_IS_REAL = 1 << 0,   /* batch->is_real (mixed real/sim batches: H2O) */
-  O2O_COLUMN_WEIGHT = 1 << 1,    /* batch->weight */
-  O2O_COLUMN_MC_RETURN = 1 << 2, /* batch->mc_return (Cal-QL) */
-};
+/* ---- batch columns: O2O_COLUMN_* (o2o_agent.h, shared with replay) ------------------------ */
 
 /* ---- an algorithm --------------------------------------------------------------------------- */
 typedef struct o2o_learner_algo {

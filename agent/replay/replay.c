@@ -10,15 +10,18 @@
 struct o2o_replay {
   int64_t capacity;
   int obs_dim, act_dim;
-  int64_t size;    /* rows stored */
-  int64_t head;    /* next row to write */
-  int64_t added;   /* rows ever committed */
-  size_t bytes;    /* allocated, struct included */
-  float *obs;      /* [capacity][obs_dim] */
-  float *act;      /* [capacity][act_dim] */
-  float *rew;      /* [capacity] */
-  float *next_obs; /* [capacity][obs_dim] */
-  float *done;     /* [capacity] */
+  int64_t size;     /* rows stored */
+  int64_t head;     /* next row to write */
+  int64_t added;    /* rows ever committed */
+  size_t bytes;     /* allocated, struct included */
+  float *obs;       /* [capacity][obs_dim] */
+  float *act;       /* [capacity][act_dim] */
+  float *rew;       /* [capacity] */
+  float *next_obs;  /* [capacity][obs_dim] */
+  float *done;      /* [capacity] */
+  int columns;      /* O2O_COLUMN_WEIGHT | O2O_COLUMN_MC_RETURN */
+  float *weight;    /* [capacity] or NULL */
+  float *mc_return; /* [capacity] or NULL */
 };
 
 static float *alloc_field(o2o_replay *rb, int64_t rows, int width) {
@@ -31,6 +34,16 @@ static float *alloc_field(o2o_replay *rb, int64_t rows, int width) {
 
 o2o_replay *o2o_replay_create(int64_t capacity, int obs_dim, int act_dim, char *err,
                               size_t errlen) {
+  return o2o_replay_create_with(capacity, obs_dim, act_dim, 0, err, errlen);
+}
+
+o2o_replay *o2o_replay_create_with(int64_t capacity, int obs_dim, int act_dim, int columns,
+                                   char *err, size_t errlen) {
+  if (columns & ~(O2O_COLUMN_WEIGHT | O2O_COLUMN_MC_RETURN)) {
+    o2o_agent_errf(err, errlen, "replay: columns 0x%x: a buffer stores only weight and mc_return",
+                   (unsigned)columns);
+    return NULL;
+  }
   if (capacity < 1 || obs_dim < 1 || act_dim < 1) {
     o2o_agent_errf(err, errlen, "replay: invalid capacity %lld / obs_dim %d / act_dim %d",
                    (long long)capacity, obs_dim, act_dim);
@@ -50,7 +63,12 @@ o2o_replay *o2o_replay_create(int64_t capacity, int obs_dim, int act_dim, char *
   rb->rew = alloc_field(rb, capacity, 1);
   rb->next_obs = alloc_field(rb, capacity, obs_dim);
   rb->done = alloc_field(rb, capacity, 1);
-  if (!rb->obs || !rb->act || !rb->rew || !rb->next_obs || !rb->done) {
+  rb->columns = columns;
+  if (columns & O2O_COLUMN_WEIGHT) rb->weight = alloc_field(rb, capacity, 1);
+  if (columns & O2O_COLUMN_MC_RETURN) rb->mc_return = alloc_field(rb, capacity, 1);
+  if (!rb->obs || !rb->act || !rb->rew || !rb->next_obs || !rb->done ||
+      (!rb->weight && (columns & O2O_COLUMN_WEIGHT)) ||
+      (!rb->mc_return && (columns & O2O_COLUMN_MC_RETURN))) {
     o2o_agent_errf(err, errlen, "replay: out of memory for %lld transitions (%.1f MB)",
                    (long long)capacity,
                    (double)capacity * 4.0 * (2.0 * obs_dim + act_dim + 2) / 1e6);
@@ -67,6 +85,8 @@ void o2o_replay_destroy(o2o_replay *rb) {
   free(rb->rew);
   free(rb->next_obs);
   free(rb->done);
+  free(rb->weight);
+  free(rb->mc_return);
   free(rb);
 }
 
@@ -84,6 +104,9 @@ int o2o_replay_obs_dim(const o2o_replay *rb) {
 }
 int o2o_replay_act_dim(const o2o_replay *rb) {
   return rb->act_dim;
+}
+int o2o_replay_columns(const o2o_replay *rb) {
+  return rb->columns;
 }
 size_t o2o_replay_bytes(const o2o_replay *rb) {
   return rb->bytes;
@@ -104,6 +127,12 @@ void o2o_replay_reserve(o2o_replay *rb, int64_t n, o2o_replay_view *view) {
   view->rew = rb->rew + rb->head;
   view->next_obs = rb->next_obs + rb->head * rb->obs_dim;
   view->done = rb->done + rb->head;
+  view->weight = rb->weight ? rb->weight + rb->head : NULL;
+  view->mc_return = rb->mc_return ? rb->mc_return + rb->head : NULL;
+  for (int64_t i = 0; i < rows; i++) { /* defaults for rows whose writer has no such column */
+    if (view->weight) view->weight[i] = 1.0f;
+    if (view->mc_return) view->mc_return[i] = 0.0f;
+  }
 }
 
 int o2o_replay_commit(o2o_replay *rb, int64_t rows, char *err, size_t errlen) {
@@ -160,6 +189,89 @@ int o2o_replay_get(const o2o_replay *rb, int64_t i, float *obs, float *act, floa
   return 0;
 }
 
+int o2o_replay_get_columns(const o2o_replay *rb, int64_t i, float *weight, float *mc_return) {
+  if (i < 0 || i >= rb->size || (weight && !rb->weight) || (mc_return && !rb->mc_return)) return -1;
+  int64_t r = storage_row(rb, i);
+  if (weight) *weight = rb->weight[r];
+  if (mc_return) *mc_return = rb->mc_return[r];
+  return 0;
+}
+
+/* ---- Monte-Carlo returns-to-go ---------------------------------------------------------- */
+static int mc_check(int64_t n, const uint8_t *terminals, const uint8_t *timeouts,
+                    const o2o_mc_opts *o, char *err, size_t errlen) {
+  if (!(o->gamma >= 0.0 && o->gamma <= 1.0) ||
+      ((o->sparse_reward || o->infinite_horizon) && !(o->gamma < 1.0))) {
+    o2o_agent_errf(err, errlen,
+                   "returns-to-go: gamma %g must be in [0, 1] (below 1 with the sparse-reward or "
+                   "infinite-horizon rule)",
+                   o->gamma);
+    return -1;
+  }
+  int64_t ends = 0;
+  for (int64_t i = 0; i < n; i++)
+    ends += (terminals && terminals[i]) || (timeouts && timeouts[i]);
+  if (n > 0 && ends == 0) {
+    o2o_agent_errf(err, errlen,
+                   "returns-to-go: the %lld rows have no episode boundaries (no terminal or "
+                   "timeout set): Monte-Carlo returns (Cal-QL) need the dataset's episode ends",
+                   (long long)n);
+    return -1;
+  }
+  return 0;
+}
+
+int o2o_mc_returns(int64_t n, const float *rew, const uint8_t *terminals, const uint8_t *timeouts,
+                   const o2o_mc_opts *o, float *out, char *err, size_t errlen) {
+  if (mc_check(n, terminals, timeouts, o, err, errlen)) return -1;
+  for (int64_t a = 0; a < n;) { /* one episode: rows [a, b) */
+    int64_t b = a;
+    while (b < n && !((terminals && terminals[b]) || (timeouts && timeouts[b])))
+      b++;
+    b = b < n ? b + 1 : n;
+    int all_neg = o->sparse_reward;
+    for (int64_t k = a; k < b && all_neg; k++)
+      all_neg = rew[k] == (float)o->reward_neg;
+    const int term = terminals && terminals[b - 1];
+    double g = !term && o->infinite_horizon ? rew[b - 1] / (1.0 - o->gamma) : 0.0;
+    for (int64_t k = b - 1; k >= a; k--) {
+      const int t = terminals && terminals[k];
+      g = all_neg ? o->reward_neg / (1.0 - o->gamma) : rew[k] + o->gamma * (1 - t) * g;
+      out[k] = (float)g;
+    }
+    a = b;
+  }
+  return 0;
+}
+
+int o2o_replay_fill_mc_returns(o2o_replay *rb, int64_t first, int64_t n, const uint8_t *terminals,
+                               const uint8_t *timeouts, const o2o_mc_opts *o, char *err,
+                               size_t errlen) {
+  if (!rb->mc_return) {
+    o2o_agent_errf(err, errlen, "replay: the buffer stores no mc_return column");
+    return -1;
+  }
+  if (first < 0 || n < 0 || first + n > rb->size) {
+    o2o_agent_errf(err, errlen, "replay: rows [%lld, %lld) outside the %lld stored",
+                   (long long)first, (long long)(first + n), (long long)rb->size);
+    return -1;
+  }
+  /* the rows in episode order (the ring may wrap), then back */
+  float *rew = malloc(sizeof(float) * (size_t)(n > 0 ? 2 * n : 1)), *g = rew + n;
+  if (!rew) {
+    o2o_agent_errf(err, errlen, "replay: out of memory for returns-to-go of %lld rows",
+                   (long long)n);
+    return -1;
+  }
+  for (int64_t i = 0; i < n; i++)
+    rew[i] = rb->rew[storage_row(rb, first + i)];
+  int rc = o2o_mc_returns(n, rew, terminals, timeouts, o, g, err, errlen);
+  for (int64_t i = 0; rc == 0 && i < n; i++)
+    rb->mc_return[storage_row(rb, first + i)] = g[i];
+  free(rew);
+  return rc;
+}
+
 /* ---- random numbers ------------------------------------------------------------------ */
 void o2o_replay_rng_seed(uint64_t *rng, uint64_t seed) {
   *rng = seed ^ 0x5851f42d4c957f2dULL;
@@ -196,6 +308,11 @@ int o2o_replay_sample_into(const o2o_replay *rb, uint64_t *rng, o2o_batch *batch
                    batch->size);
     return -1;
   }
+  if ((batch->weight && !rb->weight) || (batch->mc_return && !rb->mc_return)) {
+    o2o_agent_errf(err, errlen, "replay: the batch has a %s column the buffer does not store",
+                   batch->weight && !rb->weight ? "weight" : "mc_return");
+    return -1;
+  }
   const int od = rb->obs_dim, ad = rb->act_dim;
   /* Any stored row is valid; the ring order does not matter for uniform sampling. */
   for (int b = row0; b < row0 + n; b++) {
@@ -205,6 +322,8 @@ int o2o_replay_sample_into(const o2o_replay *rb, uint64_t *rng, o2o_batch *batch
     batch->rew[b] = rb->rew[r];
     memcpy(batch->next_obs + (size_t)b * od, rb->next_obs + r * od, (size_t)od * sizeof(float));
     batch->done[b] = rb->done[r];
+    if (batch->weight) batch->weight[b] = rb->weight[r];
+    if (batch->mc_return) batch->mc_return[b] = rb->mc_return[r];
   }
   return 0;
 }
@@ -249,10 +368,16 @@ int o2o_replay_sample_mixed(const o2o_replay *real, const o2o_replay *sim, doubl
 }
 
 int o2o_replay_batch_alloc(o2o_batch *batch, int size, int obs_dim, int act_dim, int with_is_real) {
+  return o2o_replay_batch_alloc_with(batch, size, obs_dim, act_dim,
+                                     with_is_real ? O2O_COLUMN_IS_REAL : 0);
+}
+
+int o2o_replay_batch_alloc_with(o2o_batch *batch, int size, int obs_dim, int act_dim, int columns) {
   memset(batch, 0, sizeof(*batch));
   if (size < 1 || obs_dim < 1 || act_dim < 1) return -1;
-  size_t floats = (size_t)size * (2 * (size_t)obs_dim + (size_t)act_dim + 2);
-  size_t bytes = floats * sizeof(float) + (with_is_real ? (size_t)size : 0);
+  const int nw = !!(columns & O2O_COLUMN_WEIGHT), nm = !!(columns & O2O_COLUMN_MC_RETURN);
+  size_t floats = (size_t)size * (2 * (size_t)obs_dim + (size_t)act_dim + 2 + nw + nm);
+  size_t bytes = floats * sizeof(float) + ((columns & O2O_COLUMN_IS_REAL) ? (size_t)size : 0);
   float *p = calloc(1, bytes);
   if (!p) return -1;
   batch->size = size;
@@ -263,7 +388,11 @@ int o2o_replay_batch_alloc(o2o_batch *batch, int size, int obs_dim, int act_dim,
   batch->rew = batch->act + (size_t)size * act_dim;
   batch->next_obs = batch->rew + size;
   batch->done = batch->next_obs + (size_t)size * obs_dim;
-  batch->is_real = with_is_real ? (uint8_t *)(batch->done + size) : NULL;
+  float *extra = batch->done + size;
+  batch->weight = nw ? extra : NULL;
+  batch->mc_return = nm ? extra + (size_t)size * nw : NULL;
+  batch->is_real =
+      (columns & O2O_COLUMN_IS_REAL) ? (uint8_t *)(extra + (size_t)size * (nw + nm)) : NULL;
   return 0;
 }
 

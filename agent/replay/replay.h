@@ -12,6 +12,11 @@
  * o2o_replay_reserve hands out pointers to the next contiguous free rows, the caller fills
  * them (e.g. HDF5 reads into obs/act/...), then o2o_replay_commit makes them visible.
  *
+ * Optional per-row columns (O2O_COLUMN_WEIGHT, O2O_COLUMN_MC_RETURN) are allocated only when
+ * asked for at create time (o2o_replay_create_with) and sampled into batch->weight and
+ * batch->mc_return. Rows added without them get weight 1 and mc_return 0 (CORL's value for
+ * online rows, whose return is unknown; Cal-QL switches its bound off online).
+ *
  * Random numbers come from a caller-owned uint64_t state (o2o_replay_rng_seed), so
  * sampling is reproducible per seed and a buffer can be shared by several samplers. */
 #pragma once
@@ -28,15 +33,21 @@ typedef struct o2o_replay o2o_replay;
 
 /* Pointers to `rows` contiguous writable rows of a buffer (from o2o_replay_reserve). */
 typedef struct o2o_replay_view {
-  int64_t rows;    /* rows available to fill, <= the number asked for */
-  float *obs;      /* [rows][obs_dim] */
-  float *act;      /* [rows][act_dim] */
-  float *rew;      /* [rows] */
-  float *next_obs; /* [rows][obs_dim] */
-  float *done;     /* [rows] 1 = true terminal (never time-limit truncation) */
+  int64_t rows;     /* rows available to fill, <= the number asked for */
+  float *obs;       /* [rows][obs_dim] */
+  float *act;       /* [rows][act_dim] */
+  float *rew;       /* [rows] */
+  float *next_obs;  /* [rows][obs_dim] */
+  float *done;      /* [rows] 1 = true terminal (never time-limit truncation) */
+  float *weight;    /* [rows] or NULL (no such column); reserve pre-fills 1 */
+  float *mc_return; /* [rows] or NULL; reserve pre-fills 0 */
 } o2o_replay_view;
 
 o2o_replay *o2o_replay_create(int64_t capacity, int obs_dim, int act_dim, char *err, size_t errlen);
+/* With optional columns: O2O_COLUMN_WEIGHT | O2O_COLUMN_MC_RETURN (others are refused). */
+o2o_replay *o2o_replay_create_with(int64_t capacity, int obs_dim, int act_dim, int columns,
+                                   char *err, size_t errlen);
+int o2o_replay_columns(const o2o_replay *rb);  /* the O2O_COLUMN_* flags it stores */
 void o2o_replay_destroy(o2o_replay *rb);       /* NULL is fine */
 int64_t o2o_replay_size(const o2o_replay *rb); /* rows stored, <= capacity */
 int64_t o2o_replay_capacity(const o2o_replay *rb);
@@ -61,14 +72,42 @@ int o2o_replay_commit(o2o_replay *rb, int64_t rows, char *err, size_t errlen);
 /* Row i (0 = oldest stored) for inspection and tests; returns 0, or -1 if out of range. */
 int o2o_replay_get(const o2o_replay *rb, int64_t i, float *obs, float *act, float *rew,
                    float *next_obs, float *done);
+/* The optional columns of row i (NULL pointers skipped); -1 if out of range or a column asked
+ * for is not stored. */
+int o2o_replay_get_columns(const o2o_replay *rb, int64_t i, float *weight, float *mc_return);
+
+/* ---- Monte-Carlo returns-to-go (Cal-QL) --------------------------------------------------- */
+typedef struct o2o_mc_opts {
+  double gamma;         /* discount, [0, 1] (< 1 with sparse_reward or infinite_horizon) */
+  int sparse_reward;    /* an episode whose every reward == reward_neg gets reward_neg/(1-gamma) */
+  double reward_neg;    /* the failure reward of a sparse task */
+  int infinite_horizon; /* a truncated episode goes on with its last reward: r_T/(1-gamma) */
+} o2o_mc_opts;
+
+/* G_t = r_t + gamma (1 - terminal_t) G_{t+1} over n consecutive dataset rows, episodes ending
+ * after every row whose terminal or timeout is set (the official Cal-QL code's
+ * calc_return_to_go, github.com/nakamotoo/Cal-QL JaxCQL/replay_buffer.py): a timed-out
+ * (truncated) episode's return stops at its last row (tail 0, no bootstrap) unless
+ * infinite_horizon; rows after the last end (an unfinished episode) are treated as truncated.
+ * The rewards are the ones the learner sees (after any scaling). out [n] (float32; computed in
+ * double). -1 + err: no terminal or timeout in the rows (no episode boundaries), bad options. */
+int o2o_mc_returns(int64_t n, const float *rew, const uint8_t *terminals, const uint8_t *timeouts,
+                   const o2o_mc_opts *opts, float *out, char *err, size_t errlen);
+/* The same from the rewards of rows [first, first + n) of a buffer (0 = oldest), written into
+ * its mc_return column; -1 + err if the buffer has none or the range is outside it. */
+int o2o_replay_fill_mc_returns(o2o_replay *rb, int64_t first, int64_t n, const uint8_t *terminals,
+                               const uint8_t *timeouts, const o2o_mc_opts *opts, char *err,
+                               size_t errlen);
 
 /* ---- sampling ---------------------------------------------------------------------- */
 void o2o_replay_rng_seed(uint64_t *rng, uint64_t seed);
 uint64_t o2o_replay_rng_next(uint64_t *rng);              /* splitmix64 */
 uint64_t o2o_replay_rng_below(uint64_t *rng, uint64_t n); /* uniform in [0, n), unbiased */
 
-/* Fill batch rows [row0, row0 + n) with uniform samples (with replacement). Returns 0, or
- * -1 with err if the buffer is empty or the batch is too small / has other dims. */
+/* Fill batch rows [row0, row0 + n) with uniform samples (with replacement), with the optional
+ * columns the batch has (batch->weight, batch->mc_return). Returns 0, or -1 with err if the
+ * buffer is empty, the batch is too small / has other dims, or it asks for a column the buffer
+ * does not store. */
 int o2o_replay_sample_into(const o2o_replay *rb, uint64_t *rng, o2o_batch *batch, int row0, int n,
                            char *err, size_t errlen);
 /* Fill all batch->size rows from one buffer; is_real (if present) set to `is_real`. */
@@ -82,6 +121,8 @@ int o2o_replay_mix_count(int batch_size, double real_ratio); /* rows taken from 
 
 /* A batch with its own storage (one allocation); with_is_real adds the is_real array. */
 int o2o_replay_batch_alloc(o2o_batch *batch, int size, int obs_dim, int act_dim, int with_is_real);
+/* The same with any O2O_COLUMN_* flags (is_real, weight, mc_return). */
+int o2o_replay_batch_alloc_with(o2o_batch *batch, int size, int obs_dim, int act_dim, int columns);
 void o2o_replay_batch_free(o2o_batch *batch);
 
 #ifdef __cplusplus

@@ -14,11 +14,13 @@ void o2o_train_free_dataset(o2o_loaded_dataset *d) {
   o2o_replay_destroy(d->rb);
   free(d->obs_mean);
   free(d->obs_std);
+  free(d->terminals);
+  free(d->timeouts);
   memset(d, 0, sizeof *d);
 }
 
 int o2o_train_load_dataset(const char *name, const o2o_bridge_spec *sp, double reward_scale,
-                           o2o_loaded_dataset *out, char *err, size_t errlen) {
+                           int columns, o2o_loaded_dataset *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   char derr[O2O_DATASET_ERRLEN];
   if (o2o_dataset_find(name, out->path, sizeof out->path, derr, sizeof derr)) {
@@ -52,7 +54,7 @@ int o2o_train_load_dataset(const char *name, const o2o_bridge_spec *sp, double r
     o2o_agent_errf(err, errlen, "dataset %s holds no transitions", out->path);
     goto done;
   }
-  if (!(out->rb = o2o_replay_create(N, O, in->act_dim, err, errlen))) goto done;
+  if (!(out->rb = o2o_replay_create_with(N, O, in->act_dim, columns, err, errlen))) goto done;
   term = malloc((size_t)N);
   tout = malloc((size_t)N);
   out->obs_mean = calloc((size_t)O, sizeof(float));
@@ -109,6 +111,9 @@ int o2o_train_load_dataset(const char *name, const o2o_bridge_spec *sp, double r
     out->obs_std[j] = (float)sqrt(s / (double)N);
   }
   rc = o2o_replay_commit(out->rb, N, err, errlen);
+  out->terminals = term;
+  out->timeouts = tout;
+  term = tout = NULL;
 done:
   free(term);
   free(tout);

@@ -62,7 +62,9 @@ typedef struct run {
 /* 1. the dataset: checked against the scenario, read into the replay buffer */
 static int load_dataset(run *r, char *err, size_t errlen) {
   const o2o_offline_config *c = r->cfg;
-  if (o2o_train_load_dataset(c->dataset, r->spec, c->reward_scale, &r->data, err, errlen))
+  if (o2o_train_load_dataset(c->dataset, r->spec, c->reward_scale,
+                             r->algo->columns & (O2O_COLUMN_WEIGHT | O2O_COLUMN_MC_RETURN),
+                             &r->data, err, errlen))
     return -1;
   r->rb = r->data.rb;
   r->rows = r->data.rows;
@@ -280,6 +282,28 @@ static int open_dir(run *r, char *err, size_t errlen) {
   return 0;
 }
 
+/* Monte-Carlo returns-to-go of every row (Cal-QL's mc_return column) from the episode ends, with
+ * the learner's discount and return rules, on the rewards as it sees them (after any scale). */
+static int fill_returns(run *r, char *err, size_t errlen) {
+  if (!(o2o_replay_columns(r->rb) & O2O_COLUMN_MC_RETURN)) return 0;
+  const void *cfg = o2o_learner_config(r->learner);
+  const o2o_learner_field *g = o2o_learner_field_find(r->algo, "gamma");
+  const o2o_learner_field *sp = o2o_learner_field_find(r->algo, "sparse_reward");
+  const o2o_learner_field *rn = o2o_learner_field_find(r->algo, "reward_neg");
+  const o2o_learner_field *ih = o2o_learner_field_find(r->algo, "mc_infinite_horizon");
+  o2o_mc_opts o = {.gamma = g ? o2o_learner_field_get(g, cfg) : 0.99,
+                   .sparse_reward = sp && o2o_learner_field_get(sp, cfg) != 0,
+                   .reward_neg = rn ? o2o_learner_field_get(rn, cfg) : 0.0,
+                   .infinite_horizon = ih && o2o_learner_field_get(ih, cfg) != 0};
+  char sub[O2O_AGENT_ERRLEN];
+  if (o2o_replay_fill_mc_returns(r->rb, 0, r->rows, r->data.terminals, r->data.timeouts, &o, sub,
+                                 sizeof sub)) {
+    o2o_agent_errf(err, errlen, "dataset %s: %s", r->dataset_path, sub);
+    return -1;
+  }
+  return 0;
+}
+
 static int make_learner(run *r, char *err, size_t errlen) {
   const o2o_offline_config *c = r->cfg;
   if (c->resume) {
@@ -341,13 +365,15 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
   if (o2o_train_env_pool(&r.eval, &pc, err, errlen)) return -1;
   r.have_eval = 1;
   r.spec = r.eval.spec(r.eval.ctx);
-  if (load_dataset(&r, err, errlen) || make_learner(&r, err, errlen) || open_dir(&r, err, errlen) ||
+  if (load_dataset(&r, err, errlen) || make_learner(&r, err, errlen) ||
+      fill_returns(&r, err, errlen) || open_dir(&r, err, errlen) ||
       (!c->resume && write_config(&r, err, errlen)))
     goto done;
   res->dataset_return_mean = r.return_mean;
   res->reward_scale = r.reward_scale;
   const int B = o2o_learner_batch_size(r.learner);
-  if (o2o_replay_batch_alloc(&r.batch, B, r.spec->obs_dim, r.spec->act_dim, 0) ||
+  if (o2o_replay_batch_alloc_with(&r.batch, B, r.spec->obs_dim, r.spec->act_dim,
+                                  o2o_replay_columns(r.rb)) ||
       !(r.returns = calloc((size_t)c->eval_episodes, sizeof(double)))) {
     o2o_agent_errf(err, errlen, "out of memory");
     goto done;

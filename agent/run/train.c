@@ -359,7 +359,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     goto done;
   }
   if (cfg->real_dataset) {
-    if (o2o_train_load_dataset(cfg->real_dataset, r.spec, 0, &r.real, sub, sizeof sub) ||
+    if (o2o_train_load_dataset(cfg->real_dataset, r.spec, 0, 0, &r.real, sub, sizeof sub) ||
         o2o_learner_set_data_stats(r.learner, r.real.obs_mean, r.real.obs_std, sub, sizeof sub)) {
       o2o_agent_errf(err, errlen, "train: %s", sub);
       goto done;

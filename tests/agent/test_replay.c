@@ -197,3 +197,83 @@ Test(replay, hopper_million_memory_ratio) {
   cr_assert_eq(r, (float)(n - 1));
   o2o_replay_destroy(rb);
 }
+
+/* ---- optional columns and Monte-Carlo returns-to-go ---- */
+Test(replay, columns_are_stored_only_when_asked_and_sampled_into_batches) {
+  char err[256] = "";
+  o2o_replay *plain = o2o_replay_create(4, 1, 1, err, sizeof err);
+  o2o_replay *rb =
+      o2o_replay_create_with(4, 1, 1, O2O_COLUMN_WEIGHT | O2O_COLUMN_MC_RETURN, err, sizeof err);
+  cr_assert(plain && rb, "%s", err);
+  cr_assert_eq(o2o_replay_columns(plain), 0);
+  cr_assert_eq(o2o_replay_bytes(rb) - o2o_replay_bytes(plain), 2 * 4 * sizeof(float));
+  cr_assert_null(o2o_replay_create_with(4, 1, 1, O2O_COLUMN_IS_REAL, err, sizeof err));
+  cr_assert(strstr(err, "columns"), "%s", err);
+  float obs[4] = {0, 1, 2, 3}, act[4] = {0}, rew[4] = {0, 1, 2, 3};
+  o2o_replay_add(rb, 4, obs, act, rew, obs, NULL);
+  o2o_replay_add(plain, 4, obs, act, rew, obs, NULL);
+  float w, g;
+  cr_assert_eq(o2o_replay_get_columns(rb, 2, &w, &g), 0);
+  cr_assert(w == 1.0f && g == 0.0f, "defaults weight 1, mc_return 0: %g %g", w, g);
+  cr_assert_eq(o2o_replay_get_columns(plain, 0, &w, NULL), -1);
+  /* returns of the rewards 0 1 2 3, one episode ending in a timeout at row 3, gamma 0.5 */
+  uint8_t term[4] = {0, 0, 0, 0}, tout[4] = {0, 0, 0, 1};
+  o2o_mc_opts o = {.gamma = 0.5};
+  cr_assert_eq(o2o_replay_fill_mc_returns(rb, 0, 4, term, tout, &o, err, sizeof err), 0, "%s", err);
+  o2o_batch b;
+  cr_assert_eq(o2o_replay_batch_alloc_with(&b, 16, 1, 1, O2O_COLUMN_MC_RETURN | O2O_COLUMN_IS_REAL),
+               0);
+  cr_assert(b.mc_return && !b.weight && b.is_real);
+  uint64_t rng;
+  o2o_replay_rng_seed(&rng, 3);
+  cr_assert_eq(o2o_replay_sample(rb, &rng, &b, 1, err, sizeof err), 0, "%s", err);
+  static const float want[4] = {1.375f, 2.75f, 3.5f, 3.0f}; /* G = r + 0.5 G next */
+  for (int i = 0; i < 16; i++)
+    cr_assert_eq(b.mc_return[i], want[(int)b.obs[i]], "row of obs %g: %g", b.obs[i],
+                 b.mc_return[i]);
+  /* a batch asking for a column the buffer lacks is refused */
+  cr_assert_eq(o2o_replay_sample(plain, &rng, &b, 1, err, sizeof err), -1);
+  cr_assert(strstr(err, "mc_return"), "%s", err);
+  o2o_replay_batch_free(&b);
+  o2o_replay_destroy(rb);
+  o2o_replay_destroy(plain);
+}
+
+Test(replay, mc_returns_follow_episode_ends_and_the_official_rules) {
+  char err[256] = "";
+  /* two episodes: a terminal at row 2, then a truncation (timeout) at row 5; a trailing row 6 */
+  float rew[7] = {1, 2, 3, 4, 5, 6, 7}, g[7];
+  uint8_t term[7] = {0, 0, 1, 0, 0, 0, 0}, tout[7] = {0, 0, 0, 0, 0, 1, 0};
+  o2o_mc_opts o = {.gamma = 0.9};
+  cr_assert_eq(o2o_mc_returns(7, rew, term, tout, &o, g, err, sizeof err), 0, "%s", err);
+  double e0 = 3, e1 = 6; /* truncated: tail 0, no bootstrap (the official code's default) */
+  double want[7] = {
+      1 + 0.9 * (2 + 0.9 * e0), 2 + 0.9 * e0, e0, 4 + 0.9 * (5 + 0.9 * e1), 5 + 0.9 * e1, e1, 7};
+  for (int i = 0; i < 7; i++)
+    cr_assert_float_eq(g[i], want[i], 1e-5, "row %d: %g vs %g", i, g[i], want[i]);
+  /* infinite horizon: a truncated episode goes on with r_T / (1 - gamma); terminals do not */
+  o.infinite_horizon = 1;
+  cr_assert_eq(o2o_mc_returns(7, rew, term, tout, &o, g, err, sizeof err), 0, "%s", err);
+  cr_assert_float_eq(g[2], 3.0, 1e-5);
+  cr_assert_float_eq(g[5], 60.0, 1e-4);
+  cr_assert_float_eq(g[4], 5 + 0.9 * 60.0, 1e-4);
+  /* sparse rule: an episode of only failure rewards gets r_neg / (1 - gamma) everywhere */
+  float srew[5] = {-1, -1, -1, -1, 0};
+  uint8_t st[5] = {0, 0, 1, 0, 1};
+  o = (o2o_mc_opts){.gamma = 0.9, .sparse_reward = 1, .reward_neg = -1};
+  cr_assert_eq(o2o_mc_returns(5, srew, st, NULL, &o, g, err, sizeof err), 0, "%s", err);
+  for (int i = 0; i < 3; i++)
+    cr_assert_float_eq(g[i], -10.0, 1e-5, "row %d: %g", i, g[i]);
+  cr_assert_float_eq(g[3], -1.0, 1e-6); /* that episode reached a 0: plain discounted sum */
+  o.sparse_reward = 0;
+  cr_assert_eq(o2o_mc_returns(5, srew, st, NULL, &o, g, err, sizeof err), 0, "%s", err);
+  cr_assert_float_eq(g[0], -1 - 0.9 - 0.81, 1e-5);
+  /* no boundaries at all: refused, naming the problem */
+  uint8_t none[3] = {0, 0, 0};
+  cr_assert_eq(o2o_mc_returns(3, rew, none, none, &o, g, err, sizeof err), -1);
+  cr_assert(strstr(err, "no episode boundaries"), "%s", err);
+  o.gamma = 1.0;
+  o.infinite_horizon = 1;
+  cr_assert_eq(o2o_mc_returns(7, rew, term, tout, &o, g, err, sizeof err), -1);
+  cr_assert(strstr(err, "gamma"), "%s", err);
+}
