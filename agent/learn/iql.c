@@ -330,13 +330,27 @@ static float cosine_lr(const iql *q) {
 static int iql_update(void *self, const o2o_batch *b, o2o_learner_stats *st, char *err,
                       size_t errlen) {
   iql *q = self;
-  for (int i = 0; i < q->B * q->obs_dim; i++)
-    if (!isfinite(b->obs[i]) || !isfinite(b->next_obs[i])) {
-      o2o_agent_errf(err, errlen, "iql: batch.%s row %d is not finite at update step %lld",
-                     isfinite(b->obs[i]) ? "next_obs" : "obs", i / q->obs_dim,
+  /* every column before the V step: a NaN reward would otherwise surface only in the critic
+   * loss, after V and the actor had stepped */
+  const struct {
+    const char *name;
+    const float *x;
+    int cols;
+  } cols[] = {{"obs", b->obs, q->obs_dim},
+              {"act", b->act, q->act_dim},
+              {"rew", b->rew, 1},
+              {"next_obs", b->next_obs, q->obs_dim},
+              {"done", b->done, 1}};
+  for (int k = 0; k < 5; k++) {
+    long i = o2o_nn_find_nonfinite(cols[k].x, (size_t)q->B * cols[k].cols);
+    if (i >= 0) {
+      o2o_agent_errf(err, errlen,
+                     "iql: batch.%s row %ld col %ld is %g (not finite) at update step %lld",
+                     cols[k].name, i / cols[k].cols, i % cols[k].cols, (double)cols[k].x[i],
                      (long long)q->updates + 1);
       return -1;
     }
+  }
   double lv = value_loss(q, b);
   if (check(q, lv, "value", q->value.g, q->value.n, err, errlen)) return -1;
   o2o_nn_adam_step(&q->value.opt, q->value.p, q->value.g);

@@ -236,3 +236,29 @@ Test(iql, actor_learning_rate_decays_on_a_cosine) {
   o2o_learner_destroy(l);
   o2o_replay_batch_free(&b);
 }
+
+/* A non-finite reward, action or done flag is refused before the V step: every tensor stays. */
+Test(iql, non_finite_batch_columns_are_refused_before_any_step) {
+  o2o_iql_config c = tiny();
+  char err[256] = "";
+  void *q = o2o_algo_iql.create(O, A, &c, 7, err, sizeof err);
+  cr_assert_not_null(q, "%s", err);
+  size_t nv;
+  float *pv = o2o_iql_test_params(q, 0, &nv);
+  float *keep = malloc(sizeof(float) * nv);
+  memcpy(keep, pv, sizeof(float) * nv);
+  o2o_batch b;
+  const char *want[3] = {"batch.rew row 2", "batch.act row 1 col 1", "batch.done row 3"};
+  for (int k = 0; k < 3; k++) {
+    hand_batch(&b);
+    float *x = k == 0 ? &b.rew[2] : k == 1 ? &b.act[1 * A + 1] : &b.done[3];
+    *x = k == 1 ? INFINITY : NAN;
+    err[0] = 0;
+    cr_assert_neq(o2o_algo_iql.update(q, &b, NULL, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, want[k]), "%s", err);
+    cr_assert_eq(memcmp(pv, keep, sizeof(float) * nv), 0, "V stepped on a refused batch (%s)", err);
+    o2o_replay_batch_free(&b);
+  }
+  free(keep);
+  o2o_algo_iql.destroy(q);
+}
