@@ -111,7 +111,14 @@ class VectorEnv(_Base):
         if self.render_mode is None:
             return None
         w, h = self.render_size
-        return tuple(self.client.render(i, w, h) for i in self.render_envs)
+        # The server's first frame creates its GL context, which can take seconds on a busy
+        # machine with software rendering: frames get at least 30 s, not the step timeout.
+        keep = self.client.timeout_ms
+        self.client.timeout_ms = max(keep, 30000)
+        try:
+            return tuple(self.client.render(i, w, h) for i in self.render_envs)
+        finally:
+            self.client.timeout_ms = keep
 
     def close(self, **kwargs):
         """Disconnects; an o2o-sim started by launch() is also stopped."""
