@@ -139,17 +139,14 @@ static int resume_settings(o2o_train_config *cfg, const char *ckpt, char *scen, 
     snprintf(variant, cap, "%s", va ? va : "real");
     cfg->scenario = scen;
     cfg->variant = variant;
-    cfg->algorithm = al;
     const char *v;
 #define RUN_KEY(key, member, type)                                                                 \
   if ((v = o2o_ckpt_meta_get(m, key))) cfg->member = (type)strtoll(v, NULL, 10);
-    RUN_KEY("seed", seed, uint64_t)
     RUN_KEY("steps", steps, int64_t)
     RUN_KEY("envs_per_proc", envs_per_proc, int)
     RUN_KEY("procs", procs, int)
     RUN_KEY("eval_every", eval_every, int64_t)
     RUN_KEY("eval_episodes", eval_episodes, int)
-    RUN_KEY("eval_seed", eval_seed, uint64_t)
     RUN_KEY("checkpoint_every", checkpoint_every, int64_t)
     RUN_KEY("replay_capacity", replay_capacity, int64_t)
 #undef RUN_KEY
@@ -167,7 +164,6 @@ static int resume_settings(o2o_train_config *cfg, const char *ckpt, char *scen, 
       *slash = 0;
     else
       snprintf(dir, cap, ".");
-    cfg->algorithm = al;
   }
   static char algo_name[64];
   if (!rc) {
@@ -201,8 +197,8 @@ int o2o_cmd_train_online(int argc, char **argv) {
     return 1;
   }
   algo->config_default(lcfg_buf);
-  int learner_flags = 0;
-  const char *fixed_flag = NULL; /* a flag the checkpoint fixes on --resume */
+  int learner_flags = 0, given = 0; /* given: bits of the run flags on the command line */
+  const char *fixed_flag = NULL;    /* a flag the checkpoint fixes on --resume */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -254,21 +250,21 @@ int o2o_cmd_train_online(int argc, char **argv) {
     else if (!strcmp(a, "--seed"))
       rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.seed = (uint64_t)n, fixed_flag = a;
     else if (!strcmp(a, "--steps"))
-      rc = parse_i64(a, v, 1, INT64_MAX, &n), cfg.steps = n;
+      rc = parse_i64(a, v, 1, INT64_MAX, &n), cfg.steps = n, given |= 1;
     else if (!strcmp(a, "--envs"))
-      rc = parse_i64(a, v, 1, 4096, &n), cfg.envs_per_proc = (int)n;
+      rc = parse_i64(a, v, 1, 4096, &n), cfg.envs_per_proc = (int)n, given |= 2;
     else if (!strcmp(a, "--procs"))
-      rc = parse_i64(a, v, 1, 256, &n), cfg.procs = (int)n;
+      rc = parse_i64(a, v, 1, 256, &n), cfg.procs = (int)n, given |= 4;
     else if (!strcmp(a, "--out"))
       out = v, fixed_flag = a;
     else if (!strcmp(a, "--eval-every"))
-      rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.eval_every = n;
+      rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.eval_every = n, given |= 8;
     else if (!strcmp(a, "--eval-episodes"))
-      rc = parse_i64(a, v, 1, 1000, &n), cfg.eval_episodes = (int)n;
+      rc = parse_i64(a, v, 1, 1000, &n), cfg.eval_episodes = (int)n, given |= 16;
     else if (!strcmp(a, "--eval-seed"))
       rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.eval_seed = (uint64_t)n, fixed_flag = a;
     else if (!strcmp(a, "--checkpoint-every"))
-      rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.checkpoint_every = n;
+      rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.checkpoint_every = n, given |= 32;
     else if (!strcmp(a, "--replay-capacity"))
       rc = parse_i64(a, v, 1, INT64_MAX, &n), cfg.replay_capacity = n;
     else if (!strcmp(a, "--stop-at-return"))
@@ -298,19 +294,21 @@ int o2o_cmd_train_online(int argc, char **argv) {
       return 2;
     }
     /* the run settings not given on the command line come from the checkpoint */
-    o2o_train_config given = cfg;
-    o2o_train_config dflt;
-    o2o_train_config_default(&dflt);
+    const o2o_train_config flags = cfg;
     if (resume_settings(&cfg, cfg.resume, scen_buf, var_buf, dir_buf, sizeof scen_buf)) return 1;
-#define KEEP_GIVEN(member)                                                                         \
-  if (given.member != dflt.member) cfg.member = given.member;
-    KEEP_GIVEN(steps)
-    KEEP_GIVEN(envs_per_proc)
-    KEEP_GIVEN(procs)
-    KEEP_GIVEN(eval_every)
-    KEEP_GIVEN(eval_episodes)
-    KEEP_GIVEN(checkpoint_every)
+#define KEEP_GIVEN(bit, member)                                                                    \
+  if (given & (bit)) cfg.member = flags.member;
+    KEEP_GIVEN(1, steps)
+    KEEP_GIVEN(2, envs_per_proc)
+    KEEP_GIVEN(4, procs)
+    KEEP_GIVEN(8, eval_every)
+    KEEP_GIVEN(16, eval_episodes)
+    KEEP_GIVEN(32, checkpoint_every)
 #undef KEEP_GIVEN
+    cfg.progress = flags.progress;
+    cfg.validate_transitions = flags.validate_transitions;
+    cfg.stop_at_return = flags.stop_at_return;
+    cfg.sim_exe = flags.sim_exe;
     out = dir_buf;
   } else {
     /* the learner's own cross-field checks, before any simulator spawns */
