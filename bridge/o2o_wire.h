@@ -57,6 +57,7 @@ enum {
 
 /* Header flags. */
 #define O2O_WIRE_FLAG_NO_SEEDS 1u /* RESET: empty seeds frame, keep each env's RNG stream */
+/* Any other bit, or NO_SEEDS on another type, is refused with O2O_WIRE_EHEADER. */
 
 /* ERROR codes (header field "code" of an ERROR message). */
 enum {
@@ -69,7 +70,7 @@ enum {
   O2O_WIRE_EDIMS = 6,      /* counts/dims negative or not matching the server's envs */
   O2O_WIRE_ENONFINITE = 7, /* NaN or inf in actions, dynamics values or state */
   O2O_WIRE_ETOOLARGE = 8,  /* a dimension or the whole message exceeds the limits */
-  O2O_WIRE_EARG = 9,       /* bad argument: env index, unknown parameter, bad text */
+  O2O_WIRE_EARG = 9,       /* bad argument: env index/range, unknown or repeated parameter, bad text */
   O2O_WIRE_ESIM = 10,      /* the simulator rejected the request (message says why) */
   O2O_WIRE_ERENDER = 11,   /* rendering unavailable (no display) or failed */
   O2O_WIRE_EINTERNAL = 12, /* server-side failure (out of memory, ...) */
@@ -124,6 +125,12 @@ int o2o_wire_layout(const o2o_wire_header *h, size_t sizes[O2O_WIRE_MAX_ARRAYS],
  * header could be read (request_id is 0 if the header itself is unusable). */
 int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg, char *err,
                     size_t errlen);
+
+/* o2o_wire_decode as the server needs it: a type that is not a request (a reply type, an
+ * unknown type) is refused with O2O_WIRE_ETYPE before its dimensions or frames are looked
+ * at. */
+int o2o_wire_decode_request(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg,
+                            char *err, size_t errlen);
 
 /* Index of the first non-finite float32/float64 in an unaligned buffer of n values, or -1. */
 long o2o_wire_find_nonfinite_f32(const void *data, size_t n);

@@ -95,6 +95,14 @@ int o2o_pool_wire_recv(o2o_pool *p, pool_chunk *ch, char *err, size_t errlen) {
     memcpy(p->final_obs + r0 * od, m.arrays[4].data, n * od * sizeof(float));
     memcpy(p->episode_step + r0, m.arrays[5].data, n * sizeof(int32_t));
     memset(p->lost + r0, 0, n);
+    /* episode_step -1: the server found the env's physics diverged and started a new
+     * episode; no transition happened, exactly like a lost step (PROTOCOL.md, STEP). */
+    for (size_t i = r0; i < r0 + n; i++) {
+      if (p->episode_step[i] == -1) {
+        p->episode_step[i] = 0;
+        p->lost[i] = 1;
+      }
+    }
     ch->pending_id = 0;
     return 1;
   }

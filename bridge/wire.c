@@ -148,9 +148,26 @@ static int check_dim(const char *what, int32_t v, int32_t lo, int32_t hi, char *
   return 0;
 }
 
+/* An env index outside [0, O2O_WIRE_MAX_ENVS) is BAD_ARG, like an env outside the server's
+ * envs (one code for "no such env" wherever it is found). */
+static int check_env(int32_t env, char *err, size_t errlen) {
+  if (env < 0 || env >= O2O_WIRE_MAX_ENVS) {
+    o2o_bridge_errf(err, errlen, "header field env = %d: outside [0, %d]", env,
+                    O2O_WIRE_MAX_ENVS - 1);
+    return -O2O_WIRE_EARG;
+  }
+  return 0;
+}
+
 #define CHECK(what, v, lo, hi)                                                                     \
   do {                                                                                             \
     int rc_ = check_dim(what, v, lo, hi, err, errlen);                                             \
+    if (rc_) return rc_;                                                                           \
+  } while (0)
+
+#define CHECK_ENV(v)                                                                               \
+  do {                                                                                             \
+    int rc_ = check_env(v, err, errlen);                                                           \
     if (rc_) return rc_;                                                                           \
   } while (0)
 
@@ -164,10 +181,10 @@ int o2o_wire_layout(const o2o_wire_header *h, size_t sizes[O2O_WIRE_MAX_ARRAYS],
   case O2O_MSG_SET_STATE | O2O_MSG_REPLY:
     return 0;
   case O2O_MSG_GET_STATE:
-    CHECK("env", h->env, 0, O2O_WIRE_MAX_ENVS - 1);
+    CHECK_ENV(h->env);
     return 0;
   case O2O_MSG_RENDER:
-    CHECK("env", h->env, 0, O2O_WIRE_MAX_ENVS - 1);
+    CHECK_ENV(h->env);
     CHECK("width", h->width, 1, O2O_WIRE_MAX_PIXELS);
     CHECK("height", h->height, 1, O2O_WIRE_MAX_PIXELS);
     return 0;
@@ -192,13 +209,13 @@ int o2o_wire_layout(const o2o_wire_header *h, size_t sizes[O2O_WIRE_MAX_ARRAYS],
     sizes[0] = 4 * (size_t)h->num_envs * (size_t)h->obs_dim;
     return 1;
   case O2O_MSG_STEP: /* envs [env, env + num_envs) */
-    CHECK("env", h->env, 0, O2O_WIRE_MAX_ENVS - 1);
+    CHECK_ENV(h->env);
     CHECK("num_envs", h->num_envs, 1, O2O_WIRE_MAX_ENVS);
     CHECK("act_dim", h->act_dim, 1, O2O_BRIDGE_MAX_ACT);
     sizes[0] = 4 * (size_t)h->num_envs * (size_t)h->act_dim;
     return 1;
   case O2O_MSG_STEP | O2O_MSG_REPLY:
-    CHECK("env", h->env, 0, O2O_WIRE_MAX_ENVS - 1);
+    CHECK_ENV(h->env);
     CHECK("num_envs", h->num_envs, 1, O2O_WIRE_MAX_ENVS);
     CHECK("obs_dim", h->obs_dim, 1, O2O_BRIDGE_MAX_OBS);
     n = (size_t)h->num_envs;
@@ -219,12 +236,12 @@ int o2o_wire_layout(const o2o_wire_header *h, size_t sizes[O2O_WIRE_MAX_ARRAYS],
     return 2;
   case O2O_MSG_GET_STATE | O2O_MSG_REPLY:
   case O2O_MSG_SET_STATE:
-    CHECK("env", h->env, 0, O2O_WIRE_MAX_ENVS - 1);
+    CHECK_ENV(h->env);
     CHECK("state_dim", h->state_dim, 1, O2O_WIRE_MAX_STATE);
     sizes[0] = 8 * (size_t)h->state_dim;
     return 1;
   case O2O_MSG_RENDER | O2O_MSG_REPLY:
-    CHECK("env", h->env, 0, O2O_WIRE_MAX_ENVS - 1);
+    CHECK_ENV(h->env);
     CHECK("width", h->width, 1, O2O_WIRE_MAX_PIXELS);
     CHECK("height", h->height, 1, O2O_WIRE_MAX_PIXELS);
     sizes[0] = 3 * (size_t)h->width * (size_t)h->height;
@@ -266,8 +283,18 @@ static int check_names(const o2o_wire_frame *f, int count, int frame_index, char
   return 0;
 }
 
-int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg, char *err,
-                    size_t errlen) {
+/* Flag bits each type defines; any other bit set is refused (a newer peer's flag that this
+ * side does not know must not be silently ignored). */
+static uint32_t defined_flags(int type) {
+  return type == O2O_MSG_RESET ? O2O_WIRE_FLAG_NO_SEEDS : 0u;
+}
+
+static int is_request(int type) {
+  return type >= O2O_MSG_HELLO && type <= O2O_MSG_CLOSE;
+}
+
+static int decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg, int requests_only,
+                  char *err, size_t errlen) {
   memset(msg, 0, sizeof *msg);
   if (nframes < 1 || !frames) {
     o2o_bridge_errf(err, errlen, "empty message: no header frame");
@@ -297,6 +324,22 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
     return -O2O_WIRE_EHEADER;
   }
   o2o_wire_header_unpack(hb, &msg->h);
+  if (requests_only && !is_request(msg->h.type)) {
+    const char *name = o2o_wire_type_name(msg->h.type);
+    if (strcmp(name, "UNKNOWN") != 0)
+      o2o_bridge_errf(err, errlen, "%s (type 0x%x) is a reply, not a request", name,
+                      (unsigned)msg->h.type);
+    else
+      o2o_bridge_errf(err, errlen, "unknown message type %u (0x%x)", (unsigned)msg->h.type,
+                      (unsigned)msg->h.type);
+    return -O2O_WIRE_ETYPE;
+  }
+  uint32_t extra = msg->h.flags & ~defined_flags(msg->h.type);
+  if (extra) {
+    o2o_bridge_errf(err, errlen, "header field flags = 0x%x: bits 0x%x are not defined for %s",
+                    (unsigned)msg->h.flags, (unsigned)extra, o2o_wire_type_name(msg->h.type));
+    return -O2O_WIRE_EHEADER;
+  }
 
   size_t sizes[O2O_WIRE_MAX_ARRAYS];
   int n = o2o_wire_layout(&msg->h, sizes, err, errlen);
@@ -369,6 +412,16 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
     break;
   }
   return 0;
+}
+
+int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg, char *err,
+                    size_t errlen) {
+  return decode(frames, nframes, msg, 0, err, errlen);
+}
+
+int o2o_wire_decode_request(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg,
+                            char *err, size_t errlen) {
+  return decode(frames, nframes, msg, 1, err, errlen);
 }
 
 /* ---- SPEC ---------------------------------------------------------------------------- */

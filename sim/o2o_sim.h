@@ -23,6 +23,7 @@ extern "C" {
 #define O2O_SIM_MAX_OBS 64
 #define O2O_SIM_MAX_ACT 16
 #define O2O_SIM_MAX_DELAY 32
+#define O2O_SIM_MIN_SCALE 0.01 /* smallest gravity/friction/mass/gear scale */
 #define O2O_SIM_ERRLEN 512
 
 enum {
@@ -39,11 +40,11 @@ enum {
  * Units and valid ranges are documented in sim/README.md and checked by
  * o2o_dynamics_validate. */
 typedef struct o2o_dynamics {
-  double gravity_scale;    /* x nominal gravity vector, (0, 10] */
-  double friction_scale;   /* x every geom's friction (all 3 coefficients), (0, 10] */
-  double mass_scale;       /* x every body's mass and inertia, (0, 10] */
+  double gravity_scale;    /* x nominal gravity vector, [0.01, 10] */
+  double friction_scale;   /* x every geom's friction (all 3 coefficients), [0.01, 10] */
+  double mass_scale;       /* x every body's mass and inertia, [0.01, 10] */
   double damping_scale;    /* x every dof's damping, [0, 10] */
-  double gear_scale;       /* x every actuator's gear, (0, 10] */
+  double gear_scale;       /* x every actuator's gear, [0.01, 10] */
   double action_noise_std; /* std of Gaussian noise added to each action component, [0, 10] (action
                               units) */
   double obs_noise_std;    /* std of Gaussian noise added to each observation component, [0, 10] */
@@ -99,8 +100,14 @@ typedef struct o2o_step_result {
   uint8_t *terminated;   /* [num_envs] 1 = MDP terminal state (do not bootstrap) */
   uint8_t *truncated;    /* [num_envs] 1 = episode limit reached (bootstrap) */
   float *final_obs;      /* [num_envs][obs_dim] */
-  int32_t *episode_step; /* [num_envs] steps of the episode that obs[i] belongs to */
+  int32_t *episode_step; /* [num_envs] steps of the episode that obs[i] belongs to, or
+                            O2O_SIM_DIVERGED */
 } o2o_step_result;
+
+/* episode_step of an env whose physics diverged during the step (MuJoCo reset its data):
+ * no transition happened. The row has truncated = 1, terminated = 0, reward 0, final_obs =
+ * the observation before the step, obs = the first observation of a new episode. */
+#define O2O_SIM_DIVERGED (-1)
 
 typedef struct o2o_vecenv o2o_vecenv;
 

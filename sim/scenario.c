@@ -36,12 +36,15 @@ typedef struct dyn_field {
   double lo, hi;
 } dyn_field;
 
+/* The multiplicative scales stay within a factor 100 below nominal: a smaller gravity, friction,
+ * mass or gear (5e-324 was accepted once) is no sim-to-real gap but a degenerate model (MuJoCo
+ * warns of a singular inertia matrix). Damping may be switched off (0). */
 static const dyn_field DYN_FIELDS[] = {
-    {"gravity_scale", offsetof(o2o_dynamics, gravity_scale), 0, 1, 0.0, 10.0},
-    {"friction_scale", offsetof(o2o_dynamics, friction_scale), 0, 1, 0.0, 10.0},
-    {"mass_scale", offsetof(o2o_dynamics, mass_scale), 0, 1, 0.0, 10.0},
+    {"gravity_scale", offsetof(o2o_dynamics, gravity_scale), 0, 0, O2O_SIM_MIN_SCALE, 10.0},
+    {"friction_scale", offsetof(o2o_dynamics, friction_scale), 0, 0, O2O_SIM_MIN_SCALE, 10.0},
+    {"mass_scale", offsetof(o2o_dynamics, mass_scale), 0, 0, O2O_SIM_MIN_SCALE, 10.0},
     {"damping_scale", offsetof(o2o_dynamics, damping_scale), 0, 0, 0.0, 10.0},
-    {"gear_scale", offsetof(o2o_dynamics, gear_scale), 0, 1, 0.0, 10.0},
+    {"gear_scale", offsetof(o2o_dynamics, gear_scale), 0, 0, O2O_SIM_MIN_SCALE, 10.0},
     {"action_noise_std", offsetof(o2o_dynamics, action_noise_std), 0, 0, 0.0, 10.0},
     {"obs_noise_std", offsetof(o2o_dynamics, obs_noise_std), 0, 0, 0.0, 10.0},
     {"action_delay", offsetof(o2o_dynamics, action_delay), 1, 0, 0.0, O2O_SIM_MAX_DELAY},

@@ -8,10 +8,13 @@
 #include "server_internal.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -39,6 +42,7 @@ struct o2o_server {
   o2o_renderer *renderer;
   uint8_t *rgb;
   size_t rgb_cap;
+  o2o_wire_tx *render_tx; /* RENDER replies only, so a big frame's block can be dropped */
   o2o_viewer *viewer;
   int viewer_closed;
   /* reply being built */
@@ -51,11 +55,28 @@ struct o2o_server {
   char err[O2O_WIRE_MAX_TEXT];
 };
 
+/* The host of a tcp endpoint (between "tcp://" and the last ':', brackets of an IPv6
+ * address removed) into host; -1 if there is none or it does not fit. */
+static int tcp_host(const char *ep, char *host, size_t len) {
+  if (strncmp(ep, "tcp://", 6) != 0) return -1;
+  const char *h = ep + 6, *colon = strrchr(h, ':');
+  if (!colon || colon == h) return -1;
+  size_t n = (size_t)(colon - h);
+  if (n >= 2 && h[0] == '[' && h[n - 1] == ']') h++, n -= 2;
+  if (n == 0 || n >= len) return -1;
+  memcpy(host, h, n);
+  host[n] = 0;
+  return 0;
+}
+
 int o2o_server_endpoint_is_loopback(const char *ep) {
-  if (strncmp(ep, "tcp://", 6) != 0) return 0;
-  const char *host = ep + 6;
-  return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost:", 10) == 0 ||
-         strncmp(host, "[::1]:", 6) == 0;
+  char host[256];
+  if (strchr(ep, ';') || tcp_host(ep, host, sizeof host)) return 0;
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+  return 0; /* a name (interface or host): only the numeric address says where it binds */
 }
 
 static void fill_params(o2o_server *s) {
@@ -90,6 +111,26 @@ static int bind_socket(o2o_server *s, const o2o_server_config *cfg, char *err, s
   if (!is_ipc && !is_tcp) {
     o2o_bridge_errf(err, errlen, "endpoint '%s': use ipc://PATH or tcp://HOST:PORT", ep);
     return -1;
+  }
+  if (is_tcp && strchr(ep, ';')) {
+    /* ZeroMQ reads tcp://SOURCE;DEST as "connect from SOURCE": on a bind the part after
+     * ';' is the address actually bound, so 127.0.0.1:0;0.0.0.0:PORT would listen on
+     * every interface. */
+    o2o_bridge_errf(err, errlen,
+                    "endpoint '%s': the 'SOURCE;ADDRESS' form is not accepted; give the one "
+                    "address to bind, e.g. tcp://127.0.0.1:PORT",
+                    ep);
+    return -1;
+  }
+  if (is_tcp && strncmp(ep, "tcp://localhost:", 16) == 0) {
+    /* ZeroMQ binds interface names and numeric addresses, not host names. */
+    char port[32];
+    if (strlen(ep + 16) >= sizeof port) {
+      o2o_bridge_errf(err, errlen, "endpoint '%.64s...': the port is too long", ep);
+      return -1;
+    }
+    snprintf(port, sizeof port, "%s", ep + 16);
+    snprintf(s->endpoint, sizeof s->endpoint, "tcp://127.0.0.1:%s", port);
   }
   int remote = is_tcp && !o2o_server_endpoint_is_loopback(ep);
   if (remote && !cfg->allow_remote) {
@@ -129,9 +170,33 @@ static int bind_socket(o2o_server *s, const o2o_server_config *cfg, char *err, s
     o2o_bridge_errf(err, errlen, "endpoint '%s' is in use by another running server", ep);
     return -1;
   }
+  if (is_tcp && ep[6] == '[') {
+    int one = 1;
+    zmq_setsockopt(s->sock, ZMQ_IPV6, &one, sizeof one);
+  }
   if (zmq_bind(s->sock, ep) != 0) {
     o2o_bridge_errf(err, errlen, "cannot bind '%s': %s", ep, zmq_strerror(errno));
     return -1;
+  }
+  if (is_tcp) {
+    /* Trust the address ZeroMQ reports as bound, not the text we were given (an interface
+     * name, a port 0): it is also what the server prints and clients connect to. */
+    char bound[sizeof s->endpoint];
+    size_t blen = sizeof bound;
+    if (zmq_getsockopt(s->sock, ZMQ_LAST_ENDPOINT, bound, &blen) != 0 || blen == 0) {
+      o2o_bridge_errf(err, errlen, "endpoint '%s': cannot read the address bound: %s", ep,
+                      zmq_strerror(errno));
+      return -1;
+    }
+    bound[sizeof bound - 1] = 0;
+    if (!cfg->allow_remote && !o2o_server_endpoint_is_loopback(bound)) {
+      o2o_bridge_errf(err, errlen,
+                      "endpoint '%s' bound %s, which is not a loopback address; refused "
+                      "(pass --allow-remote with CURVE keys to serve other machines)",
+                      ep, bound);
+      return -1; /* o2o_server_destroy closes the socket */
+    }
+    snprintf(s->endpoint, sizeof s->endpoint, "%s", bound);
   }
   s->bound_ipc = is_ipc && ep[6] != '@'; /* ipc://@name is abstract: no file */
   return 0;
@@ -214,6 +279,7 @@ void o2o_server_destroy(o2o_server *s) {
   if (s->bound_ipc) unlink(s->endpoint + 6);
   o2o_wire_rx_free(&s->rx);
   o2o_wire_tx_destroy(s->tx);
+  o2o_wire_tx_destroy(s->render_tx);
   if (s->renderer) o2o_renderer_destroy(s->renderer);
   if (s->viewer) o2o_viewer_destroy(s->viewer);
   free(s->rgb);
@@ -235,12 +301,17 @@ void o2o_server_stats(const o2o_server *s, long *requests, long *errors) {
 
 /* ---- replies ------------------------------------------------------------------------ */
 
-static void send_reply(o2o_server *s, const o2o_wire_header *h, const o2o_wire_frame *arrays,
-                       int n) {
+static void send_reply_tx(o2o_server *s, o2o_wire_tx *tx, const o2o_wire_header *h,
+                          const o2o_wire_frame *arrays, int n) {
   /* A peer that went away makes ROUTER drop the reply; nothing else can fail here but
    * memory, and then the client times out. */
-  if (o2o_wire_send(s->sock, s->tx, s->route, s->nroute, h, arrays, n) != 0 && !s->quiet)
+  if (o2o_wire_send(s->sock, tx, s->route, s->nroute, h, arrays, n) != 0 && !s->quiet)
     fprintf(stderr, "o2o-sim: sending a reply failed: %s\n", zmq_strerror(errno));
+}
+
+static void send_reply(o2o_server *s, const o2o_wire_header *h, const o2o_wire_frame *arrays,
+                       int n) {
+  send_reply_tx(s, s->tx, h, arrays, n);
 }
 
 static void send_error(o2o_server *s, uint32_t request_id, int code, const char *fmt, ...) {
@@ -315,10 +386,16 @@ static void on_reset(o2o_server *s, const o2o_wire_msg *m) {
 static void on_step(o2o_server *s, const o2o_wire_msg *m) {
   const o2o_env_spec *es = s->es;
   int first = m->h.env, num = m->h.num_envs;
-  if (m->h.act_dim != es->act_dim || first > es->num_envs - num) {
+  if (first > es->num_envs - num) {
+    send_error(s, m->h.request_id, O2O_WIRE_EARG,
+               "STEP of envs [%d, %d): outside this server's envs [0, %d)", first, first + num,
+               es->num_envs);
+    return;
+  }
+  if (m->h.act_dim != es->act_dim) {
     send_error(s, m->h.request_id, O2O_WIRE_EDIMS,
-               "STEP of envs [%d, %d) x %d action values; this server has envs [0, %d) x %d", first,
-               first + num, m->h.act_dim, es->num_envs, es->act_dim);
+               "STEP has act_dim = %d; this server's envs take %d action values", m->h.act_dim,
+               es->act_dim);
     return;
   }
   memcpy(s->actions, m->arrays[0].data, m->arrays[0].size);
@@ -350,6 +427,13 @@ static void on_set_dynamics(o2o_server *s, const o2o_wire_msg *m) {
     int k = 0;
     while (k < NUM_DYN_PARAMS && strcmp(o2o_server_param_names[k], name) != 0)
       k++;
+    for (int j = 0; j < i && k < NUM_DYN_PARAMS; j++) {
+      if (strcmp(names + (size_t)j * O2O_WIRE_NAME_SIZE, name) == 0) {
+        send_error(s, m->h.request_id, O2O_WIRE_EARG,
+                   "SET_DYNAMICS: parameter '%s' given twice (records %d and %d)", name, j, i);
+        return;
+      }
+    }
     if (k == NUM_DYN_PARAMS) {
       send_error(s, m->h.request_id, O2O_WIRE_EARG,
                  "SET_DYNAMICS: unknown parameter '%s' (record %d); known: gravity_scale, "
@@ -448,7 +532,25 @@ static void on_render(o2o_server *s, const o2o_wire_msg *m) {
   h.width = w;
   h.height = hgt;
   o2o_wire_frame a = {s->rgb, need};
-  send_reply(s, &h, &a, 1);
+  if (!s->render_tx) s->render_tx = o2o_wire_tx_create();
+  if (!s->render_tx) {
+    send_error(s, m->h.request_id, O2O_WIRE_EINTERNAL, "RENDER: out of memory for the reply");
+    return;
+  }
+  send_reply_tx(s, s->render_tx, &h, &a, 1);
+  if ((size_t)w * (size_t)hgt > O2O_SERVER_RENDER_KEEP_PIXELS) {
+    /* A big frame's buffers (GL offscreen buffer, pixels, reply block: ~1 GB at 4096x4096
+     * with Mesa's software renderer) are not kept for good: the next RENDER builds them
+     * again. Blocks ZeroMQ still holds free themselves once sent. */
+    o2o_renderer_destroy(s->renderer);
+    s->renderer = NULL;
+    free(s->rgb);
+    s->rgb = NULL;
+    s->rgb_cap = 0;
+    o2o_wire_tx_destroy(s->render_tx);
+    s->render_tx = NULL;
+    malloc_trim(0);
+  }
 }
 
 static void handle(o2o_server *s) {
@@ -460,7 +562,7 @@ static void handle(o2o_server *s) {
   s->requests++;
   int nbody = rx->num_frames - s->nroute;
   o2o_wire_msg m;
-  int rc = o2o_wire_decode(rx->frames + s->nroute, nbody, &m, s->err, sizeof s->err);
+  int rc = o2o_wire_decode_request(rx->frames + s->nroute, nbody, &m, s->err, sizeof s->err);
   if (rc) {
     if (rc == -O2O_WIRE_EFRAMES && rx->total_frames > rx->num_frames)
       send_error(s, m.h.request_id, -rc, "%s message has %d frames: too many",

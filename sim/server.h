@@ -18,6 +18,10 @@ typedef struct o2o_server_config {
   int quiet;                     /* no messages on stderr */
 } o2o_server_config;
 
+/* A RENDER frame above this many pixels is not cached: after its reply the renderer and
+ * its buffers are released (PROTOCOL.md, RENDER). */
+#define O2O_SERVER_RENDER_KEEP_PIXELS (1024 * 1024)
+
 typedef struct o2o_server o2o_server;
 
 /* Binds the endpoint. env stays owned by the caller and must outlive the server. */
@@ -33,5 +37,8 @@ int o2o_server_run(o2o_server *s, volatile sig_atomic_t *stop, char *err, size_t
 /* Requests served and ERROR replies sent so far. */
 void o2o_server_stats(const o2o_server *s, long *requests, long *errors);
 
-/* 1 if a tcp endpoint's host is a loopback address (127.x.x.x, localhost, [::1]). */
+/* 1 if a tcp endpoint's host is a numeric loopback address (127.x.x.x or [::1]) and the
+ * endpoint has no ZeroMQ "SOURCE;ADDRESS" part. Names (localhost, interface names) are
+ * not loopback here: o2o_server_create binds tcp://localhost:P as tcp://127.0.0.1:P and
+ * checks the address ZeroMQ actually bound. */
 int o2o_server_endpoint_is_loopback(const char *endpoint);

@@ -293,8 +293,26 @@ int o2o_vecenv_step_range(o2o_vecenv *env, int first, int num, const float *acti
       memcpy(d->ctrl, applied, sizeof(double) * nu);
     }
     const double x_before = d->qpos[0];
+    /* MuJoCo resets mjData itself when qpos/qvel/qacc go bad (NaN, inf or beyond mjMAXVAL)
+     * and counts a warning; zero the counts so this step's reset is seen. */
+    for (int w = mjWARN_BADQPOS; w <= mjWARN_BADQACC; w++)
+      d->warning[w].number = 0;
     for (int s = 0; s < fs; s++)
       mj_step(m, d);
+    if (d->warning[mjWARN_BADQPOS].number || d->warning[mjWARN_BADQVEL].number ||
+        d->warning[mjWARN_BADQACC].number) {
+      /* The physics diverged: no transition happened. End the episode like a lost step
+       * (truncated, reward 0, final_obs = the last good observation, episode_step = -1)
+       * and start a proper new one (the task's reset, not MuJoCo's default pose). */
+      float *o = env->obs + (size_t)i * od;
+      memcpy(env->final_obs + (size_t)i * od, o, sizeof(float) * od);
+      env->reward[i] = 0;
+      env->terminated[i] = 0;
+      env->truncated[i] = 1;
+      reset_env(env, i, o);
+      env->episode_step[i] = O2O_SIM_DIVERGED;
+      continue;
+    }
     double r = t->healthy_reward - t->ctrl_cost_weight * ctrl_cost;
     if (t->forward_reward) r += (d->qpos[0] - x_before) / dt;
     env->reward[i] = (float)r;
@@ -384,6 +402,17 @@ int o2o_vecenv_set_state(o2o_vecenv *env, int i, const double *state, char *err,
       return O2O_SIM_EINVAL;
     }
   }
+  /* Physics entries MuJoCo would reset on at the next step (mj_checkPos/Vel/Acc). */
+  for (int j = 1; j < 1 + m->nq + 2 * m->nv + m->na; j++) {
+    if (fabs(state[j]) > mjMAXVAL) {
+      if (err)
+        snprintf(err, errlen,
+                 "set_state: env %d: state[%d] = %g is beyond MuJoCo's limit %g for qpos, qvel, "
+                 "act and qacc_warmstart",
+                 i, j, state[j], mjMAXVAL);
+      return O2O_SIM_EINVAL;
+    }
+  }
   const double *p = state + 1 + m->nq + 2 * m->nv + m->na;
   const double steps = p[0], k = p[1], head = p[2];
   if (!is_uint_below(steps, env->sc.max_episode_steps)) {
@@ -436,8 +465,10 @@ int o2o_vecenv_set_state(o2o_vecenv *env, int i, const double *state, char *err,
   memcpy(env->queue + (size_t)i * O2O_SIM_MAX_DELAY * env->nu, p + 3,
          sizeof(double) * O2O_SIM_MAX_DELAY * env->nu);
   memcpy(env->rng[i].s, s, sizeof s);
-  /* derived quantities (positions for rendering, contacts) for the new state; mj_forward does
-   * not touch qacc_warmstart, the only input it would otherwise change */
+  /* Derived quantities (positions for rendering, contacts) for the new state. mj_forward
+   * overwrites qacc_warmstart with the solver's result (MuJoCo 2.2): put the given one back,
+   * so get_state(set_state(x)) is x and the next step starts from the given warm start. */
   mj_forward(m, d);
+  memcpy(d->qacc_warmstart, state + 1 + m->nq + m->nv + m->na, sizeof(double) * m->nv);
   return O2O_SIM_OK;
 }

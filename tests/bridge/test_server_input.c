@@ -74,7 +74,10 @@ Test(server_input, every_bad_request_gets_an_error, .timeout = 60) {
   g = h;
   g.env = 2; /* envs [2, 6) of a 4-env server */
   o2o_wire_header_pack(&g, hb);
-  expect_error(&r, f, 2, O2O_WIRE_EDIMS, 41, "STEP range past the last env");
+  expect_error(&r, f, 2, O2O_WIRE_EARG, 41, "STEP range past the last env");
+  g.env = -1;
+  o2o_wire_header_pack(&g, hb);
+  expect_error(&r, f, 2, O2O_WIRE_EARG, 41, "STEP from env -1");
   g = h;
   g.type = 0x33;
   g.request_id = 42;
@@ -82,7 +85,14 @@ Test(server_input, every_bad_request_gets_an_error, .timeout = 60) {
   expect_error(&r, f, 2, O2O_WIRE_ETYPE, 42, "unknown type");
   g.type = O2O_MSG_STEP | O2O_MSG_REPLY;
   o2o_wire_header_pack(&g, hb);
-  expect_error(&r, f, 1, O2O_WIRE_EDIMS, 42, "reply type with obs_dim 0");
+  expect_error(&r, f, 1, O2O_WIRE_ETYPE, 42, "STEP reply type (obs_dim 0) as a request");
+  g.type = O2O_MSG_SPEC;
+  o2o_wire_header_pack(&g, hb);
+  expect_error(&r, f, 1, O2O_WIRE_ETYPE, 42, "SPEC (wrong frame count) as a request");
+  g = h;
+  g.flags = 0x10;
+  o2o_wire_header_pack(&g, hb);
+  expect_error(&r, f, 2, O2O_WIRE_EHEADER, 41, "STEP with an undefined flag bit");
   g = h;
   g.type = O2O_MSG_CLOSE | O2O_MSG_REPLY;
   o2o_wire_header_pack(&g, hb);
@@ -124,6 +134,42 @@ Test(server_input, every_bad_request_gets_an_error, .timeout = 60) {
   expect_error(&r, sf, 2, O2O_WIRE_EDIMS, 44, "SET_STATE with 3 doubles");
   o2o_wire_frame empty = {hb, 0};
   expect_error(&r, &empty, 1, O2O_WIRE_EHEADER, 0, "one empty frame");
+  /* A bad header echoes the request_id of bytes 8..11 when the magic is right and the frame
+   * has them, else 0. */
+  o2o_wire_header_init(&g, O2O_MSG_HELLO, 45);
+  o2o_wire_header_pack(&g, hb);
+  o2o_wire_frame shorth = {hb, 40};
+  expect_error(&r, &shorth, 1, O2O_WIRE_EHEADER, 45, "40-byte header");
+  shorth.size = 10;
+  expect_error(&r, &shorth, 1, O2O_WIRE_EHEADER, 0, "10-byte header");
+
+  /* One leading empty frame is taken as a REQ delimiter (documented): the request is served
+   * and the reply starts with an empty frame too. */
+  o2o_wire_header_init(&g, O2O_MSG_HELLO, 46);
+  o2o_wire_header_pack(&g, hb);
+  o2o_wire_frame req_style[2] = {{hb, 0}, {hb, sizeof hb}};
+  cr_assert_eq(raw_send(&r, req_style, 2), 0);
+  cr_assert_eq(raw_recv(&r, &m, 3000), 0, "%s", r.err);
+  cr_assert_eq(m.h.type, O2O_MSG_SPEC);
+  cr_assert_eq(m.h.request_id, 46);
+  cr_assert_eq(r.rx.num_frames, 7, "empty frame + SPEC's 6 frames, got %d", r.rx.num_frames);
+  cr_assert_eq(r.rx.frames[0].size, 0, "the reply does not start with the empty frame");
+  /* two leading empty frames: the second is the (empty) header */
+  o2o_wire_frame two_empty[3] = {{hb, 0}, {hb, 0}, {hb, sizeof hb}};
+  expect_error(&r, two_empty, 3, O2O_WIRE_EHEADER, 0, "two leading empty frames");
+
+  /* SET_DYNAMICS: a repeated name is refused (it was accepted, the last value winning) */
+  o2o_wire_header_init(&g, O2O_MSG_SET_DYNAMICS, 47);
+  g.num_params = 2;
+  o2o_wire_header_pack(&g, hb);
+  char names[2][32] = {"mass_scale", "mass_scale"};
+  double vals[2] = {2.0, 3.0};
+  o2o_wire_frame df[3] = {{hb, sizeof hb}, {names, sizeof names}, {vals, sizeof vals}};
+  expect_error(&r, df, 3, O2O_WIRE_EARG, 47, "mass_scale twice");
+  cr_assert(memmem(r.rx.frames[1].data, r.rx.frames[1].size, "'mass_scale' given twice", 23),
+            "the error does not name the repeated parameter");
+  cr_assert_eq(o2o_client_set_dynamics(good, 0, NULL, NULL, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(s->params[2], 1.0, "a refused SET_DYNAMICS changed mass_scale");
 
   /* the well-behaved client was never disturbed */
   o2o_bridge_batch b;

@@ -228,8 +228,22 @@ Test(wire, refuses_malformed_messages) {
   g.height = 10;
   expect_code(decode(&g, NULL, 0, &m), O2O_WIRE_ETOOLARGE, "5000-pixel render");
   g.width = 10;
+  /* an env index outside [0, 65535] is BAD_ARG, as an env outside the server's envs is */
   g.env = -2;
-  expect_code(decode(&g, NULL, 0, &m), O2O_WIRE_EDIMS, "negative env");
+  expect_code(decode(&g, NULL, 0, &m), O2O_WIRE_EARG, "negative env");
+  g.env = O2O_WIRE_MAX_ENVS;
+  expect_code(decode(&g, NULL, 0, &m), O2O_WIRE_EARG, "env 65536");
+  g.env = O2O_WIRE_MAX_ENVS - 1;
+  cr_assert_eq(decode(&g, NULL, 0, &m), 0, "env 65535: %s", err);
+  g.env = 0;
+
+  /* undefined flag bits are refused, not ignored; NO_SEEDS belongs to RESET only */
+  g.flags = 0x4;
+  expect_code(decode(&g, NULL, 0, &m), O2O_WIRE_EHEADER, "flag bit 2 on RENDER");
+  cr_assert(strstr(err, "flags") && strstr(err, "0x4"), "%s", err);
+  g.flags = O2O_WIRE_FLAG_NO_SEEDS;
+  expect_code(decode(&g, NULL, 0, &m), O2O_WIRE_EHEADER, "NO_SEEDS on RENDER");
+  g.flags = 0;
 
   o2o_wire_header_init(&g, O2O_MSG_SET_STATE, 1);
   g.state_dim = O2O_WIRE_MAX_STATE + 1;
@@ -273,6 +287,38 @@ Test(wire, refuses_malformed_messages) {
   expect_code(decode(&g, &sf, 1, &m), O2O_WIRE_ESIZE, "seeds with NO_SEEDS");
   sf.size = 0;
   cr_assert_eq(decode(&g, &sf, 1, &m), 0, "%s", err);
+  g.flags = O2O_WIRE_FLAG_NO_SEEDS | 0x80000000u;
+  expect_code(decode(&g, &sf, 1, &m), O2O_WIRE_EHEADER, "RESET with bit 31");
+}
+
+/* The server's decoder looks at the type before anything the type shapes: a reply type
+ * sent as a request is UNKNOWN_TYPE whatever its dims and frames (it was BAD_DIMS/BAD_FRAMES). */
+Test(wire, request_decoder_checks_the_type_first) {
+  o2o_wire_msg m;
+  o2o_wire_header g;
+  const int replies[] = {O2O_MSG_SPEC,
+                         O2O_MSG_RESET | O2O_MSG_REPLY,
+                         O2O_MSG_STEP | O2O_MSG_REPLY,
+                         O2O_MSG_SET_DYNAMICS | O2O_MSG_REPLY,
+                         O2O_MSG_GET_STATE | O2O_MSG_REPLY,
+                         O2O_MSG_SET_STATE | O2O_MSG_REPLY,
+                         O2O_MSG_RENDER | O2O_MSG_REPLY,
+                         O2O_MSG_CLOSE | O2O_MSG_REPLY,
+                         O2O_MSG_ERROR,
+                         0x42};
+  for (size_t i = 0; i < sizeof replies / sizeof replies[0]; i++) {
+    o2o_wire_header_init(&g, replies[i], 77);
+    o2o_wire_header_pack(&g, hbuf);
+    o2o_wire_frame f = {hbuf, sizeof hbuf};
+    int rc = o2o_wire_decode_request(&f, 1, &m, err, sizeof err);
+    cr_assert_eq(rc, -O2O_WIRE_ETYPE, "type 0x%x: got %d (%s)", replies[i], rc, err);
+    cr_assert_eq(m.h.request_id, 77);
+  }
+  /* a request still decodes */
+  o2o_wire_header_init(&g, O2O_MSG_HELLO, 78);
+  o2o_wire_header_pack(&g, hbuf);
+  o2o_wire_frame f = {hbuf, sizeof hbuf};
+  cr_assert_eq(o2o_wire_decode_request(&f, 1, &m, err, sizeof err), 0, "%s", err);
 }
 
 Test(wire, nonfinite_scan_is_unaligned_safe) {

@@ -388,3 +388,62 @@ Test(sim_vecenv, actuator_without_ctrlrange_is_rejected_not_clipped_to_zero) {
   cr_assert(strstr(err, "actuator 0 'push'"), "%s", err);
   cr_assert(strstr(err, "ctrlrange"), "%s", err);
 }
+
+/* get_state(set_state(x)) is x bit for bit (mj_forward used to overwrite the warm-start
+ * accelerations), and a state MuJoCo would reset on at its next step is refused. */
+Test(sim_vecenv, set_state_round_trips_and_refuses_what_mujoco_would_reset) {
+  o2o_vecenv *env = make("hopper", O2O_VARIANT_REAL, 1, NULL);
+  run_out ro = {0};
+  run(env, 0, 30, &ro); /* in contact with the floor: the constraint solver is busy */
+  const int dim = o2o_vecenv_spec(env)->state_dim;
+  double *x = malloc(sizeof(double) * dim), *y = malloc(sizeof(double) * dim);
+  cr_assert_eq(o2o_vecenv_get_state(env, 0, x), 0);
+  x[2] += 0.01; /* a state the env was not in */
+  cr_assert_eq(o2o_vecenv_set_state(env, 0, x, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_vecenv_get_state(env, 0, y), 0);
+  for (int j = 0; j < dim; j++)
+    cr_assert_eq(memcmp(&x[j], &y[j], sizeof(double)), 0, "state[%d]: set %.17g, got %.17g", j,
+                 x[j], y[j]);
+  y[1] = 1e300; /* qpos[0] */
+  cr_assert_eq(o2o_vecenv_set_state(env, 0, y, err, sizeof err), O2O_SIM_EINVAL);
+  cr_assert(strstr(err, "state[1]") && strstr(err, "MuJoCo"), "%s", err);
+  cr_assert_eq(o2o_vecenv_get_state(env, 0, y), 0);
+  cr_assert_eq(memcmp(x, y, sizeof(double) * dim), 0, "a refused state changed the env");
+  free(x);
+  free(y);
+  o2o_vecenv_destroy(env);
+}
+
+/* Physics that diverge inside a step (MuJoCo resets the data itself) end the episode with
+ * the marker, never a silent jump back to the default pose inside a counting episode. */
+Test(sim_vecenv, diverged_physics_ends_the_episode_marked) {
+  o2o_vecenv *env = make("hopper", O2O_VARIANT_REAL, 2, NULL);
+  const o2o_env_spec *sp = o2o_vecenv_spec(env);
+  const int od = sp->obs_dim, nq = 6, nv = 6;
+  uint64_t seeds[2] = {5, 6};
+  o2o_vecenv_reset(env, seeds, NULL, err, sizeof err);
+  float a[2 * O2O_SIM_MAX_ACT] = {0}, last[O2O_SIM_MAX_OBS];
+  o2o_step_result r;
+  for (int t = 0; t < 5; t++)
+    cr_assert_eq(o2o_vecenv_step(env, a, &r, err, sizeof err), 0, "%s", err);
+  memcpy(last, r.obs, sizeof(float) * od);
+  double *st = malloc(sizeof(double) * sp->state_dim);
+  cr_assert_eq(o2o_vecenv_get_state(env, 0, st), 0);
+  for (int j = 0; j < nv; j++)
+    st[1 + nq + j] = 1e6; /* accepted (below 1e10), but the next qacc blows up */
+  cr_assert_eq(o2o_vecenv_set_state(env, 0, st, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o2o_vecenv_step(env, a, &r, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(r.episode_step[0], O2O_SIM_DIVERGED, "episode_step %d", r.episode_step[0]);
+  cr_assert_eq(r.truncated[0], 1);
+  cr_assert_eq(r.terminated[0], 0);
+  cr_assert_eq(r.reward[0], 0.0f);
+  cr_assert_eq(memcmp(r.final_obs, last, sizeof(float) * od), 0, "final_obs is not the last obs");
+  for (int k = 0; k < od; k++)
+    cr_assert(isfinite(r.obs[k]) && fabsf(r.obs[k]) < 2, "obs[%d] = %g: not a fresh start", k,
+              r.obs[k]);
+  cr_assert_eq(r.episode_step[1], 6, "the neighbour env was disturbed");
+  cr_assert_eq(o2o_vecenv_step(env, a, &r, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(r.episode_step[0], 1, "the new episode does not count from 0");
+  free(st);
+  o2o_vecenv_destroy(env);
+}
