@@ -178,7 +178,8 @@ int o2o_pool_restarts(const o2o_pool *p); /* faults recovered so far */
  * or hung come back with truncated = 1, reward 0, final_obs = the last obs the caller
  * had, obs = the first obs of a fresh episode, and o2o_pool_lost()[j] = 1: the agent
  * must not store a transition for them (nothing happened). Envs whose step did happen
- * before the process failed keep their real transition and are marked truncated.
+ * before the process failed keep their real transition and are marked truncated. A row
+ * the server marked as diverged physics (episode_step -1 on the wire) is a lost row too.
  */
 typedef struct o2o_pool_options {
   int chunks_per_proc; /* sub-batches per process, 1..N (default 1); >1 needs STEP ranges */
