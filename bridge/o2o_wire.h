@@ -70,8 +70,8 @@ enum {
   O2O_WIRE_EDIMS = 6,      /* counts/dims negative or not matching the server's envs */
   O2O_WIRE_ENONFINITE = 7, /* NaN or inf in actions, dynamics values or state */
   O2O_WIRE_ETOOLARGE = 8,  /* a dimension or the whole message exceeds the limits */
-  O2O_WIRE_EARG = 9,       /* bad argument: env index/range, unknown or repeated parameter, bad text */
-  O2O_WIRE_ESIM = 10,      /* the simulator rejected the request (message says why) */
+  O2O_WIRE_EARG = 9,  /* bad argument: env index/range, unknown or repeated parameter, bad text */
+  O2O_WIRE_ESIM = 10, /* the simulator rejected the request (message says why) */
   O2O_WIRE_ERENDER = 11,   /* rendering unavailable (no display) or failed */
   O2O_WIRE_EINTERNAL = 12, /* server-side failure (out of memory, ...) */
   O2O_WIRE_NUM_CODES
@@ -129,8 +129,8 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
 /* o2o_wire_decode as the server needs it: a type that is not a request (a reply type, an
  * unknown type) is refused with O2O_WIRE_ETYPE before its dimensions or frames are looked
  * at. */
-int o2o_wire_decode_request(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg,
-                            char *err, size_t errlen);
+int o2o_wire_decode_request(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg, char *err,
+                            size_t errlen);
 
 /* Index of the first non-finite float32/float64 in an unaligned buffer of n values, or -1. */
 long o2o_wire_find_nonfinite_f32(const void *data, size_t n);

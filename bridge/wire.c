@@ -419,8 +419,8 @@ int o2o_wire_decode(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg
   return decode(frames, nframes, msg, 0, err, errlen);
 }
 
-int o2o_wire_decode_request(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg,
-                            char *err, size_t errlen) {
+int o2o_wire_decode_request(const o2o_wire_frame *frames, int nframes, o2o_wire_msg *msg, char *err,
+                            size_t errlen) {
   return decode(frames, nframes, msg, 1, err, errlen);
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "o2o_bridge.h"
+#include "../test_require.h"
 
 typedef struct sim_proc {
   pid_t pid;
@@ -95,20 +96,6 @@ static inline void sim_stop(sim_proc *p) {
   }
   p->pid = 0;
 }
-
-/* CI sets CI=true: there a missing prerequisite (python3, a display, 2 CPUs, root for
- * network namespaces) is a failure, not a skip that would count as a pass. */
-static inline int sim_in_ci(void) {
-  const char *ci = getenv("CI");
-  return ci && *ci && strcmp(ci, "0") != 0 && strcmp(ci, "false") != 0;
-}
-#define sim_require(ok, ...)                                                                       \
-  do {                                                                                             \
-    if (!(ok)) {                                                                                   \
-      if (sim_in_ci()) cr_assert_fail("prerequisite missing under CI=true: " __VA_ARGS__);         \
-      cr_skip_test("prerequisite missing (this fails under CI=true): " __VA_ARGS__);               \
-    }                                                                                              \
-  } while (0)
 
 /* Resident memory of a process in KiB (/proc/PID/status VmRSS), -1 if unreadable. */
 static inline long sim_rss_kib(pid_t pid) {

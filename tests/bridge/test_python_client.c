@@ -13,7 +13,7 @@
 Test(python_client, values_match_the_in_process_vecenv, .timeout = 120) {
   enum { N = 3, STEPS = 300, SEED = 3 };
   char err[512];
-  if (access(PYTHON, X_OK) != 0) cr_skip_test("%s not installed", PYTHON);
+  o2o_test_require(access(PYTHON, X_OK) == 0, "%s not installed", PYTHON);
   sim_proc p;
   cr_assert_eq(sim_start(&p, "hopper", N, NULL), 0);
   o2o_client *probe = sim_connect(p.endpoint, 5000, err, sizeof err); /* wait until it serves */

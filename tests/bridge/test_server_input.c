@@ -200,7 +200,11 @@ Test(server_input, live_fuzz_leaves_the_server_correct, .timeout = 240) {
 
   static uint8_t frames[8][4096];
   size_t sizes[8];
-  int errors = 0, replies = 0;
+  int errors = 0, replies = 0, dyn_changes = 0;
+  /* The parameters in effect: nominal, then whatever the last accepted SET_DYNAMICS says. */
+  double expect_params[O2O_BRIDGE_MAX_PARAMS] = {1, 1, 1, 1, 1, 0, 0, 0};
+  cr_assert_eq(s->num_params, 8);
+  cr_assert_eq(memcmp(s->params, expect_params, 8 * sizeof(double)), 0);
   for (int k = 0; k < MESSAGES; k++) {
     /* a valid request template... */
     o2o_wire_header h;
@@ -236,6 +240,10 @@ Test(server_input, live_fuzz_leaves_the_server_correct, .timeout = 240) {
       if (h.type != O2O_MSG_SET_DYNAMICS || i == 2)
         for (size_t b = 0; b < sizes[i]; b++)
           frames[i][b] = (uint8_t)rnd();
+    if (h.type == O2O_MSG_SET_DYNAMICS && rnd() % 2) { /* half of them a valid mass_scale */
+      double v = 0.5 + (double)(rnd() % 100) / 100.0;
+      memcpy(frames[2], &v, 8);
+    }
     if (h.type == O2O_MSG_STEP) /* mostly sane actions so many STEPs are accepted */
       for (size_t b = 0; b < sizes[1] / 4; b++) {
         float v = (float)(rnd() % 200) / 100.0f - 1.0f;
@@ -283,6 +291,11 @@ Test(server_input, live_fuzz_leaves_the_server_correct, .timeout = 240) {
       cr_assert_gt(m.arrays[0].size, 0, "ERROR without text");
     } else {
       cr_assert(m.h.type & O2O_MSG_REPLY, "message %d: reply type %x", k, m.h.type);
+      if (m.h.type == (O2O_MSG_SET_DYNAMICS | O2O_MSG_REPLY)) {
+        cr_assert_eq(m.h.num_params, 8, "message %d", k);
+        memcpy(expect_params, m.arrays[1].data, 8 * sizeof(double));
+        dyn_changes++;
+      }
     }
   }
   cr_assert_eq(replies, MESSAGES);
@@ -290,6 +303,27 @@ Test(server_input, live_fuzz_leaves_the_server_correct, .timeout = 240) {
   cr_assert_lt(errors, MESSAGES, "nothing was accepted: the templates are broken");
   raw_close(&r);
   cr_assert_eq(waitpid(p.pid, NULL, WNOHANG), 0, "o2o-sim died");
+
+  /* Before anything is reset: a new client sees the same spec, and exactly the parameters
+   * the accepted SET_DYNAMICS requests left (a refused one changed nothing). */
+  o2o_client *fresh = o2o_client_connect(p.endpoint, 5000, err, sizeof err);
+  cr_assert(fresh, "%s", err);
+  const o2o_bridge_spec *f2 = o2o_client_spec(fresh);
+  cr_assert(f2->num_envs == s->num_envs && f2->obs_dim == s->obs_dim && f2->act_dim == s->act_dim &&
+                f2->state_dim == s->state_dim && f2->num_params == s->num_params &&
+                f2->max_episode_steps == s->max_episode_steps && f2->dt == s->dt,
+            "the fuzz changed the spec");
+  cr_assert_str_eq(f2->scenario, s->scenario);
+  cr_assert_str_eq(f2->variant, s->variant);
+  cr_assert_str_eq(f2->task, s->task);
+  cr_assert_eq(memcmp(f2->act_low, s->act_low, sizeof(float) * (size_t)s->act_dim), 0);
+  cr_assert_eq(memcmp(f2->act_high, s->act_high, sizeof(float) * (size_t)s->act_dim), 0);
+  cr_assert_eq(memcmp(f2->param_names, s->param_names, 32 * (size_t)s->num_params), 0);
+  for (int i = 0; i < 8; i++)
+    cr_assert_eq(f2->params[i], expect_params[i], "parameter %s is %g, the last accepted value %g",
+                 f2->param_names[i], f2->params[i], expect_params[i]);
+  cr_assert_gt(dyn_changes, 0, "no SET_DYNAMICS was accepted: the check above means nothing");
+  o2o_client_destroy(fresh);
 
   /* A correct request is still answered correctly: same values as an in-process vecenv. */
   char names[8][32];

@@ -26,8 +26,8 @@ Test(server_limits, dynamics_scales_have_a_documented_floor, .timeout = 60) {
     double tiny = 5e-324, below = 0.0099, floor_v = 0.01;
     cr_assert_eq(o2o_client_set_dynamics(c, 1, name, &tiny, err, sizeof err), O2O_BRIDGE_EREMOTE,
                  "%s = 5e-324 accepted", scales[i]);
-    cr_assert(strstr(err, "BAD_ARG") && strstr(err, scales[i]) && strstr(err, "[0.01, 10]"),
-              "%s", err);
+    cr_assert(strstr(err, "BAD_ARG") && strstr(err, scales[i]) && strstr(err, "[0.01, 10]"), "%s",
+              err);
     cr_assert_eq(o2o_client_set_dynamics(c, 1, name, &below, err, sizeof err), O2O_BRIDGE_EREMOTE);
     cr_assert_eq(o2o_client_set_dynamics(c, 1, name, &floor_v, err, sizeof err), 0, "%s", err);
     double one = 1;
@@ -43,7 +43,7 @@ Test(server_limits, dynamics_scales_have_a_documented_floor, .timeout = 60) {
 
 /* A 4096x4096 RENDER left o2o-sim at ~930 MB RSS for good (Mesa's offscreen buffers). */
 Test(server_limits, a_big_render_does_not_keep_its_memory, .timeout = 120) {
-  sim_require(getenv("DISPLAY"), "no DISPLAY for RENDER (run under xvfb-run -a)");
+  o2o_test_require(getenv("DISPLAY"), "no DISPLAY for RENDER (run under xvfb-run -a)");
   sim_proc p;
   cr_assert_eq(sim_start(&p, "hopper", 1, NULL), 0);
   o2o_client *c = sim_connect(p.endpoint, 60000, err, sizeof err);

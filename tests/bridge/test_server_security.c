@@ -150,8 +150,8 @@ Test(security, source_syntax_and_names_cannot_bypass_the_loopback_guard, .timeou
     int st = run_capture(a, 5000, text, sizeof text);
     cr_assert(st != -1, "'%s' was bound and served", eps[i]);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "'%s': status %d", eps[i], st);
-    cr_assert(strstr(text, i < 3 ? "SOURCE;ADDRESS" : "not a loopback address"), "'%s': %s",
-              eps[i], text);
+    cr_assert(strstr(text, i < 3 ? "SOURCE;ADDRESS" : "not a loopback address"), "'%s': %s", eps[i],
+              text);
   }
   /* the address test itself */
   cr_assert(o2o_server_endpoint_is_loopback("tcp://127.0.0.1:5"));
