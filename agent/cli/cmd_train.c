@@ -54,6 +54,9 @@ static void usage(FILE *f, const o2o_learner_algo *algo) {
       "                        --checkpoint-every, --procs, --envs, --stop-at-return may be\n"
       "                        given; the replay buffer refills before updates resume\n"
       "  --sim-exe PATH        o2o-sim to spawn (default: next to o2o, then PATH)\n"
+      "  --connect EP[,EP...]  train in running o2o-sim servers instead of spawning\n"
+      "                        (not with --procs/--envs; tcp keys from O2O_CURVE_SERVER_KEY\n"
+      "                        and O2O_CURVE_CLIENT_KEY); evaluation still spawns locally\n"
       "  --quiet               no progress on stderr\n"
       "  --json                print the result as one JSON object on stdout\n"
       "%s settings (%s):\n",
@@ -271,6 +274,8 @@ int o2o_cmd_train_online(int argc, char **argv) {
       rc = parse_f(a, v, &d), cfg.stop_at_return = d;
     else if (!strcmp(a, "--sim-exe"))
       cfg.sim_exe = v;
+    else if (!strcmp(a, "--connect"))
+      cfg.connect = v;
     else if (!strcmp(a, "--resume"))
       cfg.resume = v;
     else if (fl) {
@@ -283,6 +288,11 @@ int o2o_cmd_train_online(int argc, char **argv) {
     }
     if (rc) return 2;
     i++;
+  }
+  if (cfg.connect && (cfg.procs != 1 || cfg.envs_per_proc != 1)) {
+    fprintf(stderr, "o2o train-online: --connect trains in the servers' own envs: drop --procs "
+                    "and --envs\n");
+    return 2;
   }
   char scen_buf[1024], var_buf[1024], dir_buf[1024];
   if (cfg.resume) {

@@ -627,6 +627,24 @@ int o2o_train_online(const o2o_train_config *cfg, o2o_train_result *res, char *e
   pc.envs_per_proc = cfg->envs_per_proc;
   pc.sim_exe = cfg->sim_exe;
   pc.quiet = !cfg->progress;
+  char epbuf[4096];
+  const char *eps[64];
+  if (cfg->connect) { /* "EP,EP,...": the pool connects instead of spawning */
+    if (snprintf(epbuf, sizeof(epbuf), "%s", cfg->connect) >= (int)sizeof(epbuf)) {
+      o2o_agent_errf(err, errlen, "train: --connect: longer than %zu bytes", sizeof(epbuf) - 1);
+      return -1;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(epbuf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+      if (pc.num_endpoints == 64) {
+        o2o_agent_errf(err, errlen, "train: --connect: more than 64 endpoints");
+        return -1;
+      }
+      eps[pc.num_endpoints++] = tok;
+    }
+    pc.endpoints = eps;
+    pc.scenario = NULL;
+  }
   o2o_train_env env, eval_env;
   char sub[O2O_AGENT_ERRLEN];
   if (o2o_train_env_pool(&env, &pc, sub, sizeof(sub))) {
@@ -634,7 +652,24 @@ int o2o_train_online(const o2o_train_config *cfg, o2o_train_result *res, char *e
                    cfg->scenario, sub);
     return -1;
   }
-  /* Evaluation always runs on the real variant, one env per episode. */
+  if (cfg->connect) { /* the servers must serve what the flags say: --scenario, --variant */
+    const o2o_bridge_spec *sp = env.spec(env.ctx);
+    const char *base = strrchr(cfg->scenario, '/');
+    base = base ? base + 1 : cfg->scenario;
+    size_t blen = strcspn(base, ".");
+    if (strlen(sp->scenario) != blen || strncmp(sp->scenario, base, blen) ||
+        strcmp(sp->variant, pc.variant)) {
+      o2o_agent_errf(err, errlen,
+                     "train: --connect %s serves %s/%s, but --scenario %s --variant %s was asked",
+                     cfg->connect, sp->scenario, sp->variant, cfg->scenario, pc.variant);
+      env.destroy(env.ctx);
+      return -1;
+    }
+  }
+  /* Evaluation always runs on the real variant, one env per episode, spawned here. */
+  pc.endpoints = NULL;
+  pc.num_endpoints = 0;
+  pc.scenario = cfg->scenario;
   pc.variant = "real";
   pc.num_procs = 1;
   pc.envs_per_proc = cfg->eval_episodes;

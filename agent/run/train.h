@@ -53,6 +53,9 @@ typedef struct o2o_train_config {
   int envs_per_proc;        /* envs per o2o-sim process, default 1 */
   int procs;                /* o2o-sim processes for training, default 1 */
   const char *sim_exe;      /* NULL: next to the running program */
+  const char *connect;      /* comma-separated endpoints of running o2o-sim servers to train
+                               in (procs/envs_per_proc unused); NULL = spawn. Evaluation
+                               still spawns a local real-variant o2o-sim. */
   const char *out_dir;      /* run directory (created); NULL = write no files */
   int64_t eval_every;       /* env steps between evaluations, default 10000; 0 = only at the end */
   int eval_episodes;        /* default 10 */
