@@ -3,6 +3,7 @@
  * checkpoint given to `o2o eval`. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,9 @@ Test(cmd_train, usage_errors) {
   cr_assert(strstr(out, "--hidden cannot be given"), "%s", out);
   cr_assert_eq(run_o2o("train-online --algo nope", out, sizeof(out)), 2);
   cr_assert(strstr(out, "not one of sac"), "%s", out);
+  /* --connect trains in the servers' envs: --procs/--envs make no sense with it */
+  cr_assert_eq(run_o2o("train-online --connect ipc:///tmp/x.ipc --procs 2", out, sizeof(out)), 2);
+  cr_assert(strstr(out, "--connect") && strstr(out, "--procs"), "%s", out);
 }
 
 /* --start-steps >= --steps trains nothing: say so (before spawning) */
@@ -81,6 +85,32 @@ Test(cmd_train, start_steps_covering_the_run_warns) {
            dir);
   cr_assert_eq(run_o2o(args, out, sizeof(out)), 1, "%s", out);
   cr_assert(strstr(out, "warning: --start-steps 100 >= --steps 100"), "%s", out);
+}
+
+/* --connect: a running server that serves another scenario than --scenario is refused
+ * (the training itself through --connect is tests/bridge/two_hosts.sh). */
+Test(cmd_train, connect_refuses_a_server_of_another_scenario) {
+  static char out[8192];
+  char ep[300], cmd[1024];
+  snprintf(ep, sizeof(ep), "ipc://%s/sim.ipc", dir);
+  snprintf(cmd, sizeof(cmd), "%s/o2o-sim --scenario pendulum --endpoint %s --quiet & echo $!",
+           build_dir(), ep);
+  FILE *f = popen(cmd, "r");
+  cr_assert_not_null(f);
+  int pid = 0;
+  cr_assert_eq(fscanf(f, "%d", &pid), 1);
+  pclose(f);
+  snprintf(cmd, sizeof(cmd), "train-online --scenario hopper --connect %s --steps 10 --out %s/run",
+           ep, dir);
+  int rc = 1;
+  for (int i = 0; i < 50; i++) { /* until the server is up */
+    rc = run_o2o(cmd, out, sizeof(out));
+    if (strstr(out, "serves")) break;
+    usleep(100000);
+  }
+  kill(pid, SIGTERM);
+  cr_assert_eq(rc, 1, "%s", out);
+  cr_assert(strstr(out, "serves pendulum/real") && strstr(out, "--scenario hopper"), "%s", out);
 }
 
 /* Every command's numbers go through cli.c: a typo is a usage error naming the flag, never

@@ -55,9 +55,11 @@ Test(server_limits, a_big_render_does_not_keep_its_memory, .timeout = 120) {
   cr_assert_eq(o2o_client_render(c, 0, BIG, BIG, rgb, err, sizeof err), 0, "%s", err);
   long after = sim_rss_kib(p.pid);
   cr_assert(base > 0 && after > 0);
+#ifndef __SANITIZE_ADDRESS__ /* ASan's allocator keeps freed memory (quarantine): no measure */
   /* the frame itself (48 MiB) may stay in ZeroMQ's hands briefly; nothing near 1 GB does */
   cr_assert_lt(after - base, 200 * 1024, "RSS grew by %ld MiB after one %dx%d frame (from %ld MiB)",
                (after - base) / 1024, BIG, BIG, base / 1024);
+#endif
   /* and rendering still works afterwards */
   cr_assert_eq(o2o_client_render(c, 0, SMALL, SMALL, rgb, err, sizeof err), 0, "%s", err);
   free(rgb);
