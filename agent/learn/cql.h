@@ -18,7 +18,16 @@
  * All 1 + 3n actions per state go through ONE stacked critic forward ([(1 + 3n) B] rows: the
  * data row then the samples), so each layer is one matrix product per critic member, and one
  * backward adds the penalty's gradient (and the max-backup correction of the TD gradient) into
- * SAC's accumulated critic gradients (o2o_sac_update_with). */
+ * SAC's accumulated critic gradients (o2o_sac_update_with).
+ *
+ * Differences from the reference codes, on purpose:
+ *   - the actor is SAC's (log-std head clamped to [log_std_min, log_std_max]), without
+ *     SimpleSAC/CORL's trainable log-std multiplier and offset scalars;
+ *   - the max-target backup reuses SAC's TD pass: its gradient is moved from SAC's target to
+ *     the max target by 2 w (y_sac - y_max) / B on the stack's data rows (exact: the loss is
+ *     quadratic in Q), so SAC's one-sample target forward is computed and then replaced;
+ *   - Monte-Carlo returns (replay.h o2o_mc_returns) keep the timed-out row that D4RL's
+ *     qlearning_dataset drops, so G there is its own reward (tail 0, as the official code). */
 #pragma once
 #include "learn/learner.h"
 #include "learn/sac.h"
