@@ -163,6 +163,10 @@ int o2o_pool_set_state(o2o_pool *p, int env, const double *state, char *err, siz
  * connection, so the processes (and the chunks of one process) work in parallel. Fails on
  * the first refusal, naming the env (the envs before it in its round are set). */
 int o2o_pool_set_states(o2o_pool *p, const double *states, char *err, size_t errlen);
+/* GET_STATE of every env into states [num_envs][state_dim] (env by env). A process found
+ * dead is recovered first (its envs then report the fresh episode's state; the next step
+ * marks their rows lost). */
+int o2o_pool_get_states(o2o_pool *p, double *states, char *err, size_t errlen);
 int o2o_pool_restarts(const o2o_pool *p); /* faults recovered so far */
 
 /* ---- pool options, sub-batches and fault reporting ---------------------------------------

@@ -196,3 +196,12 @@ int o2o_pool_set_states(o2o_pool *p, const double *states, char *err, size_t err
   if (first_rc) o2o_pool_err(err, errlen, "set_state env %d: %s", bad_env, first_err);
   return first_rc;
 }
+
+int o2o_pool_get_states(o2o_pool *p, double *states, char *err, size_t errlen) {
+  const size_t S = (size_t)p->spec.state_dim;
+  for (int j = 0; j < p->total; j++) { /* one round trip per env: ~50 us on loopback */
+    int rc = o2o_pool_get_state(p, j, states + (size_t)j * S, err, errlen);
+    if (rc) return rc;
+  }
+  return 0;
+}

@@ -146,6 +146,32 @@ static void guess_task(const char *s, char *task, size_t len) {
     snprintf(task, len, "halfcheetah");
 }
 
+/* A task inferred from names whose dims disagree with the file's: warn (a hopper file with
+ * 6 action columns is not hopper data). Dims: Gymnasium v4 / D4RL (ant: 27 or D4RL's 111). */
+static void check_task_dims(o2o_dataset_info *info, const char *from) {
+  static const struct {
+    const char *task;
+    int obs, obs_alt, act;
+  } dims[] = {{"hopper", 11, 11, 3},
+              {"halfcheetah", 17, 17, 6},
+              {"walker2d", 17, 17, 6},
+              {"ant", 27, 111, 8},
+              {"pendulum", 4, 4, 1}};
+  for (size_t i = 0; i < sizeof(dims) / sizeof(dims[0]); i++) {
+    if (strcmp(info->task, dims[i].task)) continue;
+    if ((info->obs_dim == dims[i].obs || info->obs_dim == dims[i].obs_alt) &&
+        info->act_dim == dims[i].act)
+      return;
+    char line[400];
+    snprintf(line, sizeof line,
+             "task '%s' (inferred from the %s) has obs %d / act %d, but the file has obs %d / "
+             "act %d: not %s data? (pass --task or --scenario)",
+             info->task, from, dims[i].obs, dims[i].act, info->obs_dim, info->act_dim, info->task);
+    o2o_ds_warn(info, "%s", line, 0); /* the count argument is unused by "%s" */
+    return;
+  }
+}
+
 /* Flags of `rows` rows as 0/1 bytes; anything else is an error naming the row. */
 static int read_flags(o2o_dataset *d, int k, uint8_t *out, char *err, size_t errlen) {
   const o2o_dataset_extra *key = find_key(&d->info, o2o_ds_core_keys[k]);
@@ -367,12 +393,17 @@ int o2o_dataset_open2(const char *path, const o2o_dataset_open_opts *opts, o2o_d
   read_scalar_string(d->file, "metadata/task", info->task, sizeof(info->task));
   read_scalar_string(d->file, "metadata/scenario", info->scenario, sizeof(info->scenario));
   read_scalar_string(d->file, "metadata/variant", info->variant, sizeof(info->variant));
-  if (!info->task[0] && info->scenario[0])
+  const char *task_from = "metadata/task";
+  if (!info->task[0] && info->scenario[0]) {
     guess_task(info->scenario, info->task, sizeof(info->task));
+    task_from = "metadata/scenario";
+  }
   if (!info->task[0]) {
     const char *base = strrchr(path, '/');
     guess_task(base ? base + 1 : path, info->task, sizeof(info->task));
+    task_from = "file name";
   }
+  if (info->task[0]) check_task_dims(info, task_from);
   info->episode_limit = opts && opts->episode_limit > 0 ? opts->episode_limit : 0;
   if (!info->episode_limit)
     info->episode_limit = (int)read_scalar_int(d->file, "metadata/max_episode_steps");

@@ -61,10 +61,35 @@ static int check_finite(const o2o_dataset *d, int k, const float *v, int64_t row
                     (long long)file_row, (long long)(bad % cols));
 }
 
+/* The delivered timeout flag of file row `row`: its own, or (next_observations rebuilt) 1
+ * when the next row is a timeout row, which is dropped: the episode is truncated after this
+ * transition and must not run into the next episode's rows. */
+static uint8_t delivered_timeout(const o2o_dataset *d, int64_t row) {
+  if (d->timeouts[row]) return 1;
+  return d->rows_of && !d->terminals[row] && row + 1 < d->info.rows && d->timeouts[row + 1] &&
+         !d->terminals[row + 1];
+}
+
 static void copy_flags(const o2o_dataset *d, int64_t i, int64_t row, const o2o_dataset_dest *dst) {
+  uint8_t to = delivered_timeout(d, row);
   if (dst->done) dst->done[i] = d->terminals[row] ? 1.0f : 0.0f;
   if (dst->terminals) dst->terminals[i] = d->terminals[row];
-  if (dst->timeouts) dst->timeouts[i] = d->timeouts[row];
+  if (dst->timeouts) dst->timeouts[i] = to;
+  if (dst->episode_ends) dst->episode_ends[i] = d->terminals[row] || to;
+}
+
+int o2o_dataset_episode_ends(const o2o_dataset *d, int64_t first, int64_t count, uint8_t *ends,
+                             char *err, size_t errlen) {
+  if (!d || !ends || first < 0 || count < 0 || first + count > d->info.transitions)
+    return o2o_ds_err(err, errlen, O2O_DATASET_EINVAL,
+                      "o2o_dataset_episode_ends: bad range [%lld, %lld) of %lld transitions",
+                      (long long)first, (long long)(first + count),
+                      d ? (long long)d->info.transitions : 0LL);
+  for (int64_t i = 0; i < count; i++) {
+    int64_t row = d->rows_of ? d->rows_of[first + i] : first + i;
+    ends[i] = d->terminals[row] || delivered_timeout(d, row);
+  }
+  return 0;
 }
 
 /* next_observations present: transition i is file row i; read straight into dst. */

@@ -126,13 +126,26 @@ typedef struct o2o_dataset_dest {
   float *next_obs;
   float *done;
   uint8_t *terminals;
-  uint8_t *timeouts; /* inferred ones when the file has none */
+  /* Truncations: the file's timeouts (inferred ones when it has none); when
+   * next_observations is rebuilt, also the last delivered row before each dropped timeout
+   * row (the episode was cut there), so episodes never run into the next one. */
+  uint8_t *timeouts;
+  /* 1 on the last delivered transition of each episode: terminals | timeouts as delivered.
+   * Rows after the last end belong to an unfinished episode (0 here). */
+  uint8_t *episode_ends;
 } o2o_dataset_dest;
 
 /* Read transitions [first, first + count) (0 <= first, first + count <= info.transitions)
  * in one pass. Fails on NaN/inf with the file row and column. */
 int o2o_dataset_read(o2o_dataset *d, int64_t first, int64_t count, const o2o_dataset_dest *dst,
                      char *err, size_t errlen);
+
+/* Episode-end markers of transitions [first, first + count) into ends (1 byte each), the
+ * same as o2o_dataset_dest.episode_ends, from the flags held in memory (no file read).
+ * Episode k is the transitions after end k-1 up to and including end k; returns-to-go
+ * G_t = r_t + gamma * (1 - ends_t) * G_{t+1}, computed backwards (datasets/README.md). */
+int o2o_dataset_episode_ends(const o2o_dataset *d, int64_t first, int64_t count, uint8_t *ends,
+                             char *err, size_t errlen);
 
 /* Every dataset outside the six core keys, loaded into memory (caller frees with
  * o2o_dataset_extras_free). */

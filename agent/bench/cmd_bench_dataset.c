@@ -214,7 +214,7 @@ int o2o_bench_dataset(int argc, char **argv) {
     t0 = now();
     double c0 = cpu_now();
     o2o_dataset *ds = o2o_dataset_open(path, NULL, err, sizeof(err));
-    o2o_dataset_dest dst = {obs, act, rew, next, done, NULL, NULL};
+    o2o_dataset_dest dst = {obs, act, rew, next, done, NULL, NULL, NULL};
     ok = ds && !o2o_dataset_read(ds, 0, rows, &dst, err, sizeof(err));
     o2o_dataset_close(ds);
     double t_o2o = now() - t0, c_o2o = cpu_now() - c0;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "o2o_bridge.h"
 #include "cli/o2o_commands.h"
@@ -29,10 +30,11 @@
 /* Rows of transitions (growable). */
 typedef struct rows {
   int64_t n, cap;
-  int od, ad;
+  int od, ad, sd; /* sd: doubles of simulator state per row (0 = not recorded) */
   float *obs, *act, *rew, *next, *logp;
   uint8_t *term, *tout;
   int32_t *env;
+  double *state; /* [n][sd]: the full GET_STATE of the env before the row's step */
 } rows;
 
 static int rows_reserve(rows *r, int64_t need) {
@@ -40,14 +42,15 @@ static int rows_reserve(rows *r, int64_t need) {
   int64_t cap = r->cap ? r->cap : 256;
   while (cap < need)
     cap *= 2;
-  void *p[8] = {realloc(r->obs, cap * r->od * 4),
+  void *p[9] = {realloc(r->obs, cap * r->od * 4),
                 realloc(r->act, cap * r->ad * 4),
                 realloc(r->rew, cap * 4),
                 realloc(r->next, cap * r->od * 4),
                 realloc(r->logp, cap * 4),
                 realloc(r->term, cap),
                 realloc(r->tout, cap),
-                realloc(r->env, cap * 4)};
+                realloc(r->env, cap * 4),
+                realloc(r->state, (size_t)(cap * (r->sd ? r->sd : 1)) * 8)};
   /* realloc keeps the old block on failure: store whichever succeeded, then report. */
   if (p[0]) r->obs = p[0];
   if (p[1]) r->act = p[1];
@@ -57,7 +60,8 @@ static int rows_reserve(rows *r, int64_t need) {
   if (p[5]) r->term = p[5];
   if (p[6]) r->tout = p[6];
   if (p[7]) r->env = p[7];
-  for (int i = 0; i < 8; i++)
+  if (p[8]) r->state = p[8];
+  for (int i = 0; i < 9; i++)
     if (!p[i]) return -1;
   r->cap = cap;
   return 0;
@@ -65,7 +69,7 @@ static int rows_reserve(rows *r, int64_t need) {
 
 static void rows_free(rows *r) {
   free(r->obs), free(r->act), free(r->rew), free(r->next), free(r->logp);
-  free(r->term), free(r->tout), free(r->env);
+  free(r->term), free(r->tout), free(r->env), free(r->state);
   memset(r, 0, sizeof(*r));
 }
 
@@ -82,6 +86,7 @@ static int rows_append(rows *dst, const rows *src, int64_t from, int64_t k) {
   memcpy(dst->term + n, src->term + from, k);
   memcpy(dst->tout + n, src->tout + from, k);
   memcpy(dst->env + n, src->env + from, k * 4);
+  if (dst->sd) memcpy(dst->state + n * dst->sd, src->state + from * src->sd, k * src->sd * 8);
   dst->n += k;
   return 0;
 }
@@ -92,7 +97,7 @@ typedef struct collect_args {
   const char *policies[MAX_SEGMENTS];
   int num_policies;
   double noise;
-  int deterministic, procs, envs, json, gzip;
+  int deterministic, procs, envs, json, gzip, overwrite, no_states;
   int64_t steps;
   uint64_t seed;
 } collect_args;
@@ -142,13 +147,15 @@ static int collect_segment(o2o_pool *pool, o2o_policy *pol, const collect_args *
   float *obs = malloc((size_t)E * O * 4), *unit = malloc((size_t)E * A * 4);
   float *scaled = malloc((size_t)E * A * 4);
   rows *ep = calloc((size_t)E, sizeof(rows));
+  const int S = out->sd;
+  double *st = malloc((size_t)E * (S ? S : 1) * 8);
   int rc = -1;
-  if (!obs || !unit || !scaled || !ep) {
+  if (!obs || !unit || !scaled || !ep || !st) {
     snprintf(err, errlen, "out of memory");
     goto done;
   }
   for (int j = 0; j < E; j++)
-    ep[j].od = O, ep[j].ad = A;
+    ep[j].od = O, ep[j].ad = A, ep[j].sd = S;
   char sub[O2O_BRIDGE_ERRLEN];
   if (o2o_pool_reset(pool, seed, obs, sub, sizeof(sub))) {
     snprintf(err, errlen, "reset: %s", sub);
@@ -175,6 +182,11 @@ static int collect_segment(o2o_pool *pool, o2o_policy *pol, const collect_args *
         float lo = sp->act_low[k], hi = sp->act_high[k];
         scaled[j * A + k] = lo + 0.5f * (unit[j * A + k] + 1.0f) * (hi - lo);
       }
+    /* The state each row starts from (D4RL's infos/qpos, infos/qvel: before the step). */
+    if (S && o2o_pool_get_states(pool, st, sub, sizeof(sub))) {
+      snprintf(err, errlen, "get_state at step %lld: %s", (long long)steps, sub);
+      goto done;
+    }
     o2o_bridge_batch b;
     if (o2o_pool_step(pool, scaled, &b, sub, sizeof(sub))) {
       snprintf(err, errlen, "step %lld: %s", (long long)steps, sub);
@@ -213,6 +225,7 @@ static int collect_segment(o2o_pool *pool, o2o_policy *pol, const collect_args *
       r->tout[i] = b.truncated[j] != 0;
       r->term[i] = b.terminated[j] && !b.truncated[j];
       r->env[i] = j;
+      if (S) memcpy(r->state + i * S, st + (size_t)j * S, (size_t)S * 8);
       if (r->term[i] || r->tout[i]) {
         if (rows_append(out, r, 0, r->n)) {
           snprintf(err, errlen, "out of memory");
@@ -240,7 +253,7 @@ done:
     for (int j = 0; j < E; j++)
       rows_free(&ep[j]);
   free(ep);
-  free(obs), free(unit), free(scaled);
+  free(obs), free(unit), free(scaled), free(st);
   return rc;
 }
 
@@ -249,7 +262,7 @@ static void usage(FILE *f) {
           "usage: o2o collect --scenario S --steps N --out FILE [--variant real|sim]\n"
           "                   [--policy random|CKPT[,CKPT...]] [--recipe R] [--noise STD]\n"
           "                   [--deterministic] [--seed S] [--procs P] [--envs K] [--gzip L]\n"
-          "                   [--json]\n"
+          "                   [--json] [--overwrite] [--no-states]\n"
           "  Records N transitions in the D4RL HDF5 layout through P o2o-sim processes x K envs\n"
           "  (see datasets/README.md). Actions are stored in [-1, 1] (scaled to the env's\n"
           "  bounds when stepping).\n"
@@ -267,7 +280,10 @@ static void usage(FILE *f) {
           "  --variant real|sim   dynamics variant (default real)\n"
           "  --procs P --envs K   o2o-sim processes and envs per process (default 1 x 1)\n"
           "  --gzip L             compression level 0..9 (default 1)\n"
-          "  --json               summary as one JSON object on stdout\n");
+          "  --json               summary as one JSON object on stdout\n"
+          "  --overwrite          replace FILE if it exists (refused otherwise)\n"
+          "  --no-states          do not record infos/sim_state, infos/qpos, infos/qvel\n"
+          "                       (recorded by default: the state before each row's step)\n");
 }
 
 static int parse(int argc, char **argv, collect_args *a) {
@@ -317,6 +333,10 @@ static int parse(int argc, char **argv, collect_args *a) {
       a->gzip = (int)v_;
     } else if (!strcmp(s, "--json"))
       a->json = 1;
+    else if (!strcmp(s, "--overwrite"))
+      a->overwrite = 1;
+    else if (!strcmp(s, "--no-states"))
+      a->no_states = 1;
     else {
       fprintf(stderr, "o2o collect: unknown or incomplete option '%s'\n", s);
       return 2;
@@ -382,6 +402,26 @@ static int write_file(const collect_args *a, const o2o_bridge_spec *sp, const ro
   ex[n].data = malloc((size_t)r->n * 4);
   if (ex[n].data) memcpy(ex[n].data, r->env, (size_t)r->n * 4);
   n++;
+  if (r->sd) {
+    /* Full GET_STATE (bridge/PROTOCOL.md layout) and D4RL's qpos/qvel, sliced from it: the
+     * shipped tasks have nq = nv and no actuator activations, so state_dim = 1 + 3 nq + 3 +
+     * 32 act_dim + 8. */
+    const int S = r->sd, rest = S - 12 - 32 * r->ad;
+    const int nq = rest > 0 && rest % 3 == 0 ? rest / 3 : 0;
+    ex[n] = (o2o_dataset_extra){.dtype = O2O_DTYPE_F64, .ndim = 2, .shape = {r->n, S}};
+    snprintf(ex[n].key, sizeof(ex[n].key), "infos/sim_state");
+    if ((ex[n].data = malloc((size_t)r->n * S * 8)))
+      memcpy(ex[n].data, r->state, (size_t)r->n * S * 8);
+    n++;
+    for (int q = 0; nq && q < 2; q++) {
+      ex[n] = (o2o_dataset_extra){.dtype = O2O_DTYPE_F64, .ndim = 2, .shape = {r->n, nq}};
+      snprintf(ex[n].key, sizeof(ex[n].key), q ? "infos/qvel" : "infos/qpos");
+      double *v = ex[n].data = malloc((size_t)r->n * nq * 8);
+      for (int64_t i = 0; v && i < r->n; i++)
+        memcpy(v + i * nq, r->state + i * S + 1 + q * nq, (size_t)nq * 8);
+      n++;
+    }
+  }
   char pol[4096];
   snprintf(pol, sizeof(pol), "%s", a->policies[0]);
   for (int k = 1; k < a->num_policies; k++)
@@ -455,6 +495,13 @@ int o2o_cmd_collect(int argc, char **argv) {
       return 1;
     }
   }
+  /* Checked before any simulator runs: a finished dataset is never replaced by accident. */
+  if (!a.overwrite && access(a.out, F_OK) == 0) {
+    fprintf(stderr, "o2o collect: %s already exists (pass --overwrite to replace it)\n", a.out);
+    for (int k = 0; k < a.num_policies; k++)
+      o2o_policy_destroy(pols[k]);
+    return 1;
+  }
   o2o_pool_config cfg = {
       .scenario = a.scenario, .variant = a.variant, .num_procs = a.procs, .envs_per_proc = a.envs};
   o2o_pool *pool = o2o_pool_create(&cfg, err, sizeof(err));
@@ -475,6 +522,7 @@ int o2o_cmd_collect(int argc, char **argv) {
     }
   out.od = sp->obs_dim;
   out.ad = sp->act_dim;
+  out.sd = a.no_states ? 0 : sp->state_dim;
   progress pg = {.t0 = now(), .last = now(), .goal = a.steps};
   double t0 = now();
   for (int k = 0; k < a.num_policies; k++) {

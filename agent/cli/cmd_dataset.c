@@ -357,6 +357,10 @@ static const cached_recipe cached[] = {
     {"pendulum-medium-expert-200k",
      "--scenario pendulum --recipe medium-expert --steps 200000 --policy "
      "@/policies/pendulum-medium.safetensors,@/policies/pendulum-expert.safetensors"},
+    /* o2o's halfcheetah-medium (D4RL's recipe: a SAC policy stopped at about a third of the
+     * expert score, sampled; datasets/README.md has its figures). 200k rows, not D4RL's 1M. */
+    {"halfcheetah-medium", "--scenario halfcheetah --recipe medium --steps 200000 --policy "
+                           "@/policies/halfcheetah-medium.safetensors"},
     {"pendulum-sim-random-100k",
      "--scenario pendulum --variant sim --recipe random --steps 100000"},
 };
@@ -394,7 +398,8 @@ static int make_main(int argc, char **argv) {
   mkdir(dir, 0755);
   /* Expand '@' to the datasets/ folder and split the fixed argument string. */
   char args[2048], expanded[4096];
-  snprintf(args, sizeof(args), "%s --seed 0 --procs 2 --envs 4 --out %s", r->args, out);
+  snprintf(args, sizeof(args), "%s --seed 0 --procs 2 --envs 4 --out %s%s", r->args, out,
+           force ? " --overwrite" : "");
   size_t k = 0;
   for (const char *s = args; *s && k + 1 < sizeof(expanded); s++) {
     if (*s == '@')

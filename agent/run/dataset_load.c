@@ -65,7 +65,7 @@ int o2o_train_load_dataset(const char *name, const o2o_bridge_spec *sp, double r
   }
   o2o_replay_view v;
   o2o_replay_reserve(out->rb, N, &v);
-  o2o_dataset_dest d = {v.obs, v.act, v.rew, v.next_obs, v.done, term, tout};
+  o2o_dataset_dest d = {v.obs, v.act, v.rew, v.next_obs, v.done, term, tout, NULL};
   if (o2o_dataset_read(ds, 0, N, &d, derr, sizeof derr)) {
     o2o_agent_errf(err, errlen, "%s", derr);
     goto done;

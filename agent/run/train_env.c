@@ -8,6 +8,7 @@
 
 #include "io/checkpoint.h"
 #include "o2o_bridge.h"
+#include "o2o_dataset.h"
 #include "run/train.h"
 
 /* ---- the bridge pool ------------------------------------------------------------------ */
@@ -56,19 +57,10 @@ void o2o_train_scale_actions(const float *unit, int n, int act_dim, const float 
 }
 
 int o2o_train_d4rl_score(const char *task, double ret, double *score) {
-  /* D4RL reference returns (random, expert): d4rl/infos.py */
-  static const struct {
-    const char *task;
-    double lo, hi;
-  } ref[] = {{"hopper", -20.272305, 3234.3},
-             {"halfcheetah", -280.178953, 12135.0},
-             {"walker2d", 1.629008, 4592.3}};
-  for (size_t i = 0; i < sizeof(ref) / sizeof(ref[0]); i++)
-    if (!strcmp(task, ref[i].task)) {
-      *score = 100.0 * (ret - ref[i].lo) / (ref[i].hi - ref[i].lo);
-      return 1;
-    }
-  return 0;
+  double lo, hi; /* one table, owned by datasets/ (o2o_dataset_ref_scores) */
+  if (!o2o_dataset_ref_scores(task, &lo, &hi)) return 0;
+  *score = 100.0 * (ret - lo) / (hi - lo);
+  return 1;
 }
 
 double o2o_train_eta_s(int64_t done, int64_t total, int64_t warmup_end, double warm_rate,

@@ -79,7 +79,7 @@ Test(dataset_collect, returns_match_eval, .timeout = 240) {
   const char *file = O2O_TEST_BUILD_DIR "/test_collect_medium.hdf5";
   snprintf(cmd, sizeof(cmd),
            "%s/o2o collect --scenario pendulum --policy %s --deterministic --steps 6000 "
-           "--seed 500 --procs 2 --envs 3 --out %s --json 2>/dev/null",
+           "--seed 500 --procs 2 --envs 3 --out %s --overwrite --json 2>/dev/null",
            b, POLICY, file);
   cr_assert_eq(run(cmd, out, sizeof(out)), 0, "collect failed: %s", cmd);
   double got[6];
@@ -116,7 +116,7 @@ Test(dataset_collect, random_is_reproducible_and_d4rl_shaped, .timeout = 120) {
   for (int i = 0; i < 2; i++) {
     snprintf(cmd, sizeof(cmd),
              "%s/o2o collect --scenario pendulum --recipe random --steps 3000 --seed 11 "
-             "--procs 2 --envs 2 --out %s 2>/dev/null",
+             "--procs 2 --envs 2 --out %s --overwrite 2>/dev/null",
              b, i ? f2 : f1);
     cr_assert_eq(run(cmd, NULL, 0), 0, "%s", cmd);
   }
@@ -274,4 +274,31 @@ Test(dataset_collect, make_lists_and_rejects_unknown_names) {
   snprintf(cmd, sizeof(cmd), "%s/o2o dataset make pendulum-nothing 2>&1", build_dir());
   cr_assert_eq(run(cmd, out, sizeof(out)), 2);
   cr_assert(strstr(out, "unknown dataset 'pendulum-nothing'"), "%s", out);
+}
+
+/* `o2o collect` never replaces an existing file without --overwrite (issue 9 item 5). */
+Test(dataset_collect, refuses_to_overwrite_without_flag, .timeout = 60) {
+  const char *file = O2O_TEST_BUILD_DIR "/test_collect_keep.hdf5";
+  FILE *f = fopen(file, "wb");
+  cr_assert_not_null(f);
+  fputs("precious", f);
+  fclose(f);
+  char cmd[2048], out[4096];
+  snprintf(cmd, sizeof(cmd), "%s/o2o collect --scenario pendulum --steps 50 --out %s 2>&1",
+           build_dir(), file);
+  cr_assert_eq(run(cmd, out, sizeof(out)), 1, "%s", out);
+  cr_assert_not_null(strstr(out, "already exists (pass --overwrite"), "%s", out);
+  f = fopen(file, "rb");
+  char buf[16] = "";
+  cr_assert(fgets(buf, sizeof buf, f) != NULL);
+  fclose(f);
+  cr_assert_str_eq(buf, "precious", "the file was touched");
+  snprintf(cmd, sizeof(cmd),
+           "%s/o2o collect --scenario pendulum --steps 50 --out %s --overwrite 2>&1", build_dir(),
+           file);
+  cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+  o2o_dataset *ds = o2o_dataset_open(file, NULL, err, sizeof(err));
+  cr_assert_not_null(ds, "%s", err);
+  cr_assert_eq(o2o_dataset_get_info(ds)->rows, 50);
+  o2o_dataset_close(ds);
 }

@@ -102,7 +102,7 @@ static void roundtrip(const o2o_dataset_write_opts *wo) {
   memset(r.next, 0, s.n * s.od * 4);
   memset(r.term, 7, s.n);
   float *done = malloc(s.n * 4);
-  o2o_dataset_dest dst = {r.obs, r.act, r.rew, r.next, done, r.term, r.tout};
+  o2o_dataset_dest dst = {r.obs, r.act, r.rew, r.next, done, r.term, r.tout, NULL};
   cr_assert_eq(o2o_dataset_read(ds, 0, s.n, &dst, err, sizeof(err)), 0, "%s", err);
   cr_assert(!memcmp(r.obs, s.obs, s.n * s.od * 4), "observations not bit-exact");
   cr_assert(!memcmp(r.act, s.act, s.n * s.ad * 4), "actions not bit-exact");
@@ -221,7 +221,7 @@ static void check_h5py(const char *name, o2o_dtype want) {
   cr_assert(strstr(info->warnings, "unfinished"), "%s", info->warnings);
   float obs[150], act[100], rew[50], next[150], done[50];
   uint8_t to[50];
-  o2o_dataset_dest d = {obs, act, rew, next, done, NULL, to};
+  o2o_dataset_dest d = {obs, act, rew, next, done, NULL, to, NULL};
   cr_assert_eq(o2o_dataset_read(ds, 0, 50, &d, err, sizeof(err)), 0, "%s", err);
   for (int i = 0; i < 50; i++) {
     for (int j = 0; j < 3; j++) {
@@ -292,8 +292,35 @@ static void check_rebuilt(const char *name, int inferred) {
     cr_assert_eq(done[t], terminal ? 1.0f : 0.0f);
     /* A terminal row's next obs is masked; o2o puts its own obs there, not row + 1. */
     cr_assert_eq(next[t * 3 + 1], f_obs(terminal ? row : row + 1, 1), "transition %d", t);
-    cr_assert_eq(to[t], 0);
+    /* Row 29 (a timeout) is dropped: row 28 ends its episode as truncated, so returns,
+     * lengths and returns-to-go never run into the next episode (issue 9 item 4). */
+    cr_assert_eq(to[t], row == 28, "transition %d (row %d): timeout %d", t, row, to[t]);
   }
+  uint8_t ends[48], ends2[48];
+  d = (o2o_dataset_dest){.episode_ends = ends};
+  cr_assert_eq(o2o_dataset_read(ds, 0, 48, &d, err, sizeof(err)), 0, "%s", err);
+  cr_assert_eq(o2o_dataset_episode_ends(ds, 0, 48, ends2, err, sizeof(err)), 0, "%s", err);
+  for (int t = 0; t < 48; t++) {
+    int row = t < 29 ? t : t + 1;
+    cr_assert_eq(ends[t], row == 9 || row == 28 || row == 44, "transition %d", t);
+    cr_assert_eq(ends2[t], ends[t], "o2o_dataset_episode_ends vs dest, transition %d", t);
+  }
+  cr_assert_eq(o2o_dataset_episode_ends(ds, 40, 8, ends2, err, sizeof(err)), 0, "%s", err);
+  cr_assert_eq(ends2[3], 1, "transition 43 = row 44 (terminal)");
+  cr_assert_neq(o2o_dataset_episode_ends(ds, 40, 9, ends2, err, sizeof(err)), 0);
+  /* Episode returns from the delivered flags: 3 episodes (rows 0-9, 10-28, 30-44). */
+  float act[48 * 8];
+  uint8_t term[48];
+  memset(act, 0, sizeof(act));
+  cr_assert_leq(info->act_dim, 8);
+  for (int t = 0; t < 48; t++)
+    term[t] = done[t] != 0;
+  o2o_dataset_stats st;
+  cr_assert_eq(o2o_dataset_stats_compute(&st, 48, 3, info->act_dim, obs, act, rew, term, to, NULL),
+               0);
+  cr_assert_eq(st.episodes, 3, "episodes %lld", (long long)st.episodes);
+  cr_assert_float_eq(st.length_mean, 44.0 / 3.0, 1e-9, "length mean %f", st.length_mean);
+  o2o_dataset_stats_free(&st);
   if (inferred) cr_assert(strstr(info->warnings, "inferred"), "%s", info->warnings);
   o2o_dataset_close(ds);
 }
@@ -383,7 +410,7 @@ static void expect_read_fail(const char *name, const char *s1) {
   o2o_dataset *ds = o2o_dataset_open(name, NULL, err, sizeof(err));
   cr_assert_not_null(ds, "%s", err);
   float obs[150], act[100], rew[50], next[150];
-  o2o_dataset_dest d = {obs, act, rew, next, NULL, NULL, NULL};
+  o2o_dataset_dest d = {obs, act, rew, next, NULL, NULL, NULL, NULL};
   cr_assert_eq(o2o_dataset_read(ds, 0, 50, &d, err, sizeof(err)), O2O_DATASET_EVALUE);
   cr_assert(strstr(err, name) && strstr(err, s1), "%s", err);
   o2o_dataset_close(ds);
@@ -518,7 +545,7 @@ Test(dataset_io, minari_import) {
   cr_assert_eq(in->trailing_rows, 0);
   float obs[45], next[45], act[30], rew[15];
   uint8_t term[15], tout[15];
-  o2o_dataset_dest d = {obs, act, rew, next, NULL, term, tout};
+  o2o_dataset_dest d = {obs, act, rew, next, NULL, term, tout, NULL};
   cr_assert_eq(o2o_dataset_read(ds, 0, 15, &d, err, sizeof(err)), 0, "%s", err);
   const int T[3] = {4, 6, 5};
   int row = 0;
@@ -579,4 +606,32 @@ Test(dataset_io, find_by_name) {
   cr_assert_eq(o2o_dataset_find("no-such-set", path, sizeof(path), err, sizeof(err)),
                O2O_DATASET_EIO);
   cr_assert(strstr(err, "no-such-set") && strstr(err, "tried"), "%s", err);
+}
+
+/* A file named after a task whose dims it does not have (issue 9 item 5): warned, not silent. */
+Test(dataset_io, task_from_name_disagreeing_with_dims_warns) {
+  synth s = synth_make(100, 11, 6, 1000); /* hopper has 11 obs but 3 actions, not 6 */
+  o2o_dataset_data d = {s.n, s.od, s.ad, s.obs, s.act, s.rew, s.next, s.term, s.tout, 0, NULL};
+  const char *bad = O2O_TEST_BUILD_DIR "/hopper-wrongdims.hdf5";
+  const char *good = O2O_TEST_BUILD_DIR "/halfcheetah-okdims.hdf5";
+  cr_assert_eq(o2o_dataset_write(bad, &d, NULL, err, sizeof(err)), 0, "%s", err);
+  o2o_dataset *ds = o2o_dataset_open(bad, NULL, err, sizeof(err));
+  cr_assert_not_null(ds, "%s", err);
+  const o2o_dataset_info *in = o2o_dataset_get_info(ds);
+  cr_assert_str_eq(in->task, "hopper");
+  cr_assert_not_null(strstr(in->warnings, "task 'hopper' (inferred from the file name) has obs 11 "
+                                          "/ act 3, but the file has obs 11 / act 6"),
+                     "%s", in->warnings);
+  o2o_dataset_close(ds);
+  synth s2 = synth_make(100, 17, 6, 1000);
+  o2o_dataset_data d2 = {s2.n,    s2.od,   s2.ad,   s2.obs, s2.act, s2.rew,
+                         s2.next, s2.term, s2.tout, 0,      NULL};
+  cr_assert_eq(o2o_dataset_write(good, &d2, NULL, err, sizeof(err)), 0, "%s", err);
+  ds = o2o_dataset_open(good, NULL, err, sizeof(err));
+  cr_assert_not_null(ds, "%s", err);
+  cr_assert_null(strstr(o2o_dataset_get_info(ds)->warnings, "inferred from"), "%s",
+                 o2o_dataset_get_info(ds)->warnings);
+  o2o_dataset_close(ds);
+  synth_free(&s);
+  synth_free(&s2);
 }
