@@ -200,7 +200,16 @@ int o2o_pool_set_states(o2o_pool *p, const double *states, char *err, size_t err
 int o2o_pool_get_states(o2o_pool *p, double *states, char *err, size_t errlen) {
   const size_t S = (size_t)p->spec.state_dim;
   for (int j = 0; j < p->total; j++) { /* one round trip per env: ~50 us on loopback */
-    int rc = o2o_pool_get_state(p, j, states + (size_t)j * S, err, errlen);
+    o2o_client *c;
+    int local, k, rc = env_client(p, j, "get_states", &c, &local, &k, err, errlen);
+    if (!rc) rc = o2o_client_get_state(c, local, states + (size_t)j * S, err, errlen);
+    if (rc && is_fault(rc)) { /* recover like the other control calls, then retry once */
+      char why[O2O_BRIDGE_ERRLEN];
+      snprintf(why, sizeof why, "%s", err);
+      if ((rc = o2o_pool_recover(p, k, why, err, errlen))) return rc;
+      c = p->chunks[p->procs[k].first_chunk].client;
+      rc = o2o_client_get_state(c, local, states + (size_t)j * S, err, errlen);
+    }
     if (rc) return rc;
   }
   return 0;

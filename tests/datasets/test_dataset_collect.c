@@ -258,10 +258,23 @@ Test(dataset_collect, survives_a_killed_simulator, .timeout = 180) {
   for (int i = 0; i < n; i++)
     if (!strcmp(ex[i].key, "metadata/pool_restarts")) restarts = *(int64_t *)ex[i].data;
   cr_assert_eq(restarts, 1, "the fault was not seen (restarts %lld)", (long long)restarts);
-  float *obs = malloc(40000 * 44);
-  o2o_dataset_dest d = {.obs = obs};
+  /* No fake rows (obs == next_obs, reward 0: a lost step) and no timeout before the
+   * episode limit (a fault-truncated episode kept): lost rows go with their episodes. */
+  float *obs = malloc(40000 * 44), *next = malloc(40000 * 44), *rew = malloc(40000 * 4);
+  uint8_t *term = malloc(40000), *tout = malloc(40000);
+  o2o_dataset_dest d = {
+      .obs = obs, .next_obs = next, .rew = rew, .terminals = term, .timeouts = tout};
   cr_assert_eq(o2o_dataset_read(ds, 0, 40000, &d, err, sizeof(err)), 0, "%s", err);
-  free(obs);
+  int64_t start = 0;
+  for (int64_t i = 0; i < 40000; i++) {
+    cr_assert(!(rew[i] == 0 && !memcmp(obs + i * 11, next + i * 11, 44)),
+              "row %lld is a lost step (obs == next_obs, reward 0)", (long long)i);
+    if (tout[i])
+      cr_assert_eq(i - start + 1, 1000, "row %lld: timeout after %lld steps, before the limit",
+                   (long long)i, (long long)(i - start + 1));
+    if (tout[i] || term[i]) start = i + 1;
+  }
+  free(obs), free(next), free(rew), free(term), free(tout);
   o2o_dataset_extras_free(ex, n);
   o2o_dataset_close(ds);
 }
@@ -300,5 +313,28 @@ Test(dataset_collect, refuses_to_overwrite_without_flag, .timeout = 60) {
   o2o_dataset *ds = o2o_dataset_open(file, NULL, err, sizeof(err));
   cr_assert_not_null(ds, "%s", err);
   cr_assert_eq(o2o_dataset_get_info(ds)->rows, 50);
+  o2o_dataset_close(ds);
+}
+
+/* The shipped halfcheetah-medium policy regenerates the same bytes (what `o2o dataset make
+ * halfcheetah-medium` relies on), here on 2000 rows with its recipe's fixed flags. */
+Test(dataset_collect, halfcheetah_medium_recipe_is_deterministic, .timeout = 120) {
+  const char *f[2] = {O2O_TEST_BUILD_DIR "/test_hc_medium_1.hdf5",
+                      O2O_TEST_BUILD_DIR "/test_hc_medium_2.hdf5"};
+  char cmd[4096];
+  for (int i = 0; i < 2; i++) {
+    snprintf(cmd, sizeof(cmd),
+             "%s/o2o collect --scenario halfcheetah --recipe medium --steps 2000 --policy "
+             "%s/../datasets/policies/halfcheetah-medium.safetensors --seed 0 --procs 2 --envs 4 "
+             "--out %s --overwrite 2>/dev/null",
+             build_dir(), O2O_TEST_DATA_DIR, f[i]);
+    cr_assert_eq(run(cmd, NULL, 0), 0, "%s", cmd);
+  }
+  snprintf(cmd, sizeof(cmd), "cmp -s %s %s", f[0], f[1]);
+  cr_assert_eq(run(cmd, NULL, 0), 0, "same recipe and seed gave different files");
+  o2o_dataset *ds = o2o_dataset_open(f[0], NULL, err, sizeof(err));
+  cr_assert_not_null(ds, "%s", err);
+  cr_assert_eq(o2o_dataset_get_info(ds)->rows, 2000);
+  cr_assert_eq(o2o_dataset_get_info(ds)->act_dim, 6);
   o2o_dataset_close(ds);
 }
