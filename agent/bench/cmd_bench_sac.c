@@ -4,13 +4,12 @@
  * agent/bench/torch/torch_sac.py (CORL's SAC-N update with N = 2) as a subprocess. Ratios
  * are taken round by round (the machine is noisy) and their median reported, with the
  * OpenBLAS kernel and thread counts beside every figure. */
-#include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench/bench_common.h"
 #include "nn/blas_setup.h"
 #include "nn/nn.h"
 #include "cli/o2o_commands.h"
@@ -18,7 +17,7 @@
 #include "learn/sac.h"
 #include "cli/cli.h"
 
-#define MAX_ROUNDS 64
+#define MAX_ROUNDS O2O_BENCH_MAX_ROUNDS
 /* The reference scripts live in the source tree (agent/bench/torch/). */
 #define TORCH_SCRIPT_DEFAULT O2O_TORCH_DIR "/torch_sac.py"
 
@@ -29,104 +28,34 @@ typedef struct {
   const char *torch_script, *python, *json, *torch_coretype;
 } bench_opts;
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n) {
-  double *t = malloc(sizeof(double) * (size_t)n);
-  if (!t || n < 1) {
-    free(t);
-    return 0.0;
-  }
-  memcpy(t, v, sizeof(double) * (size_t)n);
-  qsort(t, (size_t)n, sizeof(double), cmp_double);
-  double m = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-  free(t);
-  return m;
-}
-
-/* ---------------- the matmul floor: CORL's sgemm calls, nothing else ---------------- */
-typedef struct {
-  int M, N, K, ta, tb;
-  float *a, *b, *c;
-} gemm_call;
-
-typedef struct {
-  gemm_call *calls;
-  int n, cap;
-  double flop;
-} gemm_floor;
-
-static int floor_add(gemm_floor *f, int M, int N, int K, int ta, int tb) {
-  if (f->n >= f->cap) return -1;
-  gemm_call *c = &f->calls[f->n++];
-  *c = (gemm_call){M, N, K, ta, tb, NULL, NULL, NULL};
-  c->a = calloc((size_t)M * K, sizeof(float));
-  c->b = calloc((size_t)K * N, sizeof(float));
-  c->c = calloc((size_t)M * N, sizeof(float));
-  if (!c->a || !c->b || !c->c) return -1;
-  for (size_t i = 0; i < (size_t)M * K; i++)
-    c->a[i] = 0.01f * (float)(i % 7);
-  for (size_t i = 0; i < (size_t)K * N; i++)
-    c->b[i] = 0.01f * (float)(i % 5);
-  f->flop += 2.0 * M * N * K;
-  return 0;
-}
-
-/* An MLP of `nl` Linear layers dims[0..nl], batch B: forward = one NT product per layer;
- * backward = a TN weight gradient per layer and an NN input gradient per layer except the
- * first unless its input needs a gradient. */
-static int floor_mlp(gemm_floor *f, const int *d, int nl, int B, int fwd, int bwd, int igrad0) {
-  int rc = 0;
-  if (fwd)
-    for (int l = 0; l < nl; l++)
-      rc |= floor_add(f, B, d[l + 1], d[l], 0, 1);
-  if (bwd)
-    for (int l = nl - 1; l >= 0; l--) {
-      rc |= floor_add(f, d[l + 1], d[l], B, 1, 0);
-      if (l > 0 || igrad0) rc |= floor_add(f, B, d[l], d[l + 1], 0, 0);
-    }
-  return rc;
-}
-
 /* CORL sac_n.py order (torch_sac.py): alpha step (actor forward), actor step (actor and N
  * critics forward, backward through the critics with weight and input gradients, actor
  * backward), critic step (actor forward on s', N target forwards, N critic forwards and
  * backwards). */
-static int floor_build_redq(gemm_floor *f, const bench_opts *o, const int *A, const int *C);
+static int floor_build_redq(o2o_bench_floor *f, const bench_opts *o, const int *A, const int *C);
 
-static int floor_build(gemm_floor *f, const bench_opts *o) {
+static int floor_build(o2o_bench_floor *f, const bench_opts *o) {
   int A[O2O_NN_MAX_LAYERS + 1], C[O2O_NN_MAX_LAYERS + 1], nl = 3, B = o->batch, rc = 0;
   A[0] = o->obs, C[0] = o->obs + o->act;
   A[1] = A[2] = C[1] = C[2] = o->hidden;
   A[3] = 2 * o->act, C[3] = 1;
-  memset(f, 0, sizeof *f);
   if (o->redq) return floor_build_redq(f, o, A, C);
-  f->cap = 16 + 20 * o->critics; /* 3 + 3 + 3N + 6N + 5 + 3 + 3N + 3N + 5N calls */
-  f->calls = calloc((size_t)f->cap, sizeof *f->calls);
-  if (!f->calls) return -1;
-  rc |= floor_mlp(f, A, nl, B, 1, 0, 0);
-  rc |= floor_mlp(f, A, nl, B, 1, 0, 0);
+  /* 3 + 3 + 3N + 6N + 5 + 3 + 3N + 3N + 5N calls */
+  if (o2o_bench_floor_init(f, 16 + 20 * o->critics)) return -1;
+  rc |= o2o_bench_floor_mlp(f, A, nl, B, 1, 0, 0);
+  rc |= o2o_bench_floor_mlp(f, A, nl, B, 1, 0, 0);
   for (int k = 0; k < o->critics; k++)
-    rc |= floor_mlp(f, C, nl, B, 1, 0, 0);
+    rc |= o2o_bench_floor_mlp(f, C, nl, B, 1, 0, 0);
   for (int k = 0; k < o->critics; k++)
-    rc |= floor_mlp(f, C, nl, B, 0, 1, 1);
-  rc |= floor_mlp(f, A, nl, B, 0, 1, 0);
-  rc |= floor_mlp(f, A, nl, B, 1, 0, 0);
+    rc |= o2o_bench_floor_mlp(f, C, nl, B, 0, 1, 1);
+  rc |= o2o_bench_floor_mlp(f, A, nl, B, 0, 1, 0);
+  rc |= o2o_bench_floor_mlp(f, A, nl, B, 1, 0, 0);
   for (int k = 0; k < o->critics; k++)
-    rc |= floor_mlp(f, C, nl, B, 1, 0, 0);
+    rc |= o2o_bench_floor_mlp(f, C, nl, B, 1, 0, 0);
   for (int k = 0; k < o->critics; k++)
-    rc |= floor_mlp(f, C, nl, B, 1, 0, 0);
+    rc |= o2o_bench_floor_mlp(f, C, nl, B, 1, 0, 0);
   for (int k = 0; k < o->critics; k++)
-    rc |= floor_mlp(f, C, nl, B, 0, 1, 0);
+    rc |= o2o_bench_floor_mlp(f, C, nl, B, 0, 1, 0);
   return rc;
 }
 
@@ -134,46 +63,27 @@ static int floor_build(gemm_floor *f, const bench_opts *o) {
  * actor forward on s', N target forwards, N critic forwards and backwards (weight gradients);
  * then the actor step on B rows: actor forward, N critic forwards and backwards (with input
  * gradients), actor backward. */
-static int floor_build_redq(gemm_floor *f, const bench_opts *o, const int *A, const int *C) {
+static int floor_build_redq(o2o_bench_floor *f, const bench_opts *o, const int *A, const int *C) {
   const int nl = 3, B = o->batch, K = o->critic_steps, m = B / K, N = o->critics;
   int rc = 0;
-  f->cap = K * (3 + 3 * N + 3 * N + 6 * N) + 3 + 3 * N + 6 * N + 6 + 8;
-  f->calls = calloc((size_t)f->cap, sizeof *f->calls);
-  if (!f->calls) return -1;
+  if (o2o_bench_floor_init(f, K * (3 + 3 * N + 3 * N + 6 * N) + 3 + 3 * N + 6 * N + 6 + 8))
+    return -1;
   for (int k = 0; k < K; k++) {
-    rc |= floor_mlp(f, A, nl, m, 1, 0, 0);
+    rc |= o2o_bench_floor_mlp(f, A, nl, m, 1, 0, 0);
     for (int j = 0; j < N; j++)
-      rc |= floor_mlp(f, C, nl, m, 1, 0, 0);
+      rc |= o2o_bench_floor_mlp(f, C, nl, m, 1, 0, 0);
     for (int j = 0; j < N; j++)
-      rc |= floor_mlp(f, C, nl, m, 1, 0, 0);
+      rc |= o2o_bench_floor_mlp(f, C, nl, m, 1, 0, 0);
     for (int j = 0; j < N; j++)
-      rc |= floor_mlp(f, C, nl, m, 0, 1, 0);
+      rc |= o2o_bench_floor_mlp(f, C, nl, m, 0, 1, 0);
   }
-  rc |= floor_mlp(f, A, nl, B, 1, 0, 0);
+  rc |= o2o_bench_floor_mlp(f, A, nl, B, 1, 0, 0);
   for (int j = 0; j < N; j++)
-    rc |= floor_mlp(f, C, nl, B, 1, 0, 0);
+    rc |= o2o_bench_floor_mlp(f, C, nl, B, 1, 0, 0);
   for (int j = 0; j < N; j++)
-    rc |= floor_mlp(f, C, nl, B, 0, 1, 1);
-  rc |= floor_mlp(f, A, nl, B, 0, 1, 0);
+    rc |= o2o_bench_floor_mlp(f, C, nl, B, 0, 1, 1);
+  rc |= o2o_bench_floor_mlp(f, A, nl, B, 0, 1, 0);
   return rc;
-}
-
-static void floor_run(gemm_floor *f) {
-  for (int i = 0; i < f->n; i++) {
-    gemm_call *c = &f->calls[i];
-    cblas_sgemm(CblasRowMajor, c->ta ? CblasTrans : CblasNoTrans, c->tb ? CblasTrans : CblasNoTrans,
-                c->M, c->N, c->K, 1.0f, c->a, c->ta ? c->M : c->K, c->b, c->tb ? c->K : c->N, 0.0f,
-                c->c, c->N);
-  }
-}
-
-static void floor_free(gemm_floor *f) {
-  for (int i = 0; i < f->n; i++) {
-    free(f->calls[i].a);
-    free(f->calls[i].b);
-    free(f->calls[i].c);
-  }
-  free(f->calls);
 }
 
 /* Matmul FLOPs of one o2o update (sac.c): actor forward on 2B rows, target forward on B,
@@ -278,32 +188,6 @@ static void sac_run_free(sac_run *r) {
   free(r->next_obs);
   free(r->done);
   free(r->bmem);
-}
-
-/* ---------------- PyTorch reference as a subprocess ---------------- */
-static double torch_round(const bench_opts *o, const char *coretype, char *line, size_t linelen) {
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "OPENBLAS_CORETYPE='%s' OPENBLAS_NUM_THREADS=%d '%s' '%s' --threads %d --updates %d "
-           "--warmup 20 --runs 1 2>&1",
-           coretype, o->torch_blas_threads, o->python, o->torch_script, o->torch_threads,
-           o->updates);
-  FILE *p = popen(cmd, "r");
-  if (!p) return -1.0;
-  double med = -1.0;
-  char buf[1024];
-  line[0] = 0;
-  while (fgets(buf, sizeof buf, p)) {
-    const char *m = strstr(buf, "median=");
-    if (strstr(buf, "torch_sac") && m) {
-      med = strtod(m + 7, NULL);
-      snprintf(line, linelen, "%s", buf);
-    } else if (!line[0] || med < 0) {
-      snprintf(line, linelen, "%s", buf); /* keep the last output line for the error */
-    }
-  }
-  int rc = pclose(p);
-  return rc == 0 ? med : -1.0;
 }
 
 /* ---------------- the command ---------------- */
@@ -438,7 +322,7 @@ int o2o_bench_sac(int argc, char **argv) {
   if (!o.torch_coretype) o.torch_coretype = core;
 
   sac_run run;
-  gemm_floor fl;
+  o2o_bench_floor fl;
   char err[512];
   if (sac_run_init(&run, &o) || floor_build(&fl, &o)) {
     fprintf(stderr,
@@ -456,7 +340,7 @@ int o2o_bench_sac(int argc, char **argv) {
     return 1;
   }
   for (int i = 0; i < 20; i++)
-    floor_run(&fl);
+    o2o_bench_floor_run(&fl);
 
   double ups_o2o[MAX_ROUNDS], ups_floor[MAX_ROUNDS], ups_torch[MAX_ROUNDS];
   double r_floor[MAX_ROUNDS], r_torch[MAX_ROUNDS];
@@ -464,7 +348,7 @@ int o2o_bench_sac(int argc, char **argv) {
   int torch_ok = o.torch;
   double *block_ratio = malloc(sizeof(double) * (size_t)(o.updates / 10 + 1));
   if (!block_ratio) return 1;
-  double t_start = now();
+  double t_start = o2o_bench_now();
   for (int r = 0; r < o.rounds; r++) {
     /* o2o and the floor alternate in blocks of 10 updates, so both see the same load; the
      * round's ratio is the median of the block ratios (robust to bursts of other work) */
@@ -472,25 +356,27 @@ int o2o_bench_sac(int argc, char **argv) {
     int nb = 0;
     for (int done = 0; done < o.updates; done += 10) {
       int n = o.updates - done < 10 ? o.updates - done : 10;
-      double t = now();
+      double t = o2o_bench_now();
       if (sac_run_updates(&run, n, err, sizeof err)) {
         fprintf(stderr, "o2o bench sac: update failed: %s\n", err);
         return 1;
       }
-      double to = now() - t;
-      t = now();
+      double to = o2o_bench_now() - t;
+      t = o2o_bench_now();
       for (int u = 0; u < n; u++)
-        floor_run(&fl);
-      double tf = now() - t;
+        o2o_bench_floor_run(&fl);
+      double tf = o2o_bench_now() - t;
       t_o2o += to;
       t_floor += tf;
       block_ratio[nb++] = tf / to;
     }
     ups_o2o[r] = o.updates / t_o2o;
     ups_floor[r] = o.updates / t_floor;
-    r_floor[r] = median(block_ratio, nb);
+    r_floor[r] = o2o_bench_median(block_ratio, nb);
     if (torch_ok) {
-      ups_torch[r] = torch_round(&o, o.torch_coretype, torch_line, sizeof torch_line);
+      ups_torch[r] = o2o_bench_torch_round(o.python, o.torch_script, "torch_sac", o.torch_coretype,
+                                           o.torch_blas_threads, o.torch_threads, o.updates, "",
+                                           torch_line, sizeof torch_line);
       if (ups_torch[r] <= 0) {
         fprintf(stderr, "o2o bench sac: the torch reference failed (%s %s): %s\n", o.python,
                 o.torch_script, torch_line);
@@ -499,15 +385,17 @@ int o2o_bench_sac(int argc, char **argv) {
         r_torch[r] = ups_o2o[r] / ups_torch[r];
       }
     }
-    double el = now() - t_start, eta = el / (r + 1) * (o.rounds - r - 1);
+    double el = o2o_bench_now() - t_start, eta = el / (r + 1) * (o.rounds - r - 1);
     fprintf(stderr, "round %d/%d: o2o %.1f updates/s, floor %.1f (ratio %.2f)", r + 1, o.rounds,
             ups_o2o[r], ups_floor[r], r_floor[r]);
     if (torch_ok) fprintf(stderr, ", torch %.1f (ratio %.2f)", ups_torch[r], r_torch[r]);
     fprintf(stderr, "  [%.0fs, ETA %.0fs]\n", el, eta);
   }
   int R = o.rounds;
-  double m_o2o = median(ups_o2o, R), m_floor = median(ups_floor, R), m_rf = median(r_floor, R);
-  double m_torch = torch_ok ? median(ups_torch, R) : 0, m_rt = torch_ok ? median(r_torch, R) : 0;
+  double m_o2o = o2o_bench_median(ups_o2o, R), m_floor = o2o_bench_median(ups_floor, R),
+         m_rf = o2o_bench_median(r_floor, R);
+  double m_torch = torch_ok ? o2o_bench_median(ups_torch, R) : 0,
+         m_rt = torch_ok ? o2o_bench_median(r_torch, R) : 0;
   double f_o2o = o2o_flop(&o), f_floor = fl.flop;
 
   printf("o2o bench sac%s: batch %d, hidden 2x%d, obs %d, act %d, %d critics%s\n",
@@ -563,6 +451,6 @@ int o2o_bench_sac(int argc, char **argv) {
   }
   free(block_ratio);
   sac_run_free(&run);
-  floor_free(&fl);
+  o2o_bench_floor_free(&fl);
   return o.torch && !torch_ok ? 1 : 0; /* asked for torch and did not get it */
 }

@@ -6,7 +6,9 @@ Kostrikov et al. 2021, "Offline Reinforcement Learning with Implicit Q-Learning"
 net fitted by expectile regression to the min of twin target critics, critics fitted to
 r + gamma * V(s'), and a Gaussian policy (tanh mean, state-independent log-std) trained
 by advantage-weighted regression with exp(beta * A) clipped at 100, cosine learning-rate
-schedule on the actor. Order as in CORL: value step, critic step + target update, actor step.
+schedule on the actor. Order as in the official code (ikostrikov/implicit_q_learning) and
+agent/learn/iql.c: value step, then the new V gives the advantages and the Q target, actor
+step, critic step, target update.
 Random in-memory data (see common.py).
 
 Usage: OPENBLAS_NUM_THREADS=T python3 torch_iql.py --threads T [--runs 3] [--check]
@@ -34,7 +36,7 @@ class Config:
     critic_lr: float = 3e-4
     value_lr: float = 3e-4
     max_steps: int = 1_000_000  # length of the actor's cosine schedule
-    log_std_min: float = -20.0
+    log_std_min: float = -5.0
     log_std_max: float = 2.0
     buffer_size: int = 100_000
     threads: int = 1
@@ -77,29 +79,30 @@ def main():
         oa = torch.cat([obs, act], -1)
         with torch.no_grad():
             target_q = torch.min(targets[0](oa), targets[1](oa)).squeeze(-1)
-            next_v = value(next_obs).squeeze(-1)
         # value: expectile regression towards the target critics
-        adv = target_q - value(obs).squeeze(-1)
-        weight = torch.abs(cfg.expectile - (adv < 0).float())
-        value_loss = (weight * adv**2).mean()
+        u = target_q - value(obs).squeeze(-1)
+        weight = torch.abs(cfg.expectile - (u < 0).float())
+        value_loss = (weight * u**2).mean()
         value_opt.zero_grad()
         value_loss.backward()
         value_opt.step()
-        # critics: one-step target through V, no policy sample
-        y = rew + (1 - done) * cfg.gamma * next_v
-        critic_loss = sum(((q(oa).squeeze(-1) - y) ** 2).mean() for q in critics) / 2
-        critic_opt.zero_grad()
-        critic_loss.backward()
-        critic_opt.step()
-        soft_update(targets, critics, cfg.tau)
+        with torch.no_grad():  # the new V for the advantages and the Q target
+            adv = target_q - value(obs).squeeze(-1)
+            y = rew + (1 - done) * cfg.gamma * value(next_obs).squeeze(-1)
         # actor: advantage-weighted regression on the dataset actions
-        exp_adv = torch.exp(cfg.beta * adv.detach()).clamp(max=cfg.exp_adv_max)
+        exp_adv = torch.exp(cfg.beta * adv).clamp(max=cfg.exp_adv_max)
         bc_losses = -actor(obs).log_prob(act).sum(-1)
         actor_loss = (exp_adv * bc_losses).mean()
         actor_opt.zero_grad()
         actor_loss.backward()
         actor_opt.step()
         actor_sched.step()
+        # critics: one-step target through V, no policy sample
+        critic_loss = sum(((q(oa).squeeze(-1) - y) ** 2).mean() for q in critics)
+        critic_opt.zero_grad()
+        critic_loss.backward()
+        critic_opt.step()
+        soft_update(targets, critics, cfg.tau)
         return {"value": value_loss.item(), "critic": critic_loss.item(), "actor": actor_loss.item()}
 
     run("torch_iql", cfg, update, check)
