@@ -114,8 +114,9 @@ static int write_hist(const char *path, const o2o_gap_config *c, const o2o_gap_r
     counts[b >= BINS ? BINS - 1 : b] += 1;
   }
   char title[256];
-  snprintf(title, sizeof title, "dynamics gap: %s on %s (%s), %lld transitions", c->dataset,
-           c->scenario, c->variant, (long long)r->n);
+  const char *base = strrchr(c->dataset, '/'); /* the file name: paths overflow the title */
+  snprintf(title, sizeof title, "dynamics gap: %s on %s (%s), %lld transitions",
+           base ? base + 1 : c->dataset, c->scenario, c->variant, (long long)r->n);
   o2o_plot *p = o2o_plot_create(900, 480, title,
                                 "next-state error per transition (mean |error| / dataset std)",
                                 "transitions");
