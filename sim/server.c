@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -553,6 +554,21 @@ static void on_render(o2o_server *s, const o2o_wire_msg *m) {
   }
 }
 
+/* Test hook for fault-recovery tests: with O2O_SIM_TEST_KILL_AT_STEP=N and
+ * O2O_SIM_TEST_KILL_FILE=PATH, the process that serves its N-th STEP while PATH exists removes
+ * PATH and kills itself with SIGKILL (as a crash would), so a test kills a simulator at a fixed
+ * step, once: the restarted process finds no file. Unset (always, outside tests): nothing. */
+static void test_fault_hook(void) {
+  static long at = -1, served;
+  static const char *file;
+  if (at < 0) {
+    const char *n = getenv("O2O_SIM_TEST_KILL_AT_STEP");
+    file = getenv("O2O_SIM_TEST_KILL_FILE");
+    at = n && file ? strtol(n, NULL, 10) : 0;
+  }
+  if (at > 0 && ++served == at && unlink(file) == 0) raise(SIGKILL);
+}
+
 static void handle(o2o_server *s) {
   o2o_wire_rx *rx = &s->rx;
   /* ROUTER prepends the peer's identity; a REQ peer adds an empty delimiter, echoed back. */
@@ -579,6 +595,7 @@ static void handle(o2o_server *s) {
     on_reset(s, &m);
     break;
   case O2O_MSG_STEP:
+    test_fault_hook();
     on_step(s, &m);
     break;
   case O2O_MSG_SET_DYNAMICS:
