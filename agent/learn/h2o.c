@@ -31,6 +31,7 @@ typedef struct h2o {
   float *log_w;             /* [sim_batch] */
   double *u, *log_omega;    /* [sim_batch] */
   float *dout;              /* [2 Q rows][num_critics] penalty gradient at the critic outputs */
+  float *g_sim, *g_real;    /* [sim_batch], [real_batch] dP/dQ of one critic */
   float *state_std;         /* [obs_dim] the real dataset's (tensor h2o.state_std) */
   int have_std;
   int64_t updates;
@@ -144,6 +145,8 @@ static void h2o_destroy(void *self) {
   free(h->dout);
   free(h->state_std);
   free(h->std_scaled);
+  free(h->g_sim);
+  free(h->g_real);
   free(h->tensors);
   free(h);
 }
@@ -180,8 +183,10 @@ static void *h2o_create(int obs_dim, int act_dim, const void *cfgp, uint64_t see
   h->dout = calloc((size_t)2 * Q * N, sizeof(float));
   h->state_std = calloc((size_t)obs_dim, sizeof(float));
   h->std_scaled = calloc((size_t)obs_dim, sizeof(float));
+  h->g_sim = malloc(sizeof(float) * (size_t)c->sim_batch);
+  h->g_real = malloc(sizeof(float) * (size_t)c->real_batch);
   if (!h->weight || !h->log_w || !h->u || !h->log_omega || !h->dout || !h->state_std ||
-      !h->std_scaled)
+      !h->std_scaled || !h->g_sim || !h->g_real)
     goto oom;
   h->q.weight = h->weight;
   return h;
@@ -209,21 +214,12 @@ static void copy_row(o2o_batch *dst, int i, const o2o_batch *src, int r) {
 /* The penalty's gradient through a second critic backward on SAC's forward of this update:
  * rows [B, 2B) of x_critic are the Q batch's (s, a), real rows first. */
 static int add_penalty(void *ctx, o2o_sac *s, const o2o_batch *b, char *err, size_t errlen) {
-  (void)err, (void)errlen;
   h2o *h = ctx;
   const int B = b->size, N = s->cfg.num_critics, R = h->cfg.real_batch, S = h->cfg.sim_batch;
   const int OA = s->obs_dim + s->act_dim;
   const float *q = s->critic_acts->out[s->critic_m.num_layers - 1] + (size_t)B * N;
   float *d = h->dout + (size_t)B * N; /* rows [0, B) (policy rows) stay 0 */
-  float gs[1024], gr[1024];
-  float *gsim = S <= 1024 ? gs : malloc(sizeof(float) * (size_t)S);
-  float *greal = R <= 1024 ? gr : malloc(sizeof(float) * (size_t)R);
-  if (!gsim || !greal) {
-    if (gsim != gs) free(gsim);
-    if (greal != gr) free(greal);
-    o2o_agent_errf(err, errlen, "h2o: out of memory");
-    return -1;
-  }
+  float *gsim = h->g_sim, *greal = h->g_real;
   double total = 0.0, diff_sum = 0.0;
   for (int k = 0; k < N; k++) {
     double diff;
@@ -235,8 +231,6 @@ static int add_penalty(void *ctx, o2o_sac *s, const o2o_batch *b, char *err, siz
     for (int i = 0; i < S; i++)
       d[(size_t)(R + i) * N + k] = h->cfg.beta * gsim[i];
   }
-  if (gsim != gs) free(gsim);
-  if (greal != gr) free(greal);
   h->penalty = h->cfg.beta * total;
   h->penalty_diff = diff_sum / N;
   if (!isfinite(h->penalty)) {

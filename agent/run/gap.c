@@ -245,17 +245,15 @@ static int connect_pool(gap_run *g, char *err, size_t errlen) {
                    c->dataset, (long long)g->full->shape[1], c->scenario, g->S);
     return -1;
   }
-  g->nq = g->qpos ? (int)g->qpos->shape[1] : 0;
-  g->nv = g->qvel ? (int)g->qvel->shape[1] : 0;
-  if (!g->full || !g->qpos || !g->qvel) {
-    if (!g->qpos || !g->qvel) {
-      o2o_agent_errf(err, errlen,
-                     "dataset %s: infos/sim_state needs infos/qpos and infos/qvel beside it (their "
-                     "widths give the state layout)",
-                     c->dataset);
-      return -1;
-    }
+  if (!g->qpos || !g->qvel) { /* load() refused files with neither: this is sim_state alone */
+    o2o_agent_errf(err, errlen,
+                   "dataset %s: infos/sim_state needs infos/qpos and infos/qvel beside it (their "
+                   "widths give the state layout)",
+                   c->dataset);
+    return -1;
   }
+  g->nq = (int)g->qpos->shape[1];
+  g->nv = (int)g->qvel->shape[1];
   g->na = g->S - (1 + g->nq + 2 * g->nv + 3 + 32 * g->A + 8);
   if (g->na < 0) {
     o2o_agent_errf(err, errlen,

@@ -13,7 +13,6 @@
 #include "io/checkpoint.h"
 #include "io/json_out.h"
 #include "o2o_bridge.h"
-#include "o2o_dataset.h"
 #include "o2o_version.h"
 #include "replay/replay.h"
 #include "run/dataset_load.h"
@@ -47,7 +46,7 @@ typedef struct run {
   o2o_train_env eval;
   int have_eval;
   const o2o_bridge_spec *spec;
-  char dataset_path[1024], dir[960], task[32];
+  char dataset_path[1024], dir[960];
   int64_t rows, episodes, start_step;
   double return_mean, reward_scale;
   float *obs_mean, *obs_std;
