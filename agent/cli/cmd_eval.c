@@ -13,7 +13,7 @@
 #include "io/policy.h"
 #include "run/train.h"
 #include "io/json_out.h"
-#include "cli/cli.h"
+#include "o2o_flags.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: o2o eval --checkpoint C [--scenario S] [--variant real|sim] [--episodes N]\n"
@@ -35,59 +35,32 @@ static void act_policy(void *ctx, const float *obs, int n, float *actions) {
   o2o_policy_act(ctx, obs, n, 1, actions);
 }
 
-static int parse_i64(const char *flag, const char *s, long long lo, long long *out) {
-  int64_t v;
-  if (o2o_cli_int("eval", flag, s, lo, INT64_MAX, &v)) return -1;
-  *out = v;
-  return 0;
-}
-
 int o2o_cmd_eval(int argc, char **argv) {
   const char *ckpt = NULL, *scenario = NULL, *variant = "real", *sim_exe = NULL;
-  long long episodes = 10, seed = 1000000, procs = 1;
-  int json = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return 0;
-    }
-    if (!strcmp(a, "--version")) {
-      printf("o2o %s\n", O2O_VERSION);
-      return 0;
-    }
-    if (!strcmp(a, "--json")) {
-      json = 1;
-      continue;
-    }
-    if (!v) {
-      fprintf(stderr, "o2o eval: unknown or incomplete option '%s'\n", a);
-      usage(stderr);
-      return 2;
-    }
-    if (!strcmp(a, "--checkpoint"))
-      ckpt = v;
-    else if (!strcmp(a, "--scenario"))
-      scenario = v;
-    else if (!strcmp(a, "--variant")) {
-      if (strcmp(v, "real") && strcmp(v, "sim")) {
-        fprintf(stderr, "o2o eval: --variant must be real or sim, got '%s'\n", v);
-        return 2;
-      }
-      variant = v;
-    } else if (!strcmp(a, "--episodes")) {
-      if (parse_i64(a, v, 1, &episodes)) return 2;
-    } else if (!strcmp(a, "--seed")) {
-      if (parse_i64(a, v, 0, &seed)) return 2;
-    } else if (!strcmp(a, "--procs")) {
-      if (parse_i64(a, v, 1, &procs)) return 2;
-    } else if (!strcmp(a, "--sim-exe"))
-      sim_exe = v;
-    else {
-      fprintf(stderr, "o2o eval: unknown option '%s' (see --help)\n", a);
-      return 2;
-    }
-    i++;
+  int64_t episodes = 10, seed = 1000000, procs = 1;
+  int json = 0, help = 0, version = 0;
+  o2o_flags *f = o2o_flags_create("o2o eval");
+  o2o_flags_str(f, "checkpoint", &ckpt, "C", "checkpoint whose policy runs");
+  o2o_flags_str(f, "scenario", &scenario, "S", "default: the checkpoint's scenario");
+  o2o_flag *vf = o2o_flags_str(f, "variant", &variant, "V", "real or sim (default real)");
+  if (vf) vf->choices = "real|sim";
+  o2o_flags_i64(f, "episodes", &episodes, 1, INT64_MAX, "N", "episodes (default 10)");
+  o2o_flags_i64(f, "seed", &seed, 0, INT64_MAX, "N", "first episode seed");
+  o2o_flags_i64(f, "procs", &procs, 1, INT64_MAX, "P", "o2o-sim processes");
+  o2o_flags_str(f, "sim-exe", &sim_exe, "PATH", "o2o-sim to spawn");
+  o2o_flags_bool(f, "json", &json, "one JSON object on stdout");
+  o2o_flags_bool(f, "help", &help, "this text");
+  o2o_flags_bool(f, "version", &version, "print the version");
+  int bad = o2o_flags_parse(f, argc, argv);
+  o2o_flags_destroy(f);
+  if (bad) return 2;
+  if (help) {
+    usage(stdout);
+    return 0;
+  }
+  if (version) {
+    printf("o2o %s\n", O2O_VERSION);
+    return 0;
   }
   if (!ckpt) {
     fprintf(stderr, "o2o eval: --checkpoint is required\n");
@@ -168,7 +141,8 @@ int o2o_cmd_eval(int argc, char **argv) {
     o2o_json_str(stdout, sp->task);
     printf(", \"variant\": ");
     o2o_json_str(stdout, sp->variant);
-    printf(", \"episodes\": %lld, \"seed\": %lld, \"returns\": [", episodes, seed);
+    printf(", \"episodes\": %lld, \"seed\": %lld, \"returns\": [", (long long)episodes,
+           (long long)seed);
     for (int i = 0; i < episodes; i++)
       printf(i ? ", %.4f" : "%.4f", ret[i]);
     printf("], \"mean\": %.4f, \"std\": %.4f, \"min\": %.4f, \"max\": %.4f", mean, sqrt(var), mn,
@@ -177,7 +151,7 @@ int o2o_cmd_eval(int argc, char **argv) {
     printf("}\n");
   } else {
     printf("%s (%s), %lld deterministic episodes, seeds %lld..%lld\n", sp->scenario, sp->variant,
-           episodes, seed, seed + episodes - 1);
+           (long long)episodes, (long long)seed, (long long)(seed + episodes - 1));
     printf("return mean %.2f std %.2f min %.2f max %.2f\n", mean, sqrt(var), mn, mx);
     if (has_score) printf("D4RL normalised score (%s): %.1f\n", sp->task, score);
   }
