@@ -69,10 +69,8 @@ static void usage(FILE *f, const o2o_learner_algo *algo) {
   }
   for (int i = 0; i < algo->num_fields; i++) {
     const o2o_learner_field *fl = &algo->fields[i];
-    char flag[64];
-    snprintf(flag, sizeof(flag), "--%s", fl->name);
-    for (char *c = flag + 2; *c; c++)
-      if (*c == '_') *c = '-';
+    char flag[80] = "--";
+    o2o_cli_field_flag(fl, flag + 2, sizeof flag - 2);
     if (dflt)
       fprintf(f, "  %-21s %s (default %g)\n", flag, fl->help, o2o_learner_field_get(fl, dflt));
     else
@@ -81,41 +79,6 @@ static void usage(FILE *f, const o2o_learner_algo *algo) {
   fprintf(f, "files in DIR: config.json, metrics.csv (one row per evaluation),\n"
              "  checkpoint.safetensors (periodic, atomic), final.safetensors\n"
              "exit code: 0 done, 1 failure (NaN, dead simulator...), 2 usage error\n");
-}
-
-static int parse_i64(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out) {
-  return o2o_cli_int("train-online", flag, s, lo, hi, out);
-}
-
-static int parse_f(const char *flag, const char *s, double *out) {
-  return o2o_cli_num("train-online", flag, s, -HUGE_VAL, HUGE_VAL, out);
-}
-
-/* The learner field a flag names (--batch-size -> batch_size), or NULL. */
-static const o2o_learner_field *flag_field(const o2o_learner_algo *algo, const char *flag) {
-  if (strncmp(flag, "--", 2)) return NULL;
-  char name[64];
-  snprintf(name, sizeof name, "%s", flag + 2);
-  for (char *c = name; *c; c++)
-    if (*c == '-') *c = '_';
-  return o2o_learner_field_find(algo, name);
-}
-
-/* Parse a learner flag into cfg: the range is checked here, before anything spawns. */
-static int parse_field(const o2o_learner_field *fl, void *cfg, const char *flag, const char *val) {
-  char err[O2O_AGENT_ERRLEN];
-  if (fl->type == O2O_FIELD_INT) {
-    int64_t n;
-    if (o2o_cli_int("train-online", flag, val, (int64_t)fl->min, (int64_t)fl->max, &n)) return -1;
-  } else {
-    double d;
-    if (o2o_cli_num("train-online", flag, val, fl->min, fl->max, &d)) return -1;
-  }
-  if (o2o_learner_field_parse(fl, cfg, val, err, sizeof err)) {
-    fprintf(stderr, "o2o train-online: %s\n", err);
-    return -1;
-  }
-  return 0;
 }
 
 /* Run settings of a checkpoint (written by o2o_train_save_checkpoint) into cfg. */
@@ -177,22 +140,62 @@ static int resume_settings(o2o_train_config *cfg, const char *ckpt, char *scen, 
   return rc;
 }
 
+enum { FIXED = 1, LEARNER = 2 }; /* flag tags: fixed by the checkpoint on --resume */
+
+typedef struct {
+  int quiet, no_validate, json, help, version;
+  const char *algo, *out;
+} online_opts;
+
+/* The flag table; algo = NULL: run flags only (to peek at --algo first). */
+static o2o_flags *make_flags(o2o_train_config *cfg, online_opts *o, const o2o_learner_algo *algo,
+                             void *lcfg) {
+  o2o_flags *f = o2o_flags_create("o2o train-online");
+  o2o_flag *x;
+  if ((x = o2o_flags_str(f, "scenario", &cfg->scenario, "S", "scenario"))) x->tag = FIXED;
+  if ((x = o2o_flags_str(f, "variant", &cfg->variant, "V", "real|sim")))
+    x->tag = FIXED, x->choices = "real|sim";
+  if ((x = o2o_flags_str(f, "algo", &o->algo, "NAME", "learner"))) x->tag = FIXED;
+  if ((x = o2o_flags_str(f, "dataset", &cfg->real_dataset, "FILE", "real data"))) x->tag = FIXED;
+  if ((x = o2o_flags_u64(f, "seed", &cfg->seed, 0, INT64_MAX, "N", "seed"))) x->tag = FIXED;
+  o2o_flags_i64(f, "steps", &cfg->steps, 1, INT64_MAX, "N", "total env steps");
+  o2o_flags_int(f, "envs", &cfg->envs_per_proc, 1, 4096, "N", "envs per o2o-sim");
+  o2o_flags_int(f, "procs", &cfg->procs, 1, 256, "N", "o2o-sim processes");
+  if ((x = o2o_flags_str(f, "out", &o->out, "DIR", "run directory"))) x->tag = FIXED;
+  o2o_flags_i64(f, "eval-every", &cfg->eval_every, 0, INT64_MAX, "N", "steps between evals");
+  o2o_flags_int(f, "eval-episodes", &cfg->eval_episodes, 1, 1000, "N", "episodes per eval");
+  if ((x = o2o_flags_u64(f, "eval-seed", &cfg->eval_seed, 0, INT64_MAX, "N", "eval seeds")))
+    x->tag = FIXED;
+  o2o_flags_i64(f, "checkpoint-every", &cfg->checkpoint_every, 0, INT64_MAX, "N", "checkpoints");
+  o2o_flags_i64(f, "replay-capacity", &cfg->replay_capacity, 1, INT64_MAX, "N", "transitions");
+  o2o_flags_num(f, "stop-at-return", &cfg->stop_at_return, -HUGE_VAL, HUGE_VAL, "R", "early stop");
+  o2o_flags_bool(f, "no-validate", &o->no_validate, "no NaN/inf check of env outputs");
+  if ((x = o2o_flags_bool(f, "overwrite", &cfg->overwrite, "reuse --out"))) x->tag = FIXED;
+  o2o_flags_str(f, "resume", &cfg->resume, "CKPT", "continue a run");
+  o2o_flags_str(f, "sim-exe", &cfg->sim_exe, "PATH", "o2o-sim to spawn");
+  o2o_flags_str(f, "connect", &cfg->connect, "EP[,EP...]", "running servers");
+  o2o_flags_bool(f, "quiet", &o->quiet, "no progress on stderr");
+  o2o_flags_bool(f, "json", &o->json, "result as JSON");
+  o2o_flags_bool(f, "help", &o->help, "this text");
+  o2o_flags_bool(f, "version", &o->version, "print the version");
+  if (algo) o2o_cli_learner_flags(f, algo, lcfg, FIXED | LEARNER);
+  return f;
+}
+
 int o2o_cmd_train_online(int argc, char **argv) {
   o2o_train_config cfg;
   o2o_train_config_default(&cfg);
-  int json = 0;
-  const char *out = NULL;
+  online_opts o = {0};
   /* the algorithm first: its fields are the learner flags */
-  const o2o_learner_algo *algo = algo_sac();
-  for (int i = 1; i + 1 < argc; i++)
-    if (!strcmp(argv[i], "--algo")) {
-      algo = o2o_learner_find(argv[i + 1]);
-      if (!algo) {
-        fprintf(stderr, "o2o train-online: --algo '%s' is not one of %s\n", argv[i + 1],
-                o2o_learner_names(0));
-        return 2;
-      }
-    }
+  o2o_flags *f = make_flags(&cfg, &o, NULL, NULL);
+  const char *aname = o2o_flags_peek(f, argc, argv, "algo");
+  o2o_flags_destroy(f);
+  const o2o_learner_algo *algo = aname ? o2o_learner_find(aname) : algo_sac();
+  if (!algo) {
+    fprintf(stderr, "o2o train-online: --algo '%s' is not one of %s\n", aname,
+            o2o_learner_names(0));
+    return 2;
+  }
   cfg.algorithm = algo->name;
   unsigned char lcfg_buf[4096] __attribute__((aligned(16)));
   if (algo->config_size > sizeof lcfg_buf) {
@@ -200,94 +203,37 @@ int o2o_cmd_train_online(int argc, char **argv) {
     return 1;
   }
   algo->config_default(lcfg_buf);
-  int learner_flags = 0, given = 0; /* given: bits of the run flags on the command line */
-  const char *fixed_flag = NULL;    /* a flag the checkpoint fixes on --resume */
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    int64_t n;
-    double d;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout, algo);
-      return 0;
-    } else if (!strcmp(a, "--version")) {
-      printf("o2o %s\n", O2O_VERSION);
-      return 0;
-    } else if (!strcmp(a, "--quiet")) {
-      cfg.progress = 0;
-      continue;
-    } else if (!strcmp(a, "--json")) {
-      json = 1;
-      continue;
-    } else if (!strcmp(a, "--no-validate")) {
-      cfg.validate_transitions = 0;
-      continue;
-    } else if (!strcmp(a, "--overwrite")) {
-      cfg.overwrite = 1;
-      fixed_flag = a;
-      continue;
-    }
-    const o2o_learner_field *fl = flag_field(algo, a);
-    if (!v) {
-      if (fl)
-        fprintf(stderr, "o2o train-online: %s needs a value\n", a);
-      else
-        fprintf(stderr, "o2o train-online: unknown or incomplete option '%s'\n", a);
-      usage(stderr, algo);
-      return 2;
-    }
-    int rc = 0;
-    if (!strcmp(a, "--scenario"))
-      cfg.scenario = v, fixed_flag = a;
-    else if (!strcmp(a, "--variant")) {
-      if (strcmp(v, "real") && strcmp(v, "sim")) {
-        fprintf(stderr, "o2o train-online: --variant must be real or sim, got '%s'\n", v);
-        return 2;
-      }
-      cfg.variant = v;
-      fixed_flag = a;
-    } else if (!strcmp(a, "--algo"))
-      fixed_flag = a; /* read above */
-    else if (!strcmp(a, "--dataset"))
-      cfg.real_dataset = v, fixed_flag = a;
-    else if (!strcmp(a, "--seed"))
-      rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.seed = (uint64_t)n, fixed_flag = a;
-    else if (!strcmp(a, "--steps"))
-      rc = parse_i64(a, v, 1, INT64_MAX, &n), cfg.steps = n, given |= 1;
-    else if (!strcmp(a, "--envs"))
-      rc = parse_i64(a, v, 1, 4096, &n), cfg.envs_per_proc = (int)n, given |= 2;
-    else if (!strcmp(a, "--procs"))
-      rc = parse_i64(a, v, 1, 256, &n), cfg.procs = (int)n, given |= 4;
-    else if (!strcmp(a, "--out"))
-      out = v, fixed_flag = a;
-    else if (!strcmp(a, "--eval-every"))
-      rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.eval_every = n, given |= 8;
-    else if (!strcmp(a, "--eval-episodes"))
-      rc = parse_i64(a, v, 1, 1000, &n), cfg.eval_episodes = (int)n, given |= 16;
-    else if (!strcmp(a, "--eval-seed"))
-      rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.eval_seed = (uint64_t)n, fixed_flag = a;
-    else if (!strcmp(a, "--checkpoint-every"))
-      rc = parse_i64(a, v, 0, INT64_MAX, &n), cfg.checkpoint_every = n, given |= 32;
-    else if (!strcmp(a, "--replay-capacity"))
-      rc = parse_i64(a, v, 1, INT64_MAX, &n), cfg.replay_capacity = n;
-    else if (!strcmp(a, "--stop-at-return"))
-      rc = parse_f(a, v, &d), cfg.stop_at_return = d;
-    else if (!strcmp(a, "--sim-exe"))
-      cfg.sim_exe = v;
-    else if (!strcmp(a, "--connect"))
-      cfg.connect = v;
-    else if (!strcmp(a, "--resume"))
-      cfg.resume = v;
-    else if (fl) {
-      rc = parse_field(fl, lcfg_buf, a, v);
-      learner_flags = 1;
-      fixed_flag = a;
-    } else {
-      fprintf(stderr, "o2o train-online: unknown option '%s' (see --help)\n", a);
-      return 2;
-    }
-    if (rc) return 2;
-    i++;
+  f = make_flags(&cfg, &o, algo, lcfg_buf);
+  if (o2o_flags_parse(f, argc, argv)) {
+    o2o_flags_destroy(f);
+    return 2;
+  }
+  const char *out = o.out;
+  cfg.progress = !o.quiet;
+  cfg.validate_transitions = !o.no_validate;
+  int learner_flags = 0;         /* a learner flag was given */
+  const char *fixed_flag = NULL; /* a flag the checkpoint fixes on --resume */
+  char fixed_buf[96];
+  for (int i = 0; i < o2o_flags_num_flags(f); i++) {
+    const o2o_flag *x = o2o_flags_at(f, i);
+    if (!x->count || !(x->tag & FIXED)) continue;
+    snprintf(fixed_buf, sizeof fixed_buf, "--%s", x->name);
+    fixed_flag = fixed_buf;
+    learner_flags |= !!(x->tag & LEARNER);
+  }
+  int given[6];
+  static const char *const given_names[6] = {"steps",      "envs",          "procs",
+                                             "eval-every", "eval-episodes", "checkpoint-every"};
+  for (int i = 0; i < 6; i++)
+    given[i] = o2o_flags_given(f, given_names[i]);
+  o2o_flags_destroy(f);
+  if (o.help) {
+    usage(stdout, algo);
+    return 0;
+  }
+  if (o.version) {
+    printf("o2o %s\n", O2O_VERSION);
+    return 0;
   }
   if (cfg.connect && (cfg.procs != 1 || cfg.envs_per_proc != 1)) {
     fprintf(stderr, "o2o train-online: --connect trains in the servers' own envs: drop --procs "
@@ -306,14 +252,14 @@ int o2o_cmd_train_online(int argc, char **argv) {
     /* the run settings not given on the command line come from the checkpoint */
     const o2o_train_config flags = cfg;
     if (resume_settings(&cfg, cfg.resume, scen_buf, var_buf, dir_buf, sizeof scen_buf)) return 1;
-#define KEEP_GIVEN(bit, member)                                                                    \
-  if (given & (bit)) cfg.member = flags.member;
-    KEEP_GIVEN(1, steps)
-    KEEP_GIVEN(2, envs_per_proc)
-    KEEP_GIVEN(4, procs)
-    KEEP_GIVEN(8, eval_every)
-    KEEP_GIVEN(16, eval_episodes)
-    KEEP_GIVEN(32, checkpoint_every)
+#define KEEP_GIVEN(i, member)                                                                      \
+  if (given[i]) cfg.member = flags.member;
+    KEEP_GIVEN(0, steps)
+    KEEP_GIVEN(1, envs_per_proc)
+    KEEP_GIVEN(2, procs)
+    KEEP_GIVEN(3, eval_every)
+    KEEP_GIVEN(4, eval_episodes)
+    KEEP_GIVEN(5, checkpoint_every)
 #undef KEEP_GIVEN
     cfg.progress = flags.progress;
     cfg.validate_transitions = flags.validate_transitions;
@@ -369,7 +315,7 @@ int o2o_cmd_train_online(int argc, char **argv) {
     fprintf(stderr, "o2o train-online: %s\n", err);
     return 1;
   }
-  if (json) {
+  if (o.json) {
     printf("{\"run_dir\": ");
     o2o_json_str(stdout, out);
     printf(", \"algorithm\": ");

@@ -53,10 +53,8 @@ static void usage(FILE *f, const o2o_learner_algo *algo) {
     fprintf(f, "%s (--algo %s): %s\n", (*a)->name, (*a)->name, (*a)->summary);
     for (int i = 0; i < (*a)->num_fields; i++) {
       const o2o_learner_field *fl = &(*a)->fields[i];
-      char flag[64];
-      snprintf(flag, sizeof flag, "--%s", fl->name);
-      for (char *p = flag + 2; *p; p++)
-        if (*p == '_') *p = '-';
+      char flag[80] = "--";
+      o2o_cli_field_flag(fl, flag + 2, sizeof flag - 2);
       fprintf(f, "  %-22s %s (default %g)\n", flag, fl->help, o2o_learner_field_get(fl, cfg));
     }
     free(cfg);
