@@ -18,6 +18,11 @@ def main():
     header = json.loads(data[8:8 + n])
     body = data[8 + n:]
     meta = dict(header.pop("__metadata__", {}))
+    # A learner checkpoint names its settings "<algorithm>.<field>"; an actor-only file keeps
+    # them plain (the loader reads such a file as a tanh-Gaussian actor, not as a learner).
+    algo = meta.get("algorithm", "")
+    meta = {(k[len(algo) + 1:] if algo and k.startswith(algo + ".") else k): v
+            for k, v in meta.items()}
     for kv in extra:
         k, v = kv.split("=", 1)
         meta[k] = v
