@@ -5,6 +5,7 @@
 
 int o2o_cmd_train_online(int argc, char **argv);  /* cmd_train.c   SAC online training */
 int o2o_cmd_train_offline(int argc, char **argv); /* cmd_train_offline.c offline pretraining */
+int o2o_cmd_run(int argc, char **argv);           /* cmd_run.c     experiment end to end */
 int o2o_cmd_eval(int argc, char **argv);          /* cmd_eval.c    deterministic episodes */
 int o2o_cmd_collect(int argc, char **argv);       /* cmd_collect.c record a dataset */
 int o2o_cmd_dataset(int argc, char **argv);       /* cmd_dataset.c dataset info */

@@ -13,6 +13,8 @@ typedef struct {
 } o2o_command;
 
 static const o2o_command commands[] = {
+    {"run", o2o_cmd_run,
+     "run an experiment end to end: pretrain, warm start, fine-tune, baselines"},
     {"train-online", o2o_cmd_train_online, "train SAC online on a scenario (through o2o-sim)"},
     {"train-offline", o2o_cmd_train_offline, "pretrain IQL/CQL/Cal-QL on a dataset (eval on real)"},
     {"eval", o2o_cmd_eval, "run deterministic episodes of a checkpoint and report returns"},

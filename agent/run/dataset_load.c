@@ -19,35 +19,60 @@ void o2o_train_free_dataset(o2o_loaded_dataset *d) {
   memset(d, 0, sizeof *d);
 }
 
-int o2o_train_load_dataset(const char *name, const o2o_bridge_spec *sp, double reward_scale,
-                           int columns, o2o_loaded_dataset *out, char *err, size_t errlen) {
-  memset(out, 0, sizeof *out);
-  char derr[O2O_DATASET_ERRLEN];
-  if (o2o_dataset_find(name, out->path, sizeof out->path, derr, sizeof derr)) {
-    o2o_agent_errf(err, errlen, "%s", derr);
-    return -1;
-  }
-  o2o_dataset *ds = o2o_dataset_open(out->path, NULL, derr, sizeof derr);
-  if (!ds) {
-    o2o_agent_errf(err, errlen, "%s", derr);
-    return -1;
-  }
-  const o2o_dataset_info *in = o2o_dataset_get_info(ds);
-  int rc = -1;
-  uint8_t *term = NULL, *tout = NULL;
+/* dims and task of the file against the scenario */
+static int check_info(const o2o_dataset_info *in, const char *path, const o2o_bridge_spec *sp,
+                      char *err, size_t errlen) {
   if (in->obs_dim != sp->obs_dim || in->act_dim != sp->act_dim) {
     o2o_agent_errf(err, errlen,
                    "dataset %s has obs %d / act %d but scenario %s (task %s) has obs %d / act "
                    "%d: not data of this task",
-                   out->path, in->obs_dim, in->act_dim, sp->scenario, sp->task, sp->obs_dim,
+                   path, in->obs_dim, in->act_dim, sp->scenario, sp->task, sp->obs_dim,
                    sp->act_dim);
-    goto done;
+    return -1;
   }
   if (in->task[0] && sp->task[0] && strcmp(in->task, sp->task)) {
     o2o_agent_errf(err, errlen, "dataset %s was recorded on task '%s', scenario %s is task '%s'",
-                   out->path, in->task, sp->scenario, sp->task);
-    goto done;
+                   path, in->task, sp->scenario, sp->task);
+    return -1;
   }
+  return 0;
+}
+
+static o2o_dataset *open_checked(const char *name, const o2o_bridge_spec *sp, char *path,
+                                 size_t cap, char *err, size_t errlen) {
+  char derr[O2O_DATASET_ERRLEN];
+  if (o2o_dataset_find(name, path, cap, derr, sizeof derr)) {
+    o2o_agent_errf(err, errlen, "%s", derr);
+    return NULL;
+  }
+  o2o_dataset *ds = o2o_dataset_open(path, NULL, derr, sizeof derr);
+  if (!ds) {
+    o2o_agent_errf(err, errlen, "%s", derr);
+    return NULL;
+  }
+  if (check_info(o2o_dataset_get_info(ds), path, sp, err, errlen)) {
+    o2o_dataset_close(ds);
+    return NULL;
+  }
+  return ds;
+}
+
+int o2o_train_check_dataset(const char *name, const o2o_bridge_spec *sp, char *path, size_t cap,
+                            char *err, size_t errlen) {
+  o2o_dataset *ds = open_checked(name, sp, path, cap, err, errlen);
+  o2o_dataset_close(ds);
+  return ds ? 0 : -1;
+}
+
+int o2o_train_load_dataset(const char *name, const o2o_bridge_spec *sp, double reward_scale,
+                           int columns, o2o_loaded_dataset *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  char derr[O2O_DATASET_ERRLEN];
+  o2o_dataset *ds = open_checked(name, sp, out->path, sizeof out->path, err, errlen);
+  if (!ds) return -1;
+  const o2o_dataset_info *in = o2o_dataset_get_info(ds);
+  int rc = -1;
+  uint8_t *term = NULL, *tout = NULL;
   const int64_t N = out->rows = in->transitions;
   const int O = in->obs_dim;
   if (N < 1) {

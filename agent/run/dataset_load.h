@@ -26,3 +26,7 @@ int o2o_train_load_dataset(const char *name_or_path, const o2o_bridge_spec *spec
                            double reward_scale, int columns, o2o_loaded_dataset *out, char *err,
                            size_t errlen);
 void o2o_train_free_dataset(o2o_loaded_dataset *d);
+/* The same checks without reading the data (o2o run, before any job starts); the file found
+ * goes into path. */
+int o2o_train_check_dataset(const char *name_or_path, const o2o_bridge_spec *spec, char *path,
+                            size_t cap, char *err, size_t errlen);

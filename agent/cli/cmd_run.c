@@ -1,0 +1,155 @@
+/* cmd_run.c: `o2o run [EXPERIMENT]`: an experiment file (scenarios/experiments/, run/experiment.h)
+ * run end to end: offline pretrain, warm start, online fine-tune and the baselines, each
+ * (method, seed) a resumable job in runs/<experiment>/ (run/pipeline.h). */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/o2o_commands.h"
+#include "o2o_version.h"
+#include "run/experiment.h"
+#include "run/pipeline.h"
+
+#define DEFAULT_EXPERIMENT "pendulum-gear"
+#define MAX_SETS 128
+
+static int online_cpus(void) {
+  cpu_set_t s;
+  if (sched_getaffinity(0, sizeof s, &s) == 0 && CPU_COUNT(&s) > 0) return CPU_COUNT(&s);
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: o2o run [EXPERIMENT] [options]\n"
+          "  Runs an experiment (default %s): the offline pretrain, then per method the\n"
+          "  online phase in the scenario's sim variant, evaluated on the real variant, every\n"
+          "  (method, seed) a job in its own folder. Running the same command again skips\n"
+          "  finished phases and resumes the others from their last checkpoint.\n"
+          "  EXPERIMENT: a name (scenarios/experiments/NAME.ini, or in $O2O_SCENARIO_PATH's\n"
+          "  experiments/) or a path to an .ini file.\n"
+          "methods: offline (pretrain alone), sac-sim (SAC in sim), naive (pretrain + SAC),\n"
+          "  wsrl (pretrain + K warm-up steps + REDQ-style SAC), h2o (H2O from scratch with the\n"
+          "  dataset as its real buffer), full (pretrain + K warm-up steps + H2O)\n"
+          "options:\n"
+          "  --methods LIST|all    methods to run (default: the file's [experiment] methods)\n"
+          "  --seeds LIST          a count N (1..N) or a list like 1,2,5 or 1-3\n"
+          "  --set SEC.KEY=VALUE   override any key of the file (repeatable), e.g.\n"
+          "                        --set online.steps=5000 --set offline.expectile=0.7\n"
+          "  --jobs N              jobs at once, one process each (default: online CPUs, %d)\n"
+          "  --out DIR             run folder (default runs/<experiment name>)\n"
+          "  --sim-exe PATH        o2o-sim to spawn (default: next to o2o, then PATH)\n"
+          "  --quiet               no progress lines on stderr (errors still)\n"
+          "files in DIR: experiment.ini (resolved), run.log, <method>/seed<k>/ (config.json,\n"
+          "  metrics.csv, checkpoint.safetensors, final.safetensors, log.txt, DONE or FAILED)\n"
+          "exit code: 0 every job DONE, 1 some job FAILED or an error, 2 usage error\n",
+          DEFAULT_EXPERIMENT, online_cpus());
+}
+
+/* o2o run --worker RUN_DIR METHOD SEED [--sim-exe PATH]: one job, started by the parent */
+static int worker(int argc, char **argv) {
+  if (argc != 5 && !(argc == 7 && !strcmp(argv[5], "--sim-exe"))) {
+    fprintf(stderr, "o2o run --worker: expects RUN_DIR METHOD SEED [--sim-exe PATH]\n");
+    return 2;
+  }
+  const char *run_dir = argv[2], *sim = argc == 7 ? argv[6] : NULL;
+  int m = o2o_method_find(argv[3]);
+  int64_t seed;
+  if (m < 0 || o2o_cli_int("run --worker", "SEED", argv[4], 0, INT64_MAX, &seed)) {
+    fprintf(stderr, "o2o run --worker: unknown method '%s'\n", argv[3]);
+    return 2;
+  }
+  static o2o_experiment x;
+  char path[1200], err[4096];
+  snprintf(path, sizeof path, "%s/experiment.ini", run_dir);
+  if (o2o_experiment_load(path, NULL, 0, &x, err, sizeof err) ||
+      o2o_pipeline_run_job(&x, run_dir, m, (uint64_t)seed, sim, 1, err, sizeof err)) {
+    fprintf(stderr, "o2o run: %s/seed%lld: %s\n", argv[3], (long long)seed, err);
+    return 1;
+  }
+  return 0;
+}
+
+int o2o_cmd_run(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "--worker")) return worker(argc, argv);
+  const char *name = NULL, *out = NULL, *sim = NULL;
+  const char *sets[MAX_SETS + 2];
+  int nsets = 0, quiet = 0;
+  int64_t jobs = online_cpus();
+  static char methods_set[600], seeds_set[600];
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return 0;
+    } else if (!strcmp(a, "--version")) {
+      printf("o2o %s\n", O2O_VERSION);
+      return 0;
+    } else if (!strcmp(a, "--quiet")) {
+      quiet = 1;
+      continue;
+    } else if (a[0] != '-') {
+      if (name) {
+        fprintf(stderr, "o2o run: one experiment at a time ('%s' and '%s')\n", name, a);
+        return 2;
+      }
+      name = a;
+      continue;
+    }
+    if (!v) {
+      fprintf(stderr, "o2o run: unknown or incomplete option '%s' (o2o run --help)\n", a);
+      return 2;
+    }
+    if (!strcmp(a, "--set")) {
+      if (nsets == MAX_SETS) {
+        fprintf(stderr, "o2o run: more than %d --set\n", MAX_SETS);
+        return 2;
+      }
+      sets[nsets++] = v;
+    } else if (!strcmp(a, "--methods")) {
+      snprintf(methods_set, sizeof methods_set, "experiment.methods=%s", v);
+    } else if (!strcmp(a, "--seeds")) {
+      snprintf(seeds_set, sizeof seeds_set, "experiment.seeds=%s", v);
+    } else if (!strcmp(a, "--jobs")) {
+      if (o2o_cli_int("run", "--jobs", v, 1, 256, &jobs)) return 2;
+    } else if (!strcmp(a, "--out")) {
+      out = v;
+    } else if (!strcmp(a, "--sim-exe")) {
+      sim = v;
+    } else {
+      fprintf(stderr, "o2o run: unknown option '%s' (o2o run --help)\n", a);
+      return 2;
+    }
+    i++;
+  }
+  /* the command line's --methods/--seeds win over every --set of the same keys */
+  if (methods_set[0]) sets[nsets++] = methods_set;
+  if (seeds_set[0]) sets[nsets++] = seeds_set;
+  char path[1100], err[4096];
+  if (o2o_experiment_find(name ? name : DEFAULT_EXPERIMENT, path, sizeof path, err, sizeof err)) {
+    fprintf(stderr, "o2o run: %s\n", err);
+    return 2;
+  }
+  static o2o_experiment x;
+  if (o2o_experiment_load(path, sets, nsets, &x, err, sizeof err)) {
+    fprintf(stderr, "o2o run: %s\n", err);
+    return 2;
+  }
+  char dir[1100], exe[1100];
+  snprintf(dir, sizeof dir, "%s", out ? out : "runs/");
+  if (!out) snprintf(dir, sizeof dir, "runs/%s", x.name);
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) {
+    fprintf(stderr, "o2o run: cannot find this program (/proc/self/exe)\n");
+    return 1;
+  }
+  exe[n] = 0;
+  o2o_run_options o = {.exe = exe, .sim_exe = sim, .jobs = (int)jobs, .quiet = quiet};
+  int rc = o2o_run_experiment(&x, dir, &o, err, sizeof err);
+  if (rc < 0) fprintf(stderr, "o2o run: %s\n", err);
+  return rc ? 1 : 0;
+}
