@@ -1,0 +1,199 @@
+/* test_run.c: `o2o run` end to end on a tiny pendulum experiment: refusals before anything
+ * trains (dataset of another task, a folder of another experiment, an unwritable folder), a
+ * finished run that says so, and SIGKILL of the whole process group in the online phase:
+ * the second run finishes, the offline phase is not redone, no metrics row is duplicated and
+ * at most one checkpoint interval of steps is repeated. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CKPT_EVERY 500
+#define ONLINE_STEPS 20000
+
+static const char *build_dir(void) {
+  const char *b = getenv("O2O_BUILD_DIR");
+  return b ? b : O2O_TEST_BUILD_DIR;
+}
+
+static char dir[256], exp_path[300];
+
+static void setup(void) {
+  snprintf(dir, sizeof dir, "/tmp/o2o_test_run_XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(exp_path, sizeof exp_path, "%s/tiny.ini", dir);
+  FILE *f = fopen(exp_path, "w");
+  cr_assert_not_null(f);
+  fprintf(f,
+          "[experiment]\nscenario = pendulum-gear\ndataset = pendulum-medium\n"
+          "methods = offline, sac-sim\nseeds = 1\neval_every = %d\neval_episodes = 2\n"
+          "[offline]\nsteps = 300\ncheckpoint_every = 100\nhidden = 32\nbatch_size = 64\n"
+          "[online]\nsteps = %d\ncheckpoint_every = %d\nhidden = 32\nstart_steps = 200\n"
+          "[sac]\nbatch_size = 64\n",
+          CKPT_EVERY, ONLINE_STEPS, CKPT_EVERY);
+  fclose(f);
+}
+static void teardown(void) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+TestSuite(run, .init = setup, .fini = teardown, .timeout = 600);
+
+/* `o2o run ARGS` with stdout+stderr into out; the exit code */
+static int run_o2o(const char *args, char *out, size_t cap) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "%s/o2o run %s 2>&1", build_dir(), args);
+  FILE *f = popen(cmd, "r");
+  cr_assert_not_null(f);
+  size_t n = fread(out, 1, cap - 1, f);
+  out[n] = 0;
+  int st = pclose(f);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return NULL;
+  static char buf[1 << 20];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  return strdup(buf);
+}
+
+/* steps of metrics.csv (first column) into v; returns the count, -1 if unreadable */
+static int metrics_steps(const char *path, long long *v, int cap) {
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  char line[8192];
+  int n = 0;
+  if (!fgets(line, sizeof line, f)) n = 0;
+  while (fgets(line, sizeof line, f) && n < cap)
+    v[n++] = atoll(line);
+  fclose(f);
+  return n;
+}
+
+static void assert_increasing(const char *path) {
+  long long v[4096];
+  int n = metrics_steps(path, v, 4096);
+  cr_assert_gt(n, 0, "%s: no rows", path);
+  for (int i = 1; i < n; i++)
+    cr_assert_gt(v[i], v[i - 1], "%s: row %d step %lld after %lld (a repeated row)", path, i, v[i],
+                 v[i - 1]);
+}
+
+Test(run, refusals_before_anything_trains) {
+  static char out[65536];
+  char args[1024], sub[600];
+  /* pendulum data on a halfcheetah scenario: refused, no folder made */
+  snprintf(args, sizeof args, "%s --out %s/r1 --set experiment.scenario=halfcheetah", exp_path,
+           dir);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 1, "%s", out);
+  cr_assert(strstr(out, "obs 4 / act 1 but scenario halfcheetah"), "%s", out);
+  snprintf(sub, sizeof sub, "%s/r1", dir);
+  cr_assert_neq(access(sub, F_OK), 0, "the refused run made %s", sub);
+  /* a folder below a regular file cannot be made */
+  snprintf(args, sizeof args, "%s --out %s/tiny.ini/r", exp_path, dir);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 1, "%s", out);
+  cr_assert(strstr(out, "tiny.ini/r") && strstr(out, "Not a directory"), "%s", out);
+  /* a typo in the file: FILE:LINE: key */
+  snprintf(args, sizeof args, "%s --set offline.expectle=0.8", exp_path);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "key 'expectle'") && strstr(out, "did you mean 'expectile'"), "%s", out);
+  cr_assert_eq(run_o2o("no-such-experiment", out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "unknown experiment 'no-such-experiment'") && strstr(out, "pendulum-gear"),
+            "%s", out);
+  /* a finished run says so; another experiment in its folder is refused, naming the key */
+  snprintf(args, sizeof args, "%s --out %s/r2 --methods offline --quiet", exp_path, dir);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
+  snprintf(sub, sizeof sub, "%s/r2/offline/seed1/DONE", dir);
+  cr_assert_eq(access(sub, F_OK), 0, "%s", out);
+  snprintf(args, sizeof args, "%s --out %s/r2 --methods offline", exp_path, dir);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "is finished"), "%s", out);
+  snprintf(args, sizeof args, "%s --out %s/r2 --set offline.steps=400", exp_path, dir);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 1, "%s", out);
+  cr_assert(strstr(out, "holds another experiment") &&
+                strstr(out, "[offline] steps: '400' vs '300'"),
+            "%s", out);
+}
+
+Test(run, sigkill_in_the_online_phase_resumes) {
+  char out_dir[300], args[1024], p[400];
+  snprintf(out_dir, sizeof out_dir, "%s/r", dir);
+  snprintf(p, sizeof p, "%s/run1.txt", dir);
+  char o2o[600];
+  snprintf(o2o, sizeof o2o, "%s/o2o", build_dir());
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    setpgid(0, 0); /* its own group: the kill below takes parent, workers and all */
+    FILE *f = freopen(p, "w", stderr);
+    (void)f;
+    execl(o2o, o2o, "run", exp_path, "--out", out_dir, "--jobs", "1", (char *)NULL);
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  /* wait for the online job to be well into its run (past two checkpoints), then kill */
+  char metrics[400], off_done[400];
+  snprintf(metrics, sizeof metrics, "%s/sac-sim/seed1/metrics.csv", out_dir);
+  snprintf(off_done, sizeof off_done, "%s/offline/seed1/DONE", out_dir);
+  long long v[4096], seen = 0;
+  for (int t = 0; t < 6000 && seen < 3 * CKPT_EVERY; t++) {
+    int n = metrics_steps(metrics, v, 4096);
+    if (n > 0) seen = v[n - 1];
+    usleep(20000);
+  }
+  cr_assert_geq(seen, 3 * CKPT_EVERY, "the online phase did not get going (log %s)", p);
+  cr_assert_lt(seen, ONLINE_STEPS, "the online phase finished before the kill: make it longer");
+  cr_assert_eq(kill(-pid, SIGKILL), 0);
+  int st;
+  waitpid(pid, &st, 0);
+  int n = metrics_steps(metrics, v, 4096);
+  long long at_kill = v[n - 1];
+  char *done1 = slurp(off_done);
+  cr_assert_not_null(done1, "the offline phase was DONE before the online one started");
+  struct stat s1, s2;
+  cr_assert_eq(stat(off_done, &s1), 0);
+  snprintf(p, sizeof p, "%s/sac-sim/seed1/DONE", out_dir);
+  cr_assert_neq(access(p, F_OK), 0, "killed, yet DONE");
+  usleep(500000); /* the simulators get SIGTERM from their parent's death */
+
+  static char out[65536];
+  snprintf(args, sizeof args, "%s --out %s --jobs 1", exp_path, out_dir);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
+  /* the offline phase is untouched */
+  char *done2 = slurp(off_done);
+  cr_assert_str_eq(done1, done2);
+  cr_assert_eq(stat(off_done, &s2), 0);
+  cr_assert_eq(s1.st_mtim.tv_sec, s2.st_mtim.tv_sec);
+  cr_assert_eq(s1.st_mtim.tv_nsec, s2.st_mtim.tv_nsec);
+  snprintf(p, sizeof p, "%s/offline/seed1/metrics.csv", out_dir);
+  assert_increasing(p);
+  assert_increasing(metrics);
+  n = metrics_steps(metrics, v, 4096);
+  cr_assert_eq(v[n - 1], ONLINE_STEPS);
+  /* resumed from a checkpoint at most one interval before the last evaluation it had made */
+  snprintf(p, sizeof p, "%s/sac-sim/seed1/DONE", out_dir);
+  char *done = slurp(p);
+  cr_assert_not_null(done, "%s", out);
+  const char *r = strstr(done, "\"resumed_from_step\": ");
+  cr_assert_not_null(r, "%s", done);
+  long long from = atoll(r + 21);
+  cr_assert_geq(from, at_kill - CKPT_EVERY, "resumed at %lld, the killed run had evaluated %lld",
+                from, at_kill);
+  cr_assert_gt(from, 0, "%s", done);
+  fprintf(stderr, "run: killed after the evaluation at step %lld, resumed from step %lld\n", at_kill,
+          from);
+  cr_assert(strstr(done, "\"env_steps\": 20000"), "%s", done);
+  free(done1);
+  free(done2);
+  free(done);
+}
