@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/o2o_commands.h"
+#include "o2o_flags.h"
 #include "o2o_version.h"
 #include "run/experiment.h"
 #include "run/pipeline.h"
@@ -74,58 +75,56 @@ static int worker(int argc, char **argv) {
   return 0;
 }
 
+typedef struct set_list {
+  const char *v[MAX_SETS + 2];
+  int n;
+} set_list;
+
+/* --set: repeatable, every value kept in order */
+static int add_set(const o2o_flag *fl, const char *value, char *err, size_t errlen) {
+  set_list *l = fl->dest;
+  if (l->n == MAX_SETS) {
+    snprintf(err, errlen, "more than %d --set", MAX_SETS);
+    return -1;
+  }
+  l->v[l->n++] = value;
+  return 0;
+}
+
 int o2o_cmd_run(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "--worker")) return worker(argc, argv);
-  const char *name = NULL, *out = NULL, *sim = NULL;
-  const char *sets[MAX_SETS + 2];
-  int nsets = 0, quiet = 0;
+  const char *out = NULL, *sim = NULL, *methods = NULL, *seeds = NULL;
+  int quiet = 0, help = 0, version = 0;
   int64_t jobs = online_cpus();
+  static set_list sl;
   static char methods_set[600], seeds_set[600];
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (!strcmp(a, "--version")) {
-      printf("o2o %s\n", O2O_VERSION);
-      return 0;
-    } else if (!strcmp(a, "--quiet")) {
-      quiet = 1;
-      continue;
-    } else if (a[0] != '-') {
-      if (name) {
-        fprintf(stderr, "o2o run: one experiment at a time ('%s' and '%s')\n", name, a);
-        return 2;
-      }
-      name = a;
-      continue;
-    }
-    if (!v) {
-      fprintf(stderr, "o2o run: unknown or incomplete option '%s' (o2o run --help)\n", a);
-      return 2;
-    }
-    if (!strcmp(a, "--set")) {
-      if (nsets == MAX_SETS) {
-        fprintf(stderr, "o2o run: more than %d --set\n", MAX_SETS);
-        return 2;
-      }
-      sets[nsets++] = v;
-    } else if (!strcmp(a, "--methods")) {
-      snprintf(methods_set, sizeof methods_set, "experiment.methods=%s", v);
-    } else if (!strcmp(a, "--seeds")) {
-      snprintf(seeds_set, sizeof seeds_set, "experiment.seeds=%s", v);
-    } else if (!strcmp(a, "--jobs")) {
-      if (o2o_cli_int("run", "--jobs", v, 1, 256, &jobs)) return 2;
-    } else if (!strcmp(a, "--out")) {
-      out = v;
-    } else if (!strcmp(a, "--sim-exe")) {
-      sim = v;
-    } else {
-      fprintf(stderr, "o2o run: unknown option '%s' (o2o run --help)\n", a);
-      return 2;
-    }
-    i++;
+  o2o_flags *f = o2o_flags_create("o2o run");
+  o2o_flags_str(f, "methods", &methods, "LIST", "methods to run, or all");
+  o2o_flags_str(f, "seeds", &seeds, "LIST", "a count N or a list 1,2,5 / 1-3");
+  o2o_flags_fn(f, "set", add_set, &sl, NULL, "SEC.KEY=VALUE", "override a key (repeatable)");
+  o2o_flags_i64(f, "jobs", &jobs, 1, 256, "N", "jobs at once");
+  o2o_flags_str(f, "out", &out, "DIR", "run folder");
+  o2o_flags_str(f, "sim-exe", &sim, "PATH", "o2o-sim to spawn");
+  o2o_flags_bool(f, "quiet", &quiet, "no progress lines");
+  o2o_flags_bool(f, "help", &help, "this text");
+  o2o_flags_bool(f, "version", &version, "print the version");
+  o2o_flags_positionals(f, 0, 1, "EXPERIMENT");
+  int bad = o2o_flags_parse(f, argc, argv);
+  const char *name = !bad && o2o_flags_npos(f) ? o2o_flags_pos(f, 0) : NULL;
+  o2o_flags_destroy(f);
+  if (bad) return 2;
+  if (help) {
+    usage(stdout);
+    return 0;
   }
+  if (version) {
+    printf("o2o %s\n", O2O_VERSION);
+    return 0;
+  }
+  const char **sets = sl.v;
+  int nsets = sl.n;
+  if (methods) snprintf(methods_set, sizeof methods_set, "experiment.methods=%s", methods);
+  if (seeds) snprintf(seeds_set, sizeof seeds_set, "experiment.seeds=%s", seeds);
   /* the command line's --methods/--seeds win over every --set of the same keys */
   if (methods_set[0]) sets[nsets++] = methods_set;
   if (seeds_set[0]) sets[nsets++] = seeds_set;

@@ -16,6 +16,7 @@
 
 #include "learn/learner.h"
 #include "o2o_agent.h"
+#include "o2o_flags.h"
 #include "o2o_version.h"
 
 static const char *const METHOD_NAMES[O2O_NUM_METHODS] = {"offline", "sac-sim", "naive",
@@ -119,7 +120,7 @@ static int exp_ini_handler(void *user, const char *section, const char *name, co
   snprintf(origin, sizeof origin, "%s:%d", c->file, c->line);
   int s = section_find(section);
   if (s < 0) {
-    const char *near = o2o_nearest_name(section, SECTIONS, N_SEC);
+    const char *near = o2o_flags_suggest(section, SECTIONS, N_SEC);
     o2o_agent_errf(c->err, c->errlen,
                    "%s: key '%s': unknown section [%s]%s%s%s (sections: experiment, offline, "
                    "warmstart, online, sac, h2o, wsrl)",
@@ -201,7 +202,7 @@ static int parse_methods(const entry *e, unsigned *out, char *err, size_t errlen
     }
     int k = o2o_method_find(t);
     if (k < 0) {
-      const char *near = o2o_nearest_name(t, METHOD_NAMES, O2O_NUM_METHODS);
+      const char *near = o2o_flags_suggest(t, METHOD_NAMES, O2O_NUM_METHODS);
       o2o_agent_errf(err, errlen,
                      "%s: key '%s': unknown method '%s'%s%s%s (methods: offline, sac-sim, naive, "
                      "wsrl, h2o, full, all)",
@@ -248,7 +249,7 @@ static int unknown_key(const entry *e, const char *const *runk, int nrun,
     for (int i = 0; a && i < a->num_fields && n < 256; i++)
       names[n++] = a->fields[i].name;
   }
-  const char *near = o2o_nearest_name(e->key, names, n);
+  const char *near = o2o_flags_suggest(e->key, names, n);
   char list[1500] = "";
   size_t len = 0;
   for (int i = 0; i < n && len + 40 < sizeof list; i++)
@@ -434,14 +435,24 @@ static int resolve(o2o_experiment *x, const entry *es, int n, char *err, size_t 
           (to_h2o && set_field(e, h2o, x->h2o_cfg, err, errlen) < 0))
         return -1;
     }
-  /* wsrl: the sac config, REDQ-style critics (WSRL's online learner), then [wsrl] */
+  /* wsrl: the sac config, the pretrain's critic ensemble (a warm start keeps the pretrained
+   * architecture: WSRL's REDQ ensemble of 10 LayerNorm critics needs a pretrain that has
+   * them, e.g. cql/calql with num_critics 10, critic_layernorm 1; IQL has 2 plain twin
+   * critics), REDQ's min over a random pair of target critics, then [wsrl] */
   memcpy(x->wsrl_cfg, x->sac_cfg, sac->config_size);
-  static const char *const redq[][2] = {
-      {"num_critics", "10"}, {"critic_layernorm", "1"}, {"target_subset", "2"}};
-  for (int k = 0; k < 3; k++)
-    if (o2o_learner_field_parse(o2o_learner_field_find(sac, redq[k][0]), x->wsrl_cfg, redq[k][1],
-                                err, errlen))
+  static const char *const arch[] = {"num_critics", "critic_layernorm"};
+  static const double iql_arch[] = {2, 0};
+  for (int k = 0; k < 3; k++) {
+    char t[32];
+    const o2o_learner_field *of = k < 2 ? o2o_learner_field_find(off, arch[k]) : NULL;
+    snprintf(t, sizeof t, "%g",
+             k == 2 ? 2.0
+             : of   ? o2o_learner_field_get(of, x->offline_cfg)
+                    : iql_arch[k]);
+    if (o2o_learner_field_parse(o2o_learner_field_find(sac, k < 2 ? arch[k] : "target_subset"),
+                                x->wsrl_cfg, t, err, errlen))
       return -1;
+  }
   for (int i = 0; i < n; i++)
     if (es[i].section == SEC_WSRL && set_field(&es[i], sac, x->wsrl_cfg, err, errlen) < 0)
       return -1;
@@ -479,7 +490,7 @@ static int add_set(entry *e, int *n, const char *set, char *err, size_t errlen) 
   snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
   int s = section_find(sec);
   if (s < 0) {
-    const char *near = o2o_nearest_name(sec, SECTIONS, N_SEC);
+    const char *near = o2o_flags_suggest(sec, SECTIONS, N_SEC);
     o2o_agent_errf(err, errlen, "%s: key '%s': unknown section [%s]%s%s%s", origin, key, sec,
                    near ? " (did you mean [" : "", near ? near : "", near ? "]?)" : "");
     return -1;

@@ -9,8 +9,10 @@
  *   [online]      steps, checkpoint_every, and any field of the online learners: a field goes
  *                 to every one of sac and h2o that has it
  *   [sac] [h2o]   fields of one learner only (sac: sac-sim, naive and wsrl; h2o: h2o, full)
- *   [wsrl]        sac fields for wsrl only, on top of [sac]; wsrl's own defaults (REDQ-style:
- *                 num_critics 10, critic_layernorm 1, target_subset 2) come first
+ *   [wsrl]        sac fields for wsrl only, on top of [sac] and wsrl's own defaults: the
+ *                 pretrain's critic ensemble (num_critics, critic_layernorm of [offline] when
+ *                 its learner has them, else IQL's 2 plain critics: a warm start keeps the
+ *                 pretrained architecture) and REDQ's target_subset 2
  * Every key is checked against its section's list; an unknown one fails with FILE:LINE:
  * key and the nearest known name. `--set section.key=value` overrides (the same checks).
  * The resolved experiment (every key of every section, defaults filled in) is what
@@ -81,6 +83,3 @@ char *o2o_experiment_text(const o2o_experiment *exp);
  * describes (description): 0 if they run the same jobs the same way, else 1 with what
  * naming the first differing key and both values. */
 int o2o_experiment_diff(const char *a, const char *b, char *what, size_t cap);
-
-/* Nearest of names[0..n) to s by edit distance (at most 2 + len/4 edits), or NULL. */
-const char *o2o_nearest_name(const char *s, const char *const *names, int n);

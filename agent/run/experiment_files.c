@@ -1,5 +1,5 @@
 /* experiment_files.c: the resolved experiment as text, comparing two, finding an experiment
- * file by name, and the nearest-name suggestion of the error messages (experiment.h). */
+ * file by name (experiment.h). */
 #include "run/experiment.h"
 
 #include <dirent.h>
@@ -10,36 +10,8 @@
 
 #include "learn/learner.h"
 #include "o2o_agent.h"
+#include "o2o_flags.h"
 #include "o2o_version.h"
-
-/* ---- nearest name (Levenshtein) ---- */
-static int edit_distance(const char *a, const char *b) {
-  int la = (int)strlen(a), lb = (int)strlen(b);
-  if (la > 63 || lb > 63) return 99;
-  int d[64][64];
-  for (int i = 0; i <= la; i++)
-    d[i][0] = i;
-  for (int j = 0; j <= lb; j++)
-    d[0][j] = j;
-  for (int i = 1; i <= la; i++)
-    for (int j = 1; j <= lb; j++) {
-      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-      d[i][j] = c;
-    }
-  return d[la][lb];
-}
-
-const char *o2o_nearest_name(const char *s, const char *const *names, int n) {
-  const char *best = NULL;
-  int bd = 2 + (int)strlen(s) / 4 + 1;
-  for (int i = 0; i < n; i++) {
-    int d = edit_distance(s, names[i]);
-    if (d < bd) bd = d, best = names[i];
-  }
-  return best;
-}
 
 /* ---- writing ---- */
 /* shortest text that parses back to v (as a float when is_float: the config members are) */
@@ -198,7 +170,7 @@ int o2o_experiment_find(const char *name, char *path, size_t cap, char *err, siz
     if (sl >= sizeof searched) sl = sizeof searched - 1;
     list_dir(sub, names, sizeof names, &len, v, &nv, store, sizeof store, &slen);
   }
-  const char *near = o2o_nearest_name(name, v, nv);
+  const char *near = o2o_flags_suggest(name, v, nv);
   o2o_agent_errf(err, errlen, "unknown experiment '%s'%s%s%s; experiments in %s: %s", name,
                  near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "", searched,
                  names[0] ? names : "(none)");

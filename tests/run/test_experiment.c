@@ -47,8 +47,23 @@ Test(experiment, default_file_loads) {
   cr_assert_eq((int64_t)field("iql", x.offline_cfg, "max_steps"), x.offline_steps);
   cr_assert(x.methods & (1u << O2O_METHOD_FULL));
   cr_assert(x.methods & (1u << O2O_METHOD_SAC_SIM));
-  cr_assert_eq(field("sac", x.wsrl_cfg, "num_critics"), 10);
+  /* wsrl keeps the pretrain's critics (IQL: 2 plain ones) and takes REDQ's target pair */
+  cr_assert_eq(field("sac", x.wsrl_cfg, "num_critics"), 2);
+  cr_assert_eq(field("sac", x.wsrl_cfg, "critic_layernorm"), 0);
   cr_assert_eq(field("sac", x.wsrl_cfg, "target_subset"), 2);
+  cr_assert_eq(field("sac", x.sac_cfg, "target_subset"), 0);
+}
+
+Test(experiment, wsrl_takes_a_cql_pretrains_ensemble) {
+  char p[256];
+  write_tmp(p, sizeof p,
+            "[experiment]\nscenario = pendulum\ndataset = pendulum-medium\n[offline]\nalgo = cql\n"
+            "num_critics = 10\ncritic_layernorm = 1\n");
+  int rc = o2o_experiment_load(p, NULL, 0, &x, err, sizeof err);
+  unlink(p);
+  cr_assert_eq(rc, 0, "%s", err);
+  cr_assert_eq(field("sac", x.wsrl_cfg, "num_critics"), 10);
+  cr_assert_eq(field("sac", x.wsrl_cfg, "critic_layernorm"), 1);
   cr_assert_eq(field("sac", x.sac_cfg, "num_critics"), 2);
 }
 
@@ -172,7 +187,4 @@ Test(experiment, unknown_name_lists_the_files) {
   cr_assert_eq(o2o_experiment_find("pendulum-gaer", p, sizeof p, err, sizeof err), -1);
   cr_assert(strstr(err, "did you mean 'pendulum-gear'?"), "%s", err);
   cr_assert(strstr(err, "pendulum-gear"), "%s", err);
-  const char *names[] = {"offline", "sac-sim", "full"};
-  cr_assert_str_eq(o2o_nearest_name("ful", names, 3), "full");
-  cr_assert_null(o2o_nearest_name("zzzzzzzz", names, 3));
 }

@@ -190,8 +190,8 @@ Test(run, sigkill_in_the_online_phase_resumes) {
   cr_assert_geq(from, at_kill - CKPT_EVERY, "resumed at %lld, the killed run had evaluated %lld",
                 from, at_kill);
   cr_assert_gt(from, 0, "%s", done);
-  fprintf(stderr, "run: killed after the evaluation at step %lld, resumed from step %lld\n", at_kill,
-          from);
+  fprintf(stderr, "run: killed after the evaluation at step %lld, resumed from step %lld\n",
+          at_kill, from);
   cr_assert(strstr(done, "\"env_steps\": 20000"), "%s", done);
   free(done1);
   free(done2);
