@@ -10,6 +10,7 @@ int o2o_cmd_eval(int argc, char **argv);          /* cmd_eval.c    deterministic
 int o2o_cmd_collect(int argc, char **argv);       /* cmd_collect.c record a dataset */
 int o2o_cmd_dataset(int argc, char **argv);       /* cmd_dataset.c dataset info */
 int o2o_cmd_gap(int argc, char **argv);           /* cmd_gap.c     measured dynamics gap */
+int o2o_cmd_report(int argc, char **argv);        /* cmd_report.c  report of a run folder */
 int o2o_cmd_render(int argc, char **argv);        /* cmd_render.c  rollout frames/video */
 int o2o_cmd_bench(int argc, char **argv);         /* cmd_bench.c   benchmarks (dispatch) */
 int o2o_bench_sac(int argc, char **argv);         /* cmd_bench_sac.c     SAC updates/s vs floor */

@@ -21,6 +21,7 @@ static const o2o_command commands[] = {
     {"collect", o2o_cmd_collect, "record a D4RL-layout HDF5 dataset with a policy"},
     {"dataset", o2o_cmd_dataset, "inspect a dataset: o2o dataset info FILE [--json]"},
     {"gap", o2o_cmd_gap, "measure a simulator variant's dynamics gap against a real dataset"},
+    {"report", o2o_cmd_report, "report of an o2o run folder: report.html, report.png, summary.csv"},
     {"render", o2o_cmd_render, "record rollouts of a policy as .mp4 or PNG frames"},
     {"bench", o2o_cmd_bench, "benchmarks (SAC updates/s, dataset I/O) with ratios"},
 };

@@ -33,6 +33,9 @@ int o2o_plot_vline(o2o_plot *p, double x, const char *label);
 /* A horizontal reference line at y (a baseline score), dashed, listed in the legend. The
  * first is dashed, the next dotted, and so on; dark grey unless o2o_plot_color says. */
 int o2o_plot_hline(o2o_plot *p, double y, const char *label);
+/* The line style of the hline added last: 0 dashed, 1 dotted, 2 dash-dot (so a reference
+ * keeps its style across panels). Returns 0, or -1 when the last item is not an hline. */
+int o2o_plot_dash(o2o_plot *p, int style);
 /* A shaded x range [x0, x1] (a phase, e.g. warm-up) with its label at the top inside. */
 int o2o_plot_xspan(o2o_plot *p, double x0, double x1, const char *label);
 /* Palette colour (0..7, Okabe-Ito order: blue, orange, green, vermillion, sky blue, reddish

@@ -15,6 +15,7 @@ typedef struct item {
   char label[64];
   int bars;  /* 0: line (+ band), 1: bars, 2: horizontal reference line at y[0] */
   int color; /* palette index */
+  int dash;  /* hlines: 0 dashed, 1 dotted, 2 dash-dot */
   int n;
   double *x, *y, *lo, *hi; /* bars: x = edges [n + 1], y = counts [n] */
 } item;
@@ -28,7 +29,7 @@ struct o2o_plot {
   char mark_label[MAX_MARKS][48];
   int num_marks;
   double span_x0[MAX_MARKS], span_x1[MAX_MARKS];
-  char span_label[MAX_MARKS][48];
+  char span_label[MAX_MARKS][96];
   int num_spans, num_hlines, num_colored; /* colored: series and bars (the palette order) */
   int legend_below;
   double ylo, yhi; /* forced limits, NAN = automatic */
@@ -108,7 +109,7 @@ int o2o_plot_vline(o2o_plot *p, double x, const char *label) {
 
 int o2o_plot_hline(o2o_plot *p, double y, const char *label) {
   if (!isfinite(y) || add(p, label, 2, &y, 1, &y, NULL, NULL, 1)) return -1;
-  p->num_hlines++;
+  p->items[p->num_items - 1].dash = p->num_hlines++ % 3;
   return 0;
 }
 
@@ -123,6 +124,12 @@ int o2o_plot_xspan(o2o_plot *p, double x0, double x1, const char *label) {
 int o2o_plot_color(o2o_plot *p, int palette_index) {
   if (p->num_items < 1 || palette_index < 0 || palette_index >= 8) return -1;
   p->items[p->num_items - 1].color = palette_index;
+  return 0;
+}
+
+int o2o_plot_dash(o2o_plot *p, int style) {
+  if (p->num_items < 1 || p->items[p->num_items - 1].bars != 2 || style < 0 || style > 2) return -1;
+  p->items[p->num_items - 1].dash = style;
   return 0;
 }
 
@@ -169,7 +176,7 @@ static void set_hline_dash(cairo_t *cr, int k) {
 }
 
 /* The legend's sample of item i at (x, y): line, bar or dashed reference. */
-static void legend_sample(cairo_t *cr, const item *it, int hline_k, double x, double y) {
+static void legend_sample(cairo_t *cr, const item *it, double x, double y) {
   const double *c = palette[it->color];
   cairo_set_source_rgb(cr, c[0], c[1], c[2]);
   if (it->lo) { /* band behind the line, as in the plot */
@@ -179,7 +186,7 @@ static void legend_sample(cairo_t *cr, const item *it, int hline_k, double x, do
     cairo_set_source_rgb(cr, c[0], c[1], c[2]);
   }
   cairo_set_line_width(cr, it->bars == 1 ? 8 : it->bars == 2 ? 1.8 : 2.5);
-  if (it->bars == 2) set_hline_dash(cr, hline_k);
+  if (it->bars == 2) set_hline_dash(cr, it->dash);
   cairo_move_to(cr, x, y - 4);
   cairo_line_to(cr, x + 22, y - 4);
   cairo_stroke(cr);
@@ -251,7 +258,9 @@ static void render(const o2o_plot *p, cairo_t *cr) {
   }
   /* grid and ticks */
   cairo_set_line_width(cr, 1);
-  double xs = nice_step(xhi - xlo, 8), ys = nice_step(yhi - ylo, 6);
+  /* about one x tick per 70 px (labels of 5-6 digits must not touch), 3 to 8 */
+  const int want_x = pw / 70 < 3 ? 3 : pw / 70 > 8 ? 8 : (int)(pw / 70);
+  double xs = nice_step(xhi - xlo, want_x), ys = nice_step(yhi - ylo, 6);
   char buf[64];
   cairo_text_extents_t te;
   for (double v = ceil(xlo / xs) * xs; v <= xhi + 1e-9 * xs; v += xs) {
@@ -279,14 +288,13 @@ static void render(const o2o_plot *p, cairo_t *cr) {
   cairo_save(cr); /* clip the data to the axes box */
   cairo_rectangle(cr, L, T, pw, ph);
   cairo_clip(cr);
-  int hline_k = 0;
   for (int i = 0; i < p->num_items; i++) {
     const item *it = &p->items[i];
     const double *c = palette[it->color];
     if (it->bars == 2) {
       cairo_set_source_rgb(cr, c[0], c[1], c[2]);
       cairo_set_line_width(cr, 1.8);
-      set_hline_dash(cr, hline_k++);
+      set_hline_dash(cr, it->dash);
       cairo_move_to(cr, L, PY(it->y[0]));
       cairo_line_to(cr, L + pw, PY(it->y[0]));
       cairo_stroke(cr);
@@ -398,11 +406,9 @@ static void render(const o2o_plot *p, cairo_t *cr) {
     cairo_stroke(cr);
   }
   double x = L, y = T + ph + 70;
-  int row = 0, k = 0;
+  int row = 0;
   for (int i = 0; i < p->num_items; i++) {
     const item *it = &p->items[i];
-    const int hk = k;
-    if (it->bars == 2) k++;
     if (!it->label[0]) continue;
     cairo_text_extents(cr, it->label, &te);
     double ex, ey;
@@ -414,7 +420,7 @@ static void render(const o2o_plot *p, cairo_t *cr) {
     } else {
       ex = L + 18, ey = T + 26 + 13.0 * (p->num_spans + (p->num_marks ? 1 : 0)) + 18.0 * row++;
     }
-    legend_sample(cr, it, hk, ex, ey);
+    legend_sample(cr, it, ex, ey);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     cairo_move_to(cr, ex + 28, ey);
     cairo_show_text(cr, it->label);

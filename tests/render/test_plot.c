@@ -81,10 +81,14 @@ static png_img load(const char *path) {
   return im;
 }
 
-/* pixel (x, y) is within 40 of the RGB colour c (0..255 each) */
-static int is(const png_img *im, int x, int y, const int c[3]) {
+/* pixel (x, y) is within tol of the RGB colour c (0..255 each) */
+static int near(const png_img *im, int x, int y, const int c[3], int tol) {
   const unsigned char *p = im->d + y * im->stride + 4 * x; /* B G R A */
-  return abs(p[2] - c[0]) < 40 && abs(p[1] - c[1]) < 40 && abs(p[0] - c[2]) < 40;
+  return abs(p[2] - c[0]) < tol && abs(p[1] - c[1]) < tol && abs(p[0] - c[2]) < tol;
+}
+
+static int is(const png_img *im, int x, int y, const int c[3]) {
+  return near(im, x, y, c, 40);
 }
 
 /* rows holding a pixel of colour c, between x0 and x1: count, and the lowest and highest */
@@ -112,9 +116,12 @@ Test(plot, reference_lines_spans_colours_legend_below_and_panels) {
     o2o_plot *p = o2o_plot_create(600, 300, "refs", "env steps", "return");
     cr_assert_eq(o2o_plot_series(p, "", x, y, NULL, NULL, 2), 0); /* unlabelled: no legend */
     cr_assert_eq(o2o_plot_color(p, 0), 0);
+    cr_assert_neq(o2o_plot_dash(p, 1), 0, "a series has no dash style");
     cr_assert_eq(o2o_plot_hline(p, 50, "offline"), 0);
     cr_assert_eq(o2o_plot_color(p, 3), 0);
     cr_assert_neq(o2o_plot_color(p, 8), 0, "palette index out of range");
+    cr_assert_eq(o2o_plot_dash(p, 2), 0);
+    cr_assert_neq(o2o_plot_dash(p, 3), 0, "no such style");
     cr_assert_eq(o2o_plot_xspan(p, 0, 5000, "warm-up"), 0);
     o2o_plot_legend_below(p, below);
     cr_assert_eq(o2o_plot_write_png(p, path, err, sizeof err), 0, "%s", err);
@@ -134,7 +141,7 @@ Test(plot, reference_lines_spans_colours_legend_below_and_panels) {
     /* the span shades the left half of the axes box (x 80..330) and not the right */
     int shaded_left = 0, shaded_right = 0;
     for (int yy = 60; yy < 200; yy++)
-      shaded_left += is(&im, 200, yy, shade), shaded_right += is(&im, 450, yy, shade);
+      shaded_left += near(&im, 200, yy, shade, 5), shaded_right += near(&im, 450, yy, shade, 5);
     cr_assert_gt(shaded_left, 50, "warm-up span shaded (%d)", shaded_left);
     cr_assert_eq(shaded_right, 0, "nothing shaded past the span");
     cairo_surface_destroy(im.s);

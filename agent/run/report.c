@@ -1,0 +1,532 @@
+/* report.c: `o2o report`: reads a run folder (the layout in report.h) into an rpt_run, with
+ * per-seed and per-method figures, then writes the outputs (report_out.c, report_html.c). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "o2o_agent.h"
+#include "run/report_internal.h"
+#include "run/train.h"
+
+/* The methods of `o2o run` in the report's order, with fixed colours (o2o_plot palette):
+ * the two orange-ish ones go to full and sac-sim, whose curves are usually far apart. */
+static const struct {
+  const char *name;
+  int color, warm; /* warm: pretrained from offline/seed<k> */
+} known[] = {{"offline", 4, 0}, {"sac-sim", 1, 0}, {"naive", 5, 1},
+             {"wsrl", 2, 1},    {"h2o", 0, 0},     {"full", 3, 1}};
+#define NKNOWN 6
+
+void o2o_report_options_default(o2o_report_options *opt) {
+  memset(opt, 0, sizeof *opt);
+  opt->width = 1200;
+  opt->height = 700;
+}
+
+const char *rpt_status_name(rpt_status s) {
+  static const char *const names[] = {"missing", "running", "done", "failed"};
+  return names[s];
+}
+
+void rpt_fmt(char *buf, size_t cap, const char *fmt, double v) {
+  if (isfinite(v))
+    snprintf(buf, cap, fmt, v);
+  else
+    buf[0] = 0;
+}
+
+const char *rpt_ini(const rpt_run *r, const char *key) {
+  for (int i = 0; i < r->nini; i++)
+    if (!strcmp(r->ini_key[i], key)) return r->ini_val[i];
+  return NULL;
+}
+
+/* The whole file, NUL-terminated, or NULL (missing or unreadable). */
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *b = malloc(cap);
+  for (size_t k; b && (k = fread(b + n, 1, cap - n - 1, f)) > 0;) {
+    n += k;
+    if (cap - n - 1 == 0) {
+      char *nb = realloc(b, cap *= 2);
+      if (!nb) free(b);
+      b = nb;
+    }
+  }
+  fclose(f);
+  if (b) b[n] = 0;
+  return b;
+}
+
+static int is_dir(const char *path) {
+  struct stat st;
+  return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+static int exists(const char *path) {
+  struct stat st;
+  return !stat(path, &st);
+}
+
+static int on_ini(void *user, const char *section, const char *name, const char *value) {
+  rpt_run *r = user;
+  if (r->nini < RPT_MAX_INI) {
+    snprintf(r->ini_key[r->nini], sizeof r->ini_key[0], "%s.%s", section, name);
+    snprintf(r->ini_val[r->nini++], sizeof r->ini_val[0], "%s", value);
+  }
+  return 1;
+}
+
+/* "1,2,3" -> those; "3" -> 1,2,3 (the RUNLAYOUT rule). Returns the count. */
+static int parse_seeds(const char *s, int *out, int cap) {
+  int n = 0;
+  if (!s) return 0;
+  if (!strchr(s, ',')) {
+    int k = atoi(s);
+    for (int i = 1; i <= k && n < cap; i++)
+      out[n++] = i;
+    return n;
+  }
+  for (const char *p = s; *p && n < cap;) {
+    char *end;
+    long v = strtol(p, &end, 10);
+    if (end == p) break;
+    out[n++] = (int)v;
+    p = end;
+    while (*p == ',' || isspace((unsigned char)*p))
+      p++;
+  }
+  return n;
+}
+
+static rpt_method *method_get(rpt_run *r, const char *name) {
+  for (int i = 0; i < r->nmethods; i++)
+    if (!strcmp(r->methods[i].name, name)) return &r->methods[i];
+  if (r->nmethods >= RPT_MAX_METHODS) return NULL;
+  rpt_method *m = &r->methods[r->nmethods++];
+  memset(m, 0, sizeof *m);
+  snprintf(m->name, sizeof m->name, "%s", name);
+  m->offline = !strcmp(name, "offline");
+  m->color = 6;
+  for (int k = 0; k < NKNOWN; k++)
+    if (!strcmp(known[k].name, name)) m->color = known[k].color, m->warm = known[k].warm;
+  return m;
+}
+
+static rpt_job *job_get(rpt_method *m, int seed) {
+  for (int i = 0; i < m->njobs; i++)
+    if (m->jobs[i].seed == seed) return &m->jobs[i];
+  if (m->njobs >= RPT_MAX_SEEDS) return NULL;
+  rpt_job *j = &m->jobs[m->njobs++];
+  memset(j, 0, sizeof *j);
+  j->seed = seed;
+  return j;
+}
+
+/* The header's column index of name, or -1. */
+static int column(char **cols, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(cols[i], name)) return i;
+  return -1;
+}
+
+/* Splits line in place at commas (the newline dropped). Returns the field count. */
+static int split(char *line, char **f, int cap) {
+  line[strcspn(line, "\r\n")] = 0;
+  int n = 0;
+  for (char *s = line;; s++) {
+    if (n < cap) f[n] = s;
+    n++;
+    s = strchr(s, ',');
+    if (!s) break;
+    *s = 0;
+  }
+  return n;
+}
+
+static int read_metrics(const char *path, rpt_job *j, char *err, size_t errlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0; /* no evaluation yet */
+  enum { MAXF = 128 };
+  char line[16384], head[16384], *cols[MAXF], *v[MAXF];
+  int rc = -1, lineno = 1, ncol = 0, cap = 0;
+  if (!fgets(head, sizeof head, f)) { /* empty: started, no row yet */
+    fclose(f);
+    return 0;
+  }
+  ncol = split(head, cols, MAXF);
+  const char *need[] = {"step", "wall_s", "eval_return_mean"};
+  int idx[3], irestart = column(cols, ncol < MAXF ? ncol : MAXF, "eval_restarted");
+  for (int k = 0; k < 3; k++)
+    if ((idx[k] = column(cols, ncol < MAXF ? ncol : MAXF, need[k])) < 0) {
+      o2o_agent_errf(err, errlen, "%s:1: no column '%s' in the header", path, need[k]);
+      goto done;
+    }
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    if (!strchr(line, '\n')) {
+      if (!feof(f)) {
+        o2o_agent_errf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno,
+                       sizeof line - 1);
+        goto done;
+      }
+      break; /* a row being written: not a row yet */
+    }
+    if (line[strspn(line, " \r\n")] == 0) continue;
+    int n = split(line, v, MAXF);
+    if (n != ncol) {
+      o2o_agent_errf(err, errlen, "%s:%d: %d fields, the header has %d", path, lineno, n, ncol);
+      goto done;
+    }
+    double d[4] = {0, 0, 0, 0};
+    for (int k = 0; k < 4; k++) {
+      int c = k < 3 ? idx[k] : irestart;
+      if (c < 0) continue;
+      char *end;
+      d[k] = strtod(v[c], &end);
+      if (end == v[c] || *end) {
+        o2o_agent_errf(err, errlen, "%s:%d: column '%s': '%s' is not a number", path, lineno,
+                       cols[c], v[c]);
+        goto done;
+      }
+    }
+    if (j->nrows == cap) {
+      cap = cap ? 2 * cap : 64;
+      rpt_row *nr = realloc(j->rows, sizeof(rpt_row) * (size_t)cap);
+      if (!nr) {
+        o2o_agent_errf(err, errlen, "out of memory reading %s", path);
+        goto done;
+      }
+      j->rows = nr;
+    }
+    j->rows[j->nrows++] = (rpt_row){d[0], d[1], d[2], d[3]};
+  }
+  rc = 0;
+done:
+  fclose(f);
+  return rc;
+}
+
+/* One job's folder: status, rows, DONE / FAILED / config.json facts. */
+static int read_job(rpt_run *r, rpt_method *m, rpt_job *j, char *err, size_t errlen) {
+  char dir[1400], p[1500];
+  snprintf(dir, sizeof dir, "%s/%s/seed%d", r->dir, m->name, j->seed);
+  j->wall_s = j->pretrained = j->first_after = NAN;
+  j->final_ret = j->best_ret = j->final_d4rl = j->best_d4rl = j->ratio = NAN;
+  if (!is_dir(dir)) {
+    j->status = RPT_MISSING;
+    return 0;
+  }
+  snprintf(p, sizeof p, "%s/metrics.csv", dir);
+  if (read_metrics(p, j, err, errlen)) return -1;
+  j->warm = m->warm;
+  j->warmup = !strcmp(m->name, "naive") ? 0 : r->K;
+  snprintf(p, sizeof p, "%s/FAILED", dir);
+  char *t, s[1024];
+  if ((t = slurp(p))) {
+    j->status = RPT_FAILED;
+    if (!rpt_json_string(t, "error", j->error, sizeof j->error))
+      snprintf(j->error, sizeof j->error, "%s", t);
+    free(t);
+  } else {
+    snprintf(p, sizeof p, "%s/DONE", dir);
+    j->status = exists(p) ? RPT_DONE : RPT_RUNNING;
+    if ((t = slurp(p))) {
+      rpt_json_number(t, "wall_s", &j->wall_s);
+      if (rpt_json_string(t, "init_from", s, sizeof s) && s[0]) j->warm = 1;
+      rpt_json_number(t, "warmup_steps", &j->warmup);
+      double dm;
+      if (m->offline && (rpt_json_number(t, "dataset_return_mean", &dm) ||
+                         rpt_json_number(t, "dataset_mean_return", &dm)))
+        r->dataset_mean = dm;
+      free(t);
+    }
+  }
+  if (!isfinite(j->wall_s) && j->nrows) j->wall_s = j->rows[j->nrows - 1].wall;
+  snprintf(p, sizeof p, "%s/config.json", dir);
+  if ((t = slurp(p))) {
+    if (!r->task[0]) rpt_json_string(t, "task", r->task, sizeof r->task);
+    if (rpt_json_string(t, "init_from", s, sizeof s) && s[0]) j->warm = 1;
+    rpt_json_number(t, "warmup_steps", &j->warmup);
+    free(t);
+  }
+  if (j->warm) m->warm = 1;
+  return 0;
+}
+
+static double mean_of(const double *v, int n) {
+  double s = 0;
+  for (int i = 0; i < n; i++)
+    s += v[i];
+  return n ? s / n : NAN;
+}
+
+static double std_of(const double *v, int n) {
+  double m = mean_of(v, n), s = 0;
+  for (int i = 0; i < n; i++)
+    s += (v[i] - m) * (v[i] - m);
+  return n ? sqrt(s / n) : NAN;
+}
+
+static void d4rl(const rpt_run *r, double ret, double *out) {
+  if (!isfinite(ret) || !o2o_train_d4rl_score(r->task, ret, out)) *out = NAN;
+}
+
+/* Per-seed figures, then the method's aggregate over seeds with evaluations that did not fail. */
+static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
+  double fin[RPT_MAX_SEEDS], best[RPT_MAX_SEEDS], pre[RPT_MAX_SEEDS], first[RPT_MAX_SEEDS];
+  int n = 0, npre = 0, nfirst = 0;
+  m->wall_sum = 0;
+  int walls = 0;
+  for (int i = 0; i < m->njobs; i++) {
+    rpt_job *j = &m->jobs[i];
+    m->done += j->status == RPT_DONE, m->failed += j->status == RPT_FAILED;
+    m->running += j->status == RPT_RUNNING, m->missing += j->status == RPT_MISSING;
+    for (int k = 0; k < j->nrows; k++) {
+      const rpt_row *w = &j->rows[k];
+      j->restarts += w->restarted > 0;
+      if (!(w->mean <= j->best_ret)) j->best_ret = isfinite(w->mean) ? w->mean : j->best_ret;
+      if (!isfinite(j->first_after) && w->step > j->warmup) j->first_after = w->mean;
+    }
+    if (j->nrows) j->final_ret = j->rows[j->nrows - 1].mean;
+    d4rl(r, j->final_ret, &j->final_d4rl);
+    d4rl(r, j->best_ret, &j->best_d4rl);
+    if (!j->warm) j->first_after = NAN;
+    if (j->warm && off)
+      for (int k = 0; k < off->njobs; k++)
+        if (off->jobs[k].seed == j->seed) j->pretrained = off->jobs[k].final_ret;
+    j->ratio = j->first_after / j->pretrained;
+    if (isfinite(j->wall_s)) m->wall_sum += j->wall_s, walls++;
+    m->restarts += j->restarts;
+    if (j->status == RPT_FAILED || !j->nrows) continue;
+    fin[n] = j->final_ret, best[n++] = j->best_ret;
+    if (isfinite(j->pretrained)) pre[npre++] = j->pretrained;
+    if (isfinite(j->first_after)) first[nfirst++] = j->first_after;
+  }
+  if (!walls) m->wall_sum = NAN;
+  m->nagg = n;
+  m->final_mean = mean_of(fin, n), m->final_std = std_of(fin, n);
+  m->best_mean = mean_of(best, n), m->best_std = std_of(best, n);
+  d4rl(r, m->final_mean, &m->final_d4rl);
+  d4rl(r, m->best_mean, &m->best_d4rl);
+  m->pre_mean = mean_of(pre, npre), m->first_mean = mean_of(first, nfirst);
+  m->ratio = m->first_mean / m->pre_mean;
+}
+
+static int by_seed(const void *a, const void *b) {
+  return ((const rpt_job *)a)->seed - ((const rpt_job *)b)->seed;
+}
+
+static int rank_of(const char *name) {
+  for (int k = 0; k < NKNOWN; k++)
+    if (!strcmp(known[k].name, name)) return k;
+  return NKNOWN;
+}
+
+static int by_method(const void *a, const void *b) {
+  const rpt_method *x = a, *y = b;
+  int d = rank_of(x->name) - rank_of(y->name);
+  return d ? d : strcmp(x->name, y->name);
+}
+
+/* Method folders: the known names, and any folder holding seed<k> folders. */
+static void scan_dirs(rpt_run *r) {
+  DIR *d = opendir(r->dir);
+  if (!d) return;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.' || strlen(e->d_name) >= 64) continue;
+    char p[1400];
+    snprintf(p, sizeof p, "%s/%s", r->dir, e->d_name);
+    if (!is_dir(p)) continue;
+    DIR *sd = opendir(p);
+    if (!sd) continue;
+    rpt_method *m = rank_of(e->d_name) < NKNOWN ? method_get(r, e->d_name) : NULL;
+    for (struct dirent *s; (s = readdir(sd));) {
+      char *end;
+      long k = strncmp(s->d_name, "seed", 4) ? -1 : strtol(s->d_name + 4, &end, 10);
+      if (k < 0 || end == s->d_name + 4 || *end) continue;
+      if (!m) m = method_get(r, e->d_name);
+      if (m) job_get(m, (int)k);
+    }
+    closedir(sd);
+  }
+  closedir(d);
+}
+
+/* Expected jobs from experiment.ini: methods x seeds (warm methods imply offline). */
+static void expected_jobs(rpt_run *r) {
+  int seeds[RPT_MAX_SEEDS];
+  int ns = parse_seeds(rpt_ini(r, "experiment.seeds"), seeds, RPT_MAX_SEEDS);
+  const char *ml = rpt_ini(r, "experiment.methods");
+  if (!ml || !ns) return;
+  char list[256];
+  snprintf(list, sizeof list, "%s", ml);
+  int all = !strcmp(list, "all"), warm = 0;
+  for (int k = 0; k < NKNOWN; k++) {
+    int want = all;
+    for (char *t = list, *save = NULL; !want && (t = strtok_r(t, ", \t", &save)); t = NULL)
+      want = !strcmp(t, known[k].name);
+    snprintf(list, sizeof list, "%s", ml); /* strtok_r cut it */
+    warm |= want && known[k].warm;
+    if (!want) continue;
+    rpt_method *m = method_get(r, known[k].name);
+    for (int i = 0; m && i < ns; i++)
+      job_get(m, seeds[i]);
+  }
+  /* offline comes first in known[], so a warm method listed later adds it here */
+  if (warm) {
+    rpt_method *m = method_get(r, "offline");
+    for (int i = 0; m && i < ns; i++)
+      job_get(m, seeds[i]);
+  }
+}
+
+static void read_log(rpt_run *r) {
+  char p[1400];
+  snprintf(p, sizeof p, "%s/run.log", r->dir);
+  FILE *f = fopen(p, "r");
+  if (!f) return;
+  static const char *const words[] = {"restart", "fail",   "error",   "died",
+                                      "kill",    "signal", "timeout", "warning"};
+  char line[2048];
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\r\n")] = 0;
+    if (!strncmp(line, "command: ", 9) && !r->command[0]) {
+      snprintf(r->command, sizeof r->command, "%s", line + 9);
+      continue;
+    }
+    int hit = 0;
+    for (size_t k = 0; k < sizeof words / sizeof words[0] && !hit; k++)
+      hit = strcasestr(line, words[k]) != NULL;
+    if (!hit) continue;
+    if (r->nevents < RPT_MAX_EVENTS) r->events[r->nevents++] = strdup(line);
+    r->events_total++;
+  }
+  fclose(f);
+}
+
+static int read_gap(rpt_run *r, char *err, size_t errlen) {
+  char p[1400];
+  snprintf(p, sizeof p, "%s/gap.json", r->dir);
+  char *t = slurp(p);
+  if (!t) return 0;
+  long at;
+  if (rpt_json_check(t, &at)) {
+    o2o_agent_errf(err, errlen, "%s: not a JSON object (error at byte %ld)", p, at);
+    free(t);
+    return -1;
+  }
+  int n1 = 0, n2 = 0;
+  r->has_gap = rpt_json_numbers(t, "mean_std_units", r->gap_mean_std, RPT_MAX_DIMS, &n1);
+  rpt_json_numbers(t, "p95_std_units", r->gap_p95_std, RPT_MAX_DIMS, &n2);
+  r->gap_dims = n1;
+  for (int i = n2; i < n1; i++)
+    r->gap_p95_std[i] = NAN;
+  r->gap_transitions = r->gap_overall = r->gap_max_abs = NAN;
+  rpt_json_string(t, "dataset", r->gap_dataset, sizeof r->gap_dataset);
+  rpt_json_string(t, "scenario", r->gap_scenario, sizeof r->gap_scenario);
+  rpt_json_string(t, "variant", r->gap_variant, sizeof r->gap_variant);
+  rpt_json_string(t, "state_source", r->gap_source, sizeof r->gap_source);
+  rpt_json_number(t, "transitions", &r->gap_transitions);
+  rpt_json_number(t, "overall_mean_std", &r->gap_overall);
+  rpt_json_number(t, "max_abs", &r->gap_max_abs);
+  free(t);
+  if (!r->has_gap) {
+    o2o_agent_errf(err, errlen, "%s: no \"mean_std_units\" array (not o2o gap --json output)", p);
+    return -1;
+  }
+  return 0;
+}
+
+static int read_run(rpt_run *r, const char *run_dir, char *err, size_t errlen) {
+  snprintf(r->dir, sizeof r->dir, "%s", run_dir);
+  size_t len = strlen(r->dir);
+  while (len > 1 && r->dir[len - 1] == '/')
+    r->dir[--len] = 0;
+  const char *base = strrchr(r->dir, '/');
+  snprintf(r->name, sizeof r->name, "%s", base ? base + 1 : r->dir);
+  r->K = r->dataset_mean = NAN;
+  if (!is_dir(r->dir)) {
+    o2o_agent_errf(err, errlen, "%s: not a directory", run_dir);
+    return -1;
+  }
+  char p[1400];
+  snprintf(p, sizeof p, "%s/experiment.ini", r->dir);
+  if ((r->ini_text = slurp(p))) {
+    int line = ini_parse(p, on_ini, r);
+    if (line) {
+      o2o_agent_errf(err, errlen, "%s:%d: not INI", p, line);
+      return -1;
+    }
+    const char *k = rpt_ini(r, "warmstart.steps");
+    if (k) r->K = atof(k);
+  }
+  scan_dirs(r);
+  expected_jobs(r);
+  if (!r->nmethods) {
+    o2o_agent_errf(err, errlen,
+                   "%s: not a run folder of o2o run (no experiment.ini, no method folders with "
+                   "seed<k> folders: offline/seed1, full/seed1, ...)",
+                   run_dir);
+    return -1;
+  }
+  qsort(r->methods, (size_t)r->nmethods, sizeof r->methods[0], by_method);
+  for (int i = 0; i < r->nmethods; i++) {
+    rpt_method *m = &r->methods[i];
+    qsort(m->jobs, (size_t)m->njobs, sizeof m->jobs[0], by_seed);
+    for (int k = 0; k < m->njobs; k++)
+      if (read_job(r, m, &m->jobs[k], err, errlen)) return -1;
+  }
+  const rpt_method *off = r->methods[0].offline ? &r->methods[0] : NULL;
+  for (int i = 0; i < r->nmethods; i++)
+    aggregate(r, &r->methods[i], off);
+  read_log(r);
+  return read_gap(r, err, errlen);
+}
+
+static void free_run(rpt_run *r) {
+  free(r->ini_text);
+  for (int i = 0; i < r->nmethods; i++)
+    for (int k = 0; k < r->methods[i].njobs; k++)
+      free(r->methods[i].jobs[k].rows);
+  for (int i = 0; i < r->nevents; i++)
+    free(r->events[i]);
+  free(r);
+}
+
+int o2o_report_write(const char *run_dir, const o2o_report_options *opt, char *err, size_t errlen) {
+  o2o_report_options def;
+  if (!opt) o2o_report_options_default(&def), opt = &def;
+  rpt_run *r = calloc(1, sizeof *r);
+  if (!r) {
+    o2o_agent_errf(err, errlen, "out of memory");
+    return -1;
+  }
+  int rc = -1;
+  if (read_run(r, run_dir, err, errlen)) goto done;
+  const char *out = opt->out_dir ? opt->out_dir : r->dir;
+  if (opt->out_dir && o2o_train_mkdirs(out, err, errlen)) goto done;
+  char png[1400], csv[1400], html[1400];
+  snprintf(png, sizeof png, "%s/report.png", out);
+  snprintf(csv, sizeof csv, "%s/summary.csv", out);
+  snprintf(html, sizeof html, "%s/report.html", out);
+  if (rpt_write_png(r, png, opt->width > 0 ? opt->width : 1200, opt->height > 0 ? opt->height : 700,
+                    err, errlen) ||
+      rpt_write_csv(r, csv, err, errlen) || rpt_write_html(r, png, html, err, errlen))
+    goto done;
+  if (opt->json) rpt_write_json(r, out, opt->json);
+  if (opt->progress) fprintf(stderr, "o2o report: wrote %s, %s and %s\n", html, png, csv);
+  rc = 0;
+done:
+  free_run(r);
+  return rc;
+}

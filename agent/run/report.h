@@ -1,0 +1,55 @@
+/* report.h: the report of an `o2o run` folder (`o2o report RUN_DIR`, and the end of `o2o run`),
+ * built from the folder layout alone, so it works on partial runs and any run folder:
+ *
+ *   RUN_DIR/experiment.ini        shown as the resolved config; experiment.methods and .seeds
+ *                                 say which jobs are expected, warmstart.steps is K
+ *   RUN_DIR/offline/seed<k>/      metrics.csv (step = gradient step), DONE / FAILED
+ *   RUN_DIR/<method>/seed<k>/     metrics.csv (step = online env step), DONE / FAILED,
+ *                                 config.json
+ *   RUN_DIR/gap.json              `o2o gap --json` of the scenario on the dataset, if present
+ *   RUN_DIR/run.log               lines naming restarts, failures, errors, kills and
+ *                                 timeouts are listed; a line "command: ..." is the command
+ *                                 that reproduces the run
+ *
+ * A job is done iff DONE exists, failed iff FAILED exists (its "error" text shown), running
+ * (or interrupted) when only its folder exists, missing when the folder does not.
+ * From DONE the report reads "wall_s", "init_from", "warmup_steps" and (offline)
+ * "dataset_return_mean"; config.json's "task" gives the D4RL reference scores.
+ *
+ * Writes into the output folder (the run folder by default):
+ *   report.png   real-variant eval return vs online env step of every method: mean over seeds
+ *                and a min-max band, the warm-up 0..K shaded, the offline-only (pretrained)
+ *                score and the dataset's mean return as reference lines; beside it the
+ *                offline phase's eval return vs gradient step (same y axis)
+ *   summary.csv  per method one row per seed and one row "all" (see below)
+ *   report.html  self-contained: the plot (base64 PNG), the tables, the warm-start dip, the
+ *                gap summary, the resolved config, failed/missing jobs, log events, command
+ *
+ * summary.csv columns: method, seed (k or "all"), status (done | failed | running | missing;
+ * "all": done | partial | failed | missing), seeds_done, seeds_failed, seeds_running,
+ * seeds_missing ("all" only), evals, last_step, final_return (last evaluation's mean return),
+ * final_return_std, best_return (best evaluation), best_return_std, final_d4rl, best_d4rl
+ * (D4RL-normalised where the task has reference scores), pretrained_return (the offline job of
+ * the same seed, its last evaluation), first_eval_after_warmup (first evaluation at a step > K;
+ * K = 0 for naive), warm_start_ratio (first_eval_after_warmup / pretrained_return),
+ * eval_restarts (evaluations whose simulator was restarted), wall_s.
+ * "all" rows aggregate the seeds that have evaluations and did not fail: final/best are the
+ * mean over those seeds with the population std (ddof 0), pretrained/first their means and the
+ * ratio of those means, restarts and wall_s the sums. Empty cell = not applicable / unknown. */
+#pragma once
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct o2o_report_options {
+  const char *out_dir; /* NULL: the run folder */
+  FILE *json;          /* non-NULL: the summary also as one JSON object there */
+  int width, height;   /* report.png, default 1200 x 700 */
+  int progress;        /* one line on stderr naming the files written */
+} o2o_report_options;
+
+void o2o_report_options_default(o2o_report_options *opt);
+
+/* Reads run_dir and writes report.png, summary.csv and report.html. Returns 0, or -1 with err
+ * (not a run folder, a malformed metrics.csv as FILE:LINE, a malformed gap.json, an
+ * unwritable output). */
+int o2o_report_write(const char *run_dir, const o2o_report_options *opt, char *err, size_t errlen);

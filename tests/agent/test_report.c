@@ -1,0 +1,293 @@
+/* test_report.c: `o2o report` (run/report.h) on synthetic run folders: two methods (sac-sim,
+ * full, with offline as full's pretrain), two seeds, one failed job, no gap.json. summary.csv
+ * holds the exact means, stds, bests and warm-start dips; report.html the table rows, the
+ * escaped error text, the command, and a base64 PNG that decodes to a PNG of the asked size;
+ * a partial run names its missing and running jobs; bad input (no folder, an empty folder, a
+ * malformed metrics.csv or gap.json) is an error naming the file and the line. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run/report.h"
+#include "run/train.h"
+
+static char dir[256];
+
+static void setup(void) {
+  snprintf(dir, sizeof dir, "/tmp/o2o_test_report_XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(report, .init = setup, .fini = teardown, .timeout = 60);
+
+static void put(const char *rel, const char *text) {
+  char p[600];
+  snprintf(p, sizeof p, "%s/%s", dir, rel);
+  for (char *s = p + strlen(dir) + 1; (s = strchr(s, '/')); s++) {
+    *s = 0;
+    mkdir(p, 0755);
+    *s = '/';
+  }
+  FILE *f = fopen(p, "w");
+  cr_assert_not_null(f, "%s", p);
+  fputs(text, f);
+  fclose(f);
+}
+
+static char *slurp(const char *rel) {
+  char p[600];
+  snprintf(p, sizeof p, "%s/%s", dir, rel);
+  FILE *f = fopen(p, "rb");
+  cr_assert_not_null(f, "%s was not written", p);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = malloc((size_t)n + 1);
+  cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+  b[n] = 0;
+  fclose(f);
+  return b;
+}
+
+#define OFF_HDR                                                                                    \
+  "step,wall_s,eval_return_mean,eval_return_std,eval_return_min,eval_return_max,"                  \
+  "eval_episodes,d4rl_score,updates_per_s\n"
+#define ON_HDR "step,wall_s,eval_return_mean,eval_return_std,eval_episodes,eval_restarted\n"
+
+/* sac-sim and full (+ offline, the pretrain), seeds 1 and 2; sac-sim/seed2 failed; K = 1000. */
+static void make_run(const char *seeds) {
+  char ini[512];
+  snprintf(ini, sizeof ini,
+           "[experiment]\ndescription = synthetic <run>\nscenario = pendulum-gear\n"
+           "dataset = pendulum-medium\nmethods = sac-sim, full\nseeds = %s\neval_every = 500\n"
+           "eval_episodes = 5\n[offline]\nalgo = iql\nsteps = 1000\n[warmstart]\nsteps = 1000\n"
+           "[online]\nsteps = 2500\n",
+           seeds);
+  put("experiment.ini", ini);
+  put("run.log", "command: o2o run synthetic.ini --seeds 1,2\n"
+                 "00:01 start full/seed1\n"
+                 "00:02 full/seed2: o2o-sim died, restarted by the pool\n");
+  put("offline/seed1/metrics.csv",
+      OFF_HDR "500,1,100,5,90,110,5,,50\n1000,2,200,5,190,210,5,,50\n");
+  put("offline/seed1/DONE", "{\"method\": \"offline\", \"seed\": 1, \"wall_s\": 2, "
+                            "\"dataset_return_mean\": 120}\n");
+  put("offline/seed2/metrics.csv", OFF_HDR "500,1,150,5,0,0,5,,50\n1000,2,300,5,0,0,5,,50\n");
+  put("offline/seed2/DONE", "{\"wall_s\": 3, \"dataset_return_mean\": 120}\n");
+  /* full: the warm-up ends at 1000; the first evaluation after it is at 1500 */
+  put("full/seed1/config.json", "{\"algorithm\": \"h2o\", \"task\": \"hopper\"}\n");
+  put("full/seed1/metrics.csv", ON_HDR "500,1,190,1,5,0\n1000,2,200,1,5,0\n1500,3,180,1,5,0\n"
+                                       "2000,4,260,1,5,0\n2500,5,250,1,5,0\n");
+  put("full/seed1/DONE", "{\"wall_s\": 10.5, \"init_from\": \"offline/seed1/final.safetensors\", "
+                         "\"warmup_steps\": 1000}\n");
+  put("full/seed2/metrics.csv", ON_HDR "500,1,290,1,5,0\n1000,2,300,1,5,0\n1500,3,330,1,5,1\n"
+                                       "2000,4,310,1,5,0\n2500,5,350,1,5,0\n");
+  put("full/seed2/DONE", "{\"wall_s\": 20, \"warmup_steps\": 1000}\n");
+  put("sac-sim/seed1/metrics.csv", ON_HDR "500,1,10,1,5,0\n1000,2,40,1,5,0\n1500,3,30,1,5,0\n"
+                                          "2000,4,70,1,5,0\n2500,5,60,1,5,0\n");
+  put("sac-sim/seed1/DONE", "{\"wall_s\": 7}\n");
+  put("sac-sim/seed2/metrics.csv", ON_HDR "500,5,20,1,5,0\n1000,10,30,1,5,0\n");
+  put("sac-sim/seed2/FAILED", "{\"error\": \"o2o-sim <pid 7> died & the pool gave up\"}\n");
+}
+
+/* hopper's D4RL score of a return, as summary.csv prints it */
+static const char *sc(double ret) {
+  static char buf[8][32];
+  static int k;
+  double v;
+  cr_assert(o2o_train_d4rl_score("hopper", ret, &v));
+  char *b = buf[k++ % 8];
+  snprintf(b, 32, "%.3f", v);
+  return b;
+}
+
+static int has_line(const char *text, const char *line) {
+  char want[1024];
+  snprintf(want, sizeof want, "\n%s\n", line);
+  return strstr(text, want) != NULL;
+}
+
+static void dump_on_fail(const char *what, const char *text, const char *needle) {
+  if (!strstr(text, needle)) cr_log_error("%s lacks <%s>; it is:\n%s", what, needle, text);
+  cr_assert_not_null(strstr(text, needle));
+}
+
+Test(report, summary_csv_numbers_html_rows_and_the_embedded_png) {
+  make_run("1,2");
+  o2o_report_options o;
+  o2o_report_options_default(&o);
+  o.width = 1000, o.height = 600;
+  char jpath[600];
+  snprintf(jpath, sizeof jpath, "%s/summary.json", dir);
+  o.json = fopen(jpath, "w");
+  char err[1024] = "";
+  cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
+  fclose(o.json);
+
+  char *csv = slurp("summary.csv");
+  /* full/seed1's config.json names the task (hopper): every return gets its D4RL score */
+  char l[6][512];
+  snprintf(l[0], sizeof l[0],
+           "full,all,done,2,0,0,0,,,300.0000,50.0000,305.0000,45.0000,%s,%s,250.0000,255.0000,"
+           "1.0200,1,30.5",
+           sc(300), sc(305));
+  snprintf(l[1], sizeof l[1],
+           "offline,all,done,2,0,0,0,,,250.0000,50.0000,250.0000,50.0000,%s,%s,,,,0,5.0", sc(250),
+           sc(250));
+  snprintf(l[2], sizeof l[2], "offline,1,done,,,,,2,1000,200.0000,,200.0000,,%s,%s,,,,0,2.0",
+           sc(200), sc(200));
+  snprintf(l[3], sizeof l[3], "sac-sim,1,done,,,,,5,2500,60.0000,,70.0000,,%s,%s,,,,0,7.0", sc(60),
+           sc(70));
+  snprintf(l[4], sizeof l[4], "sac-sim,2,failed,,,,,2,1000,30.0000,,30.0000,,%s,%s,,,,0,10.0",
+           sc(30), sc(30));
+  snprintf(l[5], sizeof l[5],
+           "sac-sim,all,partial,1,1,0,0,,,60.0000,0.0000,70.0000,0.0000,%s,%s,,,,0,17.0", sc(60),
+           sc(70));
+  const char *lines[] = {l[0], l[1], l[2], l[3], l[4], l[5]};
+  for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+    cr_assert(has_line(csv, lines[i]), "summary.csv lacks\n%s\nit is:\n%s", lines[i], csv);
+  /* per-seed dips: 180 / 200 and 330 / 300 (seed 2 with its restarted evaluation) */
+  cr_assert(strstr(csv, "\nfull,1,done,,,,,5,2500,250.0000,,260.0000,,"), "%s", csv);
+  cr_assert(strstr(csv, ",200.0000,180.0000,0.9000,0,10.5\n"), "%s", csv);
+  cr_assert(strstr(csv, ",300.0000,330.0000,1.1000,1,20.0\n"), "%s", csv);
+  /* methods in the report's order: offline, sac-sim, full */
+  cr_assert(strstr(csv, "\noffline,") < strstr(csv, "\nsac-sim,") &&
+            strstr(csv, "\nsac-sim,") < strstr(csv, "\nfull,"));
+  free(csv);
+
+  char *html = slurp("report.html");
+  dump_on_fail("report.html", html,
+               "<tr><td class=l>full</td><td>2 / 0 / 0 / 0</td><td>300.0 &plusmn; 50.0</td>"
+               "<td>305.0 &plusmn; 45.0</td>");
+  char row[256];
+  snprintf(row, sizeof row, "<td>%.1f</td><td>%.1f</td><td>1.020</td><td>1</td><td>30</td></tr>",
+           atof(sc(300)), atof(sc(305)));
+  dump_on_fail("report.html", html, row);
+  dump_on_fail("report.html", html, "<td>0.900</td>");
+  dump_on_fail("report.html", html, "<td>1.020</td>");
+  dump_on_fail("report.html", html, "sac-sim/seed2</td>");
+  dump_on_fail("report.html", html, "o2o-sim &lt;pid 7&gt; died &amp; the pool gave up");
+  dump_on_fail("report.html", html, "synthetic &lt;run&gt;");
+  dump_on_fail("report.html", html, "No gap.json");
+  dump_on_fail("report.html", html, "o2o-sim died, restarted by the pool");
+  dump_on_fail("report.html", html, "o2o run synthetic.ini --seeds 1,2");
+  dump_on_fail("report.html", html, "[warmstart]\nsteps = 1000");
+  cr_assert_null(strstr(html, "<script"));
+  cr_assert_null(strstr(html, "<link"));
+  cr_assert_null(strstr(html, "src=\"http"), "self-contained: no external image");
+  cr_assert_null(strstr(html, "<pid"), "error text escaped");
+  /* the embedded PNG: decode the base64 and read the IHDR */
+  const char *b = strstr(html, "src=\"data:image/png;base64,");
+  cr_assert_not_null(b);
+  b += strlen("src=\"data:image/png;base64,");
+  const char *e = strchr(b, '"');
+  cr_assert_not_null(e);
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t n64 = (size_t)(e - b), n = 0;
+  cr_assert_eq(n64 % 4, 0, "base64 comes in groups of 4");
+  unsigned char *png = malloc(n64);
+  for (size_t i = 0; i < n64; i += 4) {
+    unsigned v = 0;
+    int pad = 0;
+    for (int k = 0; k < 4; k++) {
+      const char *c = b[i + k] == '=' ? NULL : strchr(tab, b[i + k]);
+      cr_assert(b[i + k] == '=' || (c && *c), "not base64 at %zu", i + k);
+      pad += !c;
+      v = v << 6 | (c ? (unsigned)(c - tab) : 0);
+    }
+    png[n++] = (unsigned char)(v >> 16);
+    if (pad < 2) png[n++] = (unsigned char)(v >> 8);
+    if (pad < 1) png[n++] = (unsigned char)v;
+  }
+  cr_assert_gt(n, 1000);
+  cr_assert_eq(memcmp(png, "\x89PNG\r\n\x1a\n", 8), 0, "a PNG signature");
+  cr_assert_eq(memcmp(png + 12, "IHDR", 4), 0);
+  unsigned w = (unsigned)png[16] << 24 | png[17] << 16 | png[18] << 8 | png[19];
+  unsigned h = (unsigned)png[20] << 24 | png[21] << 16 | png[22] << 8 | png[23];
+  cr_assert(w == 1000 && h == 600, "embedded PNG is %ux%u", w, h);
+  /* the same bytes as report.png */
+  char *file = slurp("report.png");
+  cr_assert_eq(memcmp(file, png, n), 0);
+  free(file);
+  free(png);
+  free(html);
+
+  char *json = slurp("summary.json");
+  dump_on_fail("summary.json", json, "\"method\": \"full\", \"status\": \"done\"");
+  dump_on_fail("summary.json", json, "\"error\": \"o2o-sim <pid 7> died & the pool gave up\"");
+  free(json);
+}
+
+Test(report, a_partial_run_names_missing_and_running_jobs_and_out_dir_works) {
+  make_run("1,2,3"); /* seed 3 never started */
+  char p[600];
+  snprintf(p, sizeof p, "%s/full/seed2/DONE", dir);
+  cr_assert_eq(unlink(p), 0); /* full/seed2 still running */
+  o2o_report_options o;
+  o2o_report_options_default(&o);
+  char out[600], err[1024] = "";
+  snprintf(out, sizeof out, "%s/rep/x", dir);
+  o.out_dir = out;
+  cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
+  char *csv = slurp("rep/x/summary.csv");
+  cr_assert(has_line(csv, "full,3,missing,,,,,0,,,,,,,,,,,0,"), "%s", csv);
+  cr_assert(has_line(csv, "offline,3,missing,,,,,0,,,,,,,,,,,0,"), "the pretrain is expected: %s",
+            csv);
+  cr_assert(strstr(csv, "\nfull,2,running,"), "%s", csv);
+  cr_assert(strstr(csv, "\nfull,all,partial,1,0,1,1,"), "%s", csv);
+  free(csv);
+  char *html = slurp("rep/x/report.html");
+  dump_on_fail("report.html", html, "full/seed3: not started");
+  dump_on_fail("report.html", html, "full/seed2: running or interrupted");
+  dump_on_fail("report.html", html, "Jobs: 4 of 9 done");
+  free(html);
+  snprintf(p, sizeof p, "%s/summary.csv", dir);
+  cr_assert_neq(access(p, F_OK), 0, "nothing written into the run folder with --out");
+}
+
+Test(report, bad_input_names_the_folder_the_file_and_the_line) {
+  char err[1024] = "";
+  o2o_report_options o;
+  o2o_report_options_default(&o);
+  cr_assert_neq(o2o_report_write(dir, &o, err, sizeof err), 0, "an empty folder");
+  cr_assert(strstr(err, dir) && strstr(err, "not a run folder"), "%s", err);
+  char p[600];
+  snprintf(p, sizeof p, "%s/none", dir);
+  cr_assert_neq(o2o_report_write(p, &o, err, sizeof err), 0);
+  cr_assert(strstr(err, "not a directory"), "%s", err);
+
+  make_run("1,2");
+  put("full/seed2/metrics.csv", ON_HDR "500,1,290,1,5,0\n1000,2,abc,1,5,0\n");
+  cr_assert_neq(o2o_report_write(dir, &o, err, sizeof err), 0);
+  cr_assert(strstr(err, "full/seed2/metrics.csv:3:") && strstr(err, "'abc'") &&
+                strstr(err, "eval_return_mean"),
+            "%s", err);
+  put("full/seed2/metrics.csv", ON_HDR "500,1,290,1,5,0\n1000,2\n");
+  cr_assert_neq(o2o_report_write(dir, &o, err, sizeof err), 0);
+  cr_assert(strstr(err, "full/seed2/metrics.csv:3: 2 fields, the header has 6"), "%s", err);
+  put("full/seed2/metrics.csv", "step,wall_s,return\n500,1,290\n");
+  cr_assert_neq(o2o_report_write(dir, &o, err, sizeof err), 0);
+  cr_assert(strstr(err, "metrics.csv:1: no column 'eval_return_mean'"), "%s", err);
+  /* a row being written (no newline yet) is not an error: it is not a row yet */
+  put("full/seed2/metrics.csv", ON_HDR "500,1,290,1,5,0\n1000,2,3");
+  cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
+  put("gap.json", "{\"mean_std_units\": [0.1, 0.2], \"overall_mean_std\": }");
+  cr_assert_neq(o2o_report_write(dir, &o, err, sizeof err), 0);
+  cr_assert(strstr(err, "gap.json: not a JSON object (error at byte 51)"), "%s", err);
+  put("gap.json", "{\"dataset\": \"d.hdf5\", \"mean_std_units\": [0.1, 0.2], "
+                  "\"p95_std_units\": [0.3, 0.4], \"overall_mean_std\": 0.15}");
+  cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
+  char *html = slurp("report.html");
+  dump_on_fail("report.html", html, "<b>0.150</b> dataset stds");
+  dump_on_fail("report.html", html, "<tr><td>1</td><td>0.2000</td><td>0.4000</td></tr>");
+  free(html);
+}
