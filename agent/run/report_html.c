@@ -261,7 +261,7 @@ static const char *css =
     "body{font-family:'DejaVu Sans',sans-serif;margin:24px auto;max-width:1240px;color:#222}"
     "h1{font-size:24px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}"
     "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 10px;"
-    "text-align:right}th{background:#f2f2f2}td.l{text-align:left}tr.agg td{font-weight:bold}"
+    "text-align:right}th{background:#f2f2f2;text-align:center}td.l{text-align:left}tr.agg td{font-weight:bold}"
     "td.failed{color:#b00020}td.running,td.missing{color:#a06000}.warn{color:#a06000}"
     ".note{color:#555;font-size:13px}pre{background:#f6f6f6;padding:10px;overflow-x:auto}"
     "img{max-width:100%;border:1px solid #ddd}";

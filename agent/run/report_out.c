@@ -251,8 +251,11 @@ int rpt_write_png(const rpt_run *r, const char *path, int width, int height, cha
   o2o_plot *pl[2] = {NULL, NULL};
   int np = 0;
   if (online || !off) {
-    snprintf(title, sizeof title, "%s: real-variant return (mean, min-max band over seeds)",
-             r->name);
+    if (online)
+      snprintf(title, sizeof title, "%s: real-variant return (mean, min-max band over seeds)",
+               r->name);
+    else
+      snprintf(title, sizeof title, "%s: no evaluation yet", r->name);
     pl[np] = o2o_plot_create(w1, height, title, "online env steps (in the sim variant)", ylabel);
     if (!pl[np]) goto bad_size;
     o2o_plot *p = pl[np++];
@@ -283,7 +286,8 @@ int rpt_write_png(const rpt_run *r, const char *path, int width, int height, cha
     if (ylo <= yhi) o2o_plot_ylim(p, ylo, yhi);
   }
   if (off) {
-    snprintf(title, sizeof title, "offline pretraining (%s) on the dataset", algo ? algo : "");
+    snprintf(title, sizeof title, "offline pretraining%s%s%s on the dataset", algo ? " (" : "",
+             algo ? algo : "", algo ? ")" : "");
     pl[np] = o2o_plot_create(split ? width - w1 : width, height, title, "gradient steps",
                              split ? "" : ylabel);
     if (!pl[np]) goto bad_size;

@@ -155,6 +155,7 @@ static double nice_step(double span, int want) {
 }
 
 static void tick_text(double v, double step, char *buf, size_t n) {
+  if (fabs(v) < 1e-9 * step) v = 0; /* no "-0" from a sum of steps */
   double a = fabs(v);
   if (a >= 1e5 && step >= 1e3)
     snprintf(buf, n, "%gk", v / 1e3);
