@@ -453,7 +453,7 @@ static int read_run(rpt_run *r, const char *run_dir, char *err, size_t errlen) {
   while (len > 1 && r->dir[len - 1] == '/')
     r->dir[--len] = 0;
   const char *base = strrchr(r->dir, '/');
-  snprintf(r->name, sizeof r->name, "%s", base ? base + 1 : r->dir);
+  snprintf(r->name, sizeof r->name, "%.255s", base ? base + 1 : r->dir);
   r->K = r->dataset_mean = NAN;
   if (!is_dir(r->dir)) {
     o2o_agent_errf(err, errlen, "%s: not a directory", run_dir);
