@@ -86,11 +86,12 @@ static int on_ini(void *user, const char *section, const char *name, const char 
   return 1;
 }
 
-/* "1,2,3" -> those; "3" -> 1,2,3 (the RUNLAYOUT rule). Returns the count. */
+/* "1,2,5" or "1-3" (or a mix: "1-1,4") -> those; a lone "3" -> 1,2,3 (the RUNLAYOUT rule).
+ * Returns the count. */
 static int parse_seeds(const char *s, int *out, int cap) {
   int n = 0;
   if (!s) return 0;
-  if (!strchr(s, ',')) {
+  if (!strchr(s, ',') && !strchr(s, '-')) {
     int k = atoi(s);
     for (int i = 1; i <= k && n < cap; i++)
       out[n++] = i;
@@ -98,14 +99,45 @@ static int parse_seeds(const char *s, int *out, int cap) {
   }
   for (const char *p = s; *p && n < cap;) {
     char *end;
-    long v = strtol(p, &end, 10);
+    long a = strtol(p, &end, 10), b = a;
     if (end == p) break;
-    out[n++] = (int)v;
+    if (*end == '-') {
+      p = end + 1;
+      b = strtol(p, &end, 10);
+      if (end == p) break;
+    }
+    for (long v = a; v <= b && n < cap; v++)
+      out[n++] = (int)v;
     p = end;
     while (*p == ',' || isspace((unsigned char)*p))
       p++;
   }
   return n;
+}
+
+static void add_event(rpt_run *r, const char *prefix, const char *line) {
+  r->events_total++;
+  if (r->nevents >= RPT_MAX_EVENTS) return;
+  size_t n = strlen(prefix) + strlen(line) + 1;
+  if ((r->events[r->nevents] = malloc(n)))
+    snprintf(r->events[r->nevents++], n, "%s%s", prefix, line);
+}
+
+/* The job's log.txt (the worker's stderr): the pool's fault lines (a simulator restarted or
+ * reconnected) become events and are counted. */
+static void read_job_log(rpt_run *r, const char *dir, const char *job, rpt_job *j) {
+  char p[1500], prefix[160], line[2048];
+  snprintf(p, sizeof p, "%s/log.txt", dir);
+  snprintf(prefix, sizeof prefix, "%s: ", job);
+  FILE *f = fopen(p, "r");
+  if (!f) return;
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "o2o pool: fault", 15)) continue;
+    line[strcspn(line, "\r\n")] = 0;
+    j->sim_faults++;
+    add_event(r, prefix, line);
+  }
+  fclose(f);
 }
 
 static rpt_method *method_get(rpt_run *r, const char *name) {
@@ -252,6 +284,9 @@ static int read_job(rpt_run *r, rpt_method *m, rpt_job *j, char *err, size_t err
     }
   }
   if (!isfinite(j->wall_s) && j->nrows) j->wall_s = j->rows[j->nrows - 1].wall;
+  char job[128];
+  snprintf(job, sizeof job, "%s/seed%d", m->name, j->seed);
+  read_job_log(r, dir, job, j);
   snprintf(p, sizeof p, "%s/config.json", dir);
   if ((t = slurp(p))) {
     if (!r->task[0]) rpt_json_string(t, "task", r->task, sizeof r->task);
@@ -306,7 +341,7 @@ static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
         if (off->jobs[k].seed == j->seed) j->pretrained = off->jobs[k].final_ret;
     j->ratio = j->first_after / j->pretrained;
     if (isfinite(j->wall_s)) m->wall_sum += j->wall_s, walls++;
-    m->restarts += j->restarts;
+    m->restarts += j->restarts, m->sim_faults += j->sim_faults;
     if (j->status == RPT_FAILED || !j->nrows) continue;
     fin[n] = j->final_ret, best[n++] = j->best_ret;
     if (isfinite(j->pretrained)) pre[npre++] = j->pretrained;
@@ -407,9 +442,7 @@ static void read_log(rpt_run *r) {
     int hit = 0;
     for (size_t k = 0; k < sizeof words / sizeof words[0] && !hit; k++)
       hit = strcasestr(line, words[k]) != NULL;
-    if (!hit) continue;
-    if (r->nevents < RPT_MAX_EVENTS) r->events[r->nevents++] = strdup(line);
-    r->events_total++;
+    if (hit) add_event(r, "", line);
   }
   fclose(f);
 }
@@ -470,6 +503,7 @@ static int read_run(rpt_run *r, const char *run_dir, char *err, size_t errlen) {
     const char *k = rpt_ini(r, "warmstart.steps");
     if (k) r->K = atof(k);
   }
+  read_log(r);
   scan_dirs(r);
   expected_jobs(r);
   if (!r->nmethods) {
@@ -489,7 +523,6 @@ static int read_run(rpt_run *r, const char *run_dir, char *err, size_t errlen) {
   const rpt_method *off = r->methods[0].offline ? &r->methods[0] : NULL;
   for (int i = 0; i < r->nmethods; i++)
     aggregate(r, &r->methods[i], off);
-  read_log(r);
   return read_gap(r, err, errlen);
 }
 

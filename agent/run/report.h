@@ -10,6 +10,7 @@
  *   RUN_DIR/run.log               lines naming restarts, failures, errors, kills and
  *                                 timeouts are listed; a line "command: ..." is the command
  *                                 that reproduces the run
+ *   RUN_DIR/<method>/seed<k>/log.txt  the pool's "o2o pool: fault" lines (o2o-sim restarted)
  *
  * A job is done iff DONE exists, failed iff FAILED exists (its "error" text shown), running
  * (or interrupted) when only its folder exists, missing when the folder does not.
@@ -32,10 +33,12 @@
  * (D4RL-normalised where the task has reference scores), pretrained_return (the offline job of
  * the same seed, its last evaluation), first_eval_after_warmup (first evaluation at a step > K;
  * K = 0 for naive), warm_start_ratio (first_eval_after_warmup / pretrained_return),
- * eval_restarts (evaluations whose simulator was restarted), wall_s.
+ * eval_restarts (evaluations whose simulator was restarted), sim_faults (o2o-sim faults in
+ * log.txt), wall_s.
  * "all" rows aggregate the seeds that have evaluations and did not fail: final/best are the
  * mean over those seeds with the population std (ddof 0), pretrained/first their means and the
- * ratio of those means, restarts and wall_s the sums. Empty cell = not applicable / unknown. */
+ * ratio of those means, restarts, faults and wall_s the sums. Empty cell = not applicable /
+ * unknown. */
 #pragma once
 #include <stddef.h>
 #include <stdio.h>

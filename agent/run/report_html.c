@@ -81,7 +81,7 @@ static void summary_table(FILE *f, const rpt_run *r) {
   fprintf(f,
           "<table><tr><th>method</th><th>seeds done / failed / running / missing</th>"
           "<th>final return</th><th>best return</th>%s<th>warm-start ratio</th>"
-          "<th>eval restarts</th><th>wall time (s, all seeds)</th></tr>\n",
+          "<th>eval restarts</th><th>simulator faults</th><th>wall time (s, all seeds)</th></tr>\n",
           d4 ? "<th>final D4RL</th><th>best D4RL</th>" : "");
   for (int i = 0; i < r->nmethods; i++) {
     const rpt_method *m = &r->methods[i];
@@ -94,6 +94,7 @@ static void summary_table(FILE *f, const rpt_run *r) {
     if (d4) td(f, "%.1f", m->final_d4rl), td(f, "%.1f", m->best_d4rl);
     td(f, "%.3f", m->ratio);
     td(f, "%.0f", m->restarts);
+    td(f, "%.0f", m->sim_faults);
     td(f, "%.0f", m->wall_sum);
     fputs("</tr>\n", f);
   }
@@ -243,10 +244,15 @@ static void jobs_section(FILE *f, const rpt_run *r) {
 static void log_section(FILE *f, const rpt_run *r) {
   fputs("<h2>Log events</h2>\n", f);
   if (!r->events_total) {
-    fputs("<p>No restart, failure or error in run.log.</p>\n", f);
+    fputs("<p>No restart, failure or error in run.log, no simulator fault in the jobs' "
+          "log.txt.</p>\n",
+          f);
     return;
   }
-  fprintf(f, "<p>%d line%s of run.log name a restart, failure, error, kill or timeout:</p><pre>",
+  fprintf(f,
+          "<p>%d line%s of run.log naming a restart, failure, error, kill or timeout, and the "
+          "simulator faults in the jobs' log.txt (the pool restarted or reconnected o2o-sim):"
+          "</p><pre>",
           r->events_total, r->events_total == 1 ? "" : "s");
   for (int i = 0; i < r->nevents; i++) {
     esc(f, r->events[i]);
@@ -261,7 +267,8 @@ static const char *css =
     "body{font-family:'DejaVu Sans',sans-serif;margin:24px auto;max-width:1240px;color:#222}"
     "h1{font-size:24px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}"
     "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 10px;"
-    "text-align:right}th{background:#f2f2f2;text-align:center}td.l{text-align:left}tr.agg td{font-weight:bold}"
+    "text-align:right}th{background:#f2f2f2;text-align:center}td.l{text-align:left}tr.agg "
+    "td{font-weight:bold}"
     "td.failed{color:#b00020}td.running,td.missing{color:#a06000}.warn{color:#a06000}"
     ".note{color:#555;font-size:13px}pre{background:#f6f6f6;padding:10px;overflow-x:auto}"
     "img{max-width:100%;border:1px solid #ddd}";

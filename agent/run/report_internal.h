@@ -31,7 +31,8 @@ typedef struct {
   double pretrained;  /* the offline job of this seed: its last evaluation; NAN none */
   double first_after; /* first evaluation at a step > K; NAN none */
   double final_ret, best_ret, final_d4rl, best_d4rl, ratio;
-  int restarts;
+  int restarts;   /* evaluations whose simulator restarted (metrics.csv eval_restarted) */
+  int sim_faults; /* "o2o pool: fault" lines in the job's log.txt */
 } rpt_job;
 
 typedef struct {
@@ -43,7 +44,7 @@ typedef struct {
   int done, failed, running, missing, nagg; /* nagg: seeds aggregated */
   double final_mean, final_std, best_mean, best_std, final_d4rl, best_d4rl;
   double pre_mean, first_mean, ratio, wall_sum;
-  int restarts, warm;
+  int restarts, sim_faults, warm;
 } rpt_method;
 
 typedef struct {

@@ -35,7 +35,7 @@ int rpt_write_csv(const rpt_run *r, const char *path, char *err, size_t errlen) 
   fprintf(f, "method,seed,status,seeds_done,seeds_failed,seeds_running,seeds_missing,evals,"
              "last_step,final_return,final_return_std,best_return,best_return_std,final_d4rl,"
              "best_d4rl,pretrained_return,first_eval_after_warmup,warm_start_ratio,"
-             "eval_restarts,wall_s\n");
+             "eval_restarts,sim_faults,wall_s\n");
   for (int i = 0; i < r->nmethods; i++) {
     const rpt_method *m = &r->methods[i];
     for (int k = 0; k < m->njobs; k++) {
@@ -51,7 +51,7 @@ int rpt_write_csv(const rpt_run *r, const char *path, char *err, size_t errlen) 
       cell(f, "%.4f", j->pretrained);
       cell(f, "%.4f", j->first_after);
       cell(f, "%.4f", j->ratio);
-      fprintf(f, ",%d", j->restarts);
+      fprintf(f, ",%d,%d", j->restarts, j->sim_faults);
       cell(f, "%.1f", j->wall_s);
       fputc('\n', f);
     }
@@ -66,7 +66,7 @@ int rpt_write_csv(const rpt_run *r, const char *path, char *err, size_t errlen) 
     cell(f, "%.4f", m->pre_mean);
     cell(f, "%.4f", m->first_mean);
     cell(f, "%.4f", m->ratio);
-    fprintf(f, ",%d", m->restarts);
+    fprintf(f, ",%d,%d", m->restarts, m->sim_faults);
     cell(f, "%.1f", m->wall_sum);
     fputc('\n', f);
   }
@@ -117,7 +117,8 @@ void rpt_write_json(const rpt_run *r, const char *out_dir, FILE *f) {
     jkey(f, "first_eval_after_warmup", m->first_mean);
     jkey(f, "warm_start_ratio", m->ratio);
     jkey(f, "wall_s", m->wall_sum);
-    fprintf(f, ", \"seeds\": [");
+    fprintf(f, ", \"eval_restarts\": %d, \"sim_faults\": %d, \"seeds\": [", m->restarts,
+            m->sim_faults);
     for (int k = 0; k < m->njobs; k++) {
       const rpt_job *j = &m->jobs[k];
       fprintf(f, "%s{\"seed\": %d, \"status\": \"%s\", \"evals\": %d", k ? ", " : "", j->seed,

@@ -3,7 +3,8 @@
  * holds the exact means, stds, bests and warm-start dips; report.html the table rows, the
  * escaped error text, the command, and a base64 PNG that decodes to a PNG of the asked size;
  * a partial run names its missing and running jobs; bad input (no folder, an empty folder, a
- * malformed metrics.csv or gap.json) is an error naming the file and the line. */
+ * malformed metrics.csv or gap.json) is an error naming the file and the line. A simulator
+ * fault in a job's log.txt is counted and listed. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -91,6 +92,9 @@ static void make_run(const char *seeds) {
                          "\"warmup_steps\": 1000}\n");
   put("full/seed2/metrics.csv", ON_HDR "500,1,290,1,5,0\n1000,2,300,1,5,0\n1500,3,330,1,5,1\n"
                                        "2000,4,310,1,5,0\n2500,5,350,1,5,0\n");
+  put("full/seed2/log.txt",
+      "[h2o] step 1000\no2o pool: fault 1: o2o-sim #0 died (signal 9); "
+      "restarted it as pid 42 in 30 ms; envs 0-0 were reset\n[h2o] step 1500\n");
   put("full/seed2/DONE", "{\"wall_s\": 20, \"warmup_steps\": 1000}\n");
   put("sac-sim/seed1/metrics.csv", ON_HDR "500,1,10,1,5,0\n1000,2,40,1,5,0\n1500,3,30,1,5,0\n"
                                           "2000,4,70,1,5,0\n2500,5,60,1,5,0\n");
@@ -122,7 +126,7 @@ static void dump_on_fail(const char *what, const char *text, const char *needle)
 }
 
 Test(report, summary_csv_numbers_html_rows_and_the_embedded_png) {
-  make_run("1,2");
+  make_run("1-2"); /* o2o run writes ranges */
   o2o_report_options o;
   o2o_report_options_default(&o);
   o.width = 1000, o.height = 600;
@@ -138,27 +142,27 @@ Test(report, summary_csv_numbers_html_rows_and_the_embedded_png) {
   char l[6][512];
   snprintf(l[0], sizeof l[0],
            "full,all,done,2,0,0,0,,,300.0000,50.0000,305.0000,45.0000,%s,%s,250.0000,255.0000,"
-           "1.0200,1,30.5",
+           "1.0200,1,1,30.5",
            sc(300), sc(305));
   snprintf(l[1], sizeof l[1],
-           "offline,all,done,2,0,0,0,,,250.0000,50.0000,250.0000,50.0000,%s,%s,,,,0,5.0", sc(250),
+           "offline,all,done,2,0,0,0,,,250.0000,50.0000,250.0000,50.0000,%s,%s,,,,0,0,5.0", sc(250),
            sc(250));
-  snprintf(l[2], sizeof l[2], "offline,1,done,,,,,2,1000,200.0000,,200.0000,,%s,%s,,,,0,2.0",
+  snprintf(l[2], sizeof l[2], "offline,1,done,,,,,2,1000,200.0000,,200.0000,,%s,%s,,,,0,0,2.0",
            sc(200), sc(200));
-  snprintf(l[3], sizeof l[3], "sac-sim,1,done,,,,,5,2500,60.0000,,70.0000,,%s,%s,,,,0,7.0", sc(60),
-           sc(70));
-  snprintf(l[4], sizeof l[4], "sac-sim,2,failed,,,,,2,1000,30.0000,,30.0000,,%s,%s,,,,0,10.0",
+  snprintf(l[3], sizeof l[3], "sac-sim,1,done,,,,,5,2500,60.0000,,70.0000,,%s,%s,,,,0,0,7.0",
+           sc(60), sc(70));
+  snprintf(l[4], sizeof l[4], "sac-sim,2,failed,,,,,2,1000,30.0000,,30.0000,,%s,%s,,,,0,0,10.0",
            sc(30), sc(30));
   snprintf(l[5], sizeof l[5],
-           "sac-sim,all,partial,1,1,0,0,,,60.0000,0.0000,70.0000,0.0000,%s,%s,,,,0,17.0", sc(60),
+           "sac-sim,all,partial,1,1,0,0,,,60.0000,0.0000,70.0000,0.0000,%s,%s,,,,0,0,17.0", sc(60),
            sc(70));
   const char *lines[] = {l[0], l[1], l[2], l[3], l[4], l[5]};
   for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
     cr_assert(has_line(csv, lines[i]), "summary.csv lacks\n%s\nit is:\n%s", lines[i], csv);
   /* per-seed dips: 180 / 200 and 330 / 300 (seed 2 with its restarted evaluation) */
   cr_assert(strstr(csv, "\nfull,1,done,,,,,5,2500,250.0000,,260.0000,,"), "%s", csv);
-  cr_assert(strstr(csv, ",200.0000,180.0000,0.9000,0,10.5\n"), "%s", csv);
-  cr_assert(strstr(csv, ",300.0000,330.0000,1.1000,1,20.0\n"), "%s", csv);
+  cr_assert(strstr(csv, ",200.0000,180.0000,0.9000,0,0,10.5\n"), "%s", csv);
+  cr_assert(strstr(csv, ",300.0000,330.0000,1.1000,1,1,20.0\n"), "%s", csv);
   /* methods in the report's order: offline, sac-sim, full */
   cr_assert(strstr(csv, "\noffline,") < strstr(csv, "\nsac-sim,") &&
             strstr(csv, "\nsac-sim,") < strstr(csv, "\nfull,"));
@@ -169,7 +173,8 @@ Test(report, summary_csv_numbers_html_rows_and_the_embedded_png) {
                "<tr><td class=l>full</td><td>2 / 0 / 0 / 0</td><td>300.0 &plusmn; 50.0</td>"
                "<td>305.0 &plusmn; 45.0</td>");
   char row[256];
-  snprintf(row, sizeof row, "<td>%.1f</td><td>%.1f</td><td>1.020</td><td>1</td><td>30</td></tr>",
+  snprintf(row, sizeof row,
+           "<td>%.1f</td><td>%.1f</td><td>1.020</td><td>1</td><td>1</td><td>30</td></tr>",
            atof(sc(300)), atof(sc(305)));
   dump_on_fail("report.html", html, row);
   dump_on_fail("report.html", html, "<td>0.900</td>");
@@ -179,6 +184,7 @@ Test(report, summary_csv_numbers_html_rows_and_the_embedded_png) {
   dump_on_fail("report.html", html, "synthetic &lt;run&gt;");
   dump_on_fail("report.html", html, "No gap.json");
   dump_on_fail("report.html", html, "o2o-sim died, restarted by the pool");
+  dump_on_fail("report.html", html, "\nfull/seed2: o2o pool: fault 1: o2o-sim #0 died (signal 9)");
   dump_on_fail("report.html", html, "o2o run synthetic.ini --seeds 1,2");
   dump_on_fail("report.html", html, "[warmstart]\nsteps = 1000");
   cr_assert_null(strstr(html, "<script"));
@@ -228,7 +234,7 @@ Test(report, summary_csv_numbers_html_rows_and_the_embedded_png) {
 }
 
 Test(report, a_partial_run_names_missing_and_running_jobs_and_out_dir_works) {
-  make_run("1,2,3"); /* seed 3 never started */
+  make_run("1-1,2,3"); /* seed 3 never started */
   char p[600];
   snprintf(p, sizeof p, "%s/full/seed2/DONE", dir);
   cr_assert_eq(unlink(p), 0); /* full/seed2 still running */
@@ -239,8 +245,8 @@ Test(report, a_partial_run_names_missing_and_running_jobs_and_out_dir_works) {
   o.out_dir = out;
   cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
   char *csv = slurp("rep/x/summary.csv");
-  cr_assert(has_line(csv, "full,3,missing,,,,,0,,,,,,,,,,,0,"), "%s", csv);
-  cr_assert(has_line(csv, "offline,3,missing,,,,,0,,,,,,,,,,,0,"), "the pretrain is expected: %s",
+  cr_assert(has_line(csv, "full,3,missing,,,,,0,,,,,,,,,,,0,0,"), "%s", csv);
+  cr_assert(has_line(csv, "offline,3,missing,,,,,0,,,,,,,,,,,0,0,"), "the pretrain is expected: %s",
             csv);
   cr_assert(strstr(csv, "\nfull,2,running,"), "%s", csv);
   cr_assert(strstr(csv, "\nfull,all,partial,1,0,1,1,"), "%s", csv);
