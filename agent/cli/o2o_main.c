@@ -15,13 +15,13 @@ typedef struct {
 static const o2o_command commands[] = {
     {"run", o2o_cmd_run,
      "run an experiment end to end: pretrain, warm start, fine-tune, baselines"},
+    {"report", o2o_cmd_report, "report.html/.png + summary.csv of an o2o run folder (partial too)"},
     {"train-online", o2o_cmd_train_online, "train SAC online on a scenario (through o2o-sim)"},
     {"train-offline", o2o_cmd_train_offline, "pretrain IQL/CQL/Cal-QL on a dataset (eval on real)"},
     {"eval", o2o_cmd_eval, "run deterministic episodes of a checkpoint and report returns"},
     {"collect", o2o_cmd_collect, "record a D4RL-layout HDF5 dataset with a policy"},
     {"dataset", o2o_cmd_dataset, "inspect a dataset: o2o dataset info FILE [--json]"},
     {"gap", o2o_cmd_gap, "measure a simulator variant's dynamics gap against a real dataset"},
-    {"report", o2o_cmd_report, "report of an o2o run folder: report.html, report.png, summary.csv"},
     {"render", o2o_cmd_render, "record rollouts of a policy as .mp4 or PNG frames"},
     {"bench", o2o_cmd_bench, "benchmarks (SAC updates/s, dataset I/O) with ratios"},
 };
