@@ -4,6 +4,7 @@
 #include "learn/learner.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,12 @@ double o2o_learner_field_get(const o2o_learner_field *f, const void *cfg) {
 
 /* value into the field after the range check; err names the field as a flag */
 static int field_store(const o2o_learner_field *f, void *cfg, double v, char *err, size_t errlen) {
+  /* a float field holds the float nearest v: range-check that (metadata writes -FLT_MAX as
+   * "-3.40282347e+38", a double just beyond -FLT_MAX that reads back as -FLT_MAX) */
+  if (f->type == O2O_FIELD_FLOAT && fabs(v) <= FLT_MAX)
+    v = (double)(float)v;
+  else if (f->type == O2O_FIELD_FLOAT && fabs(v) < (double)FLT_MAX + 0x1p103) /* half an ulp */
+    v = copysign((double)FLT_MAX, v);
   if (!isfinite(v) || v < f->min || v > f->max) {
     o2o_agent_errf(err, errlen, "--%s %g: must be in [%g, %g] (%s)", f->name, v, f->min, f->max,
                    f->help);

@@ -167,6 +167,36 @@ int o2o_learner_meta(const o2o_learner *l, struct o2o_ckpt_meta *meta, char *err
 o2o_learner *o2o_learner_load(const char *path, const char *expect_algo,
                               struct o2o_ckpt_meta *meta_out, char *err, size_t errlen);
 
+/* ---- warm start (warm_start.c) ------------------------------------------------------------ */
+/* What a warm start took from the checkpoint, by part ("actor", "critics", "target critics",
+ * "temperature", "actor Adam", "critic Adam", "obs_norm", ...), comma-separated, for the
+ * caller to print and record (config.json). */
+typedef struct o2o_warm_report {
+  char source[1024];     /* the checkpoint path */
+  char source_algo[32];  /* its algorithm */
+  int64_t source_step;   /* its "step" metadata, -1 when absent */
+  char copied[512];      /* copied as they are (same name and shape) */
+  char converted[512];   /* converted (IQL's actor -> SAC's tanh-Gaussian head) */
+  char fresh[512];       /* left as the online learner made them (its config, its seed) */
+  char dropped[512];     /* parts of the checkpoint the online learner has no place for */
+} o2o_warm_report;
+
+/* The online learner algo (sac or h2o; an offline algorithm is refused) built from a
+ * pretrained checkpoint of any learner (WSRL's warm start, Zhou et al. 2024): it takes the
+ * checkpoint's dimensions, observation normalisation and architecture (hidden, layers,
+ * num_critics, critic_layernorm: a value in cfg that differs from algo's default is an
+ * explicit choice, and one that differs from the checkpoint's is refused, naming both), the
+ * rest of its config from cfg (NULL = defaults), and every tensor it can: actor, critics,
+ * targets, temperature, Adam moments and step counts (by name and shape across the SAC family;
+ * IQL's actor converted so tanh(mean) is unchanged, IQL's V dropped). The sampling rng comes
+ * from seed. meta_out (may be NULL): the checkpoint's metadata. rep (may be NULL): what was
+ * copied / converted / left fresh / dropped. NULL + err on a file that is not a learner
+ * checkpoint or does not fit. */
+struct o2o_ckpt_meta;
+o2o_learner *o2o_learner_warm_start(const o2o_learner_algo *algo, const void *cfg,
+                                    const char *path, uint64_t seed, struct o2o_ckpt_meta *meta_out,
+                                    o2o_warm_report *rep, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -152,6 +152,36 @@ Test(learner, checkpoint_round_trip_rebuilds_the_same_learner) {
   o2o_learner_destroy(l);
 }
 
+/* Every algorithm's default config goes through checkpoint metadata and back: CQL's clip
+ * -FLT_MAX is written as "-3.40282347e+38", a double beyond -FLT_MAX that is still that float
+ * (refused as out of range before, so no default CQL checkpoint could be loaded). */
+Test(learner, default_configs_round_trip_through_metadata) {
+  for (const o2o_learner_algo *const *a = o2o_learner_algos(); *a; a++) {
+    const o2o_learner_algo *algo = *a;
+    unsigned char cfg[4096] __attribute__((aligned(16))), back[4096] __attribute__((aligned(16)));
+    cr_assert_leq(algo->config_size, sizeof cfg);
+    algo->config_default(cfg);
+    algo->config_default(back);
+    char err[O2O_AGENT_ERRLEN] = "";
+    o2o_ckpt_meta meta;
+    o2o_ckpt_meta_init(&meta);
+    o2o_learner *l = o2o_learner_create(algo, OBS, ACT, cfg, NULL, NULL, 1, err, sizeof err);
+    cr_assert_not_null(l, "%s: %s", algo->name, err);
+    cr_assert_eq(o2o_learner_meta(l, &meta, err, sizeof err), 0, "%s", err);
+    o2o_learner_destroy(l);
+    for (int i = 0; i < algo->num_fields; i++) {
+      const o2o_learner_field *f = &algo->fields[i];
+      char key[O2O_CKPT_KEYLEN];
+      snprintf(key, sizeof key, "%s.%s", algo->name, f->name);
+      const char *v = o2o_ckpt_meta_get(&meta, key);
+      cr_assert_not_null(v, "%s", key);
+      cr_assert_eq(o2o_learner_field_parse(f, back, v, err, sizeof err), 0, "%s = %s: %s", key, v,
+                   err);
+      cr_assert_eq(o2o_learner_field_get(f, back), o2o_learner_field_get(f, cfg), "%s", key);
+    }
+  }
+}
+
 /* Metadata that shapes the network must agree with the tensors: the learner is built from
  * the metadata, so hidden 17 over 16-wide tensors fails the strict load, naming a tensor. */
 Test(learner, metadata_that_disagrees_with_tensors_is_refused) {
