@@ -47,11 +47,21 @@ static void usage(FILE *f, const o2o_learner_algo *algo) {
       "  --stop-at-return R    stop once an evaluation's mean return reaches R\n"
       "  --no-validate         do not check env outputs for NaN/inf on arrival\n"
       "  --overwrite           reuse an --out DIR that already holds a run\n"
+      "  --init-from CKPT      warm start (WSRL): build the learner from a pretrained checkpoint\n"
+      "                        (o2o train-offline's final.safetensors, any algorithm): it takes\n"
+      "                        the file's architecture (--hidden/--layers/--num-critics/\n"
+      "                        --critic-layernorm, if given, must agree), actor, critics,\n"
+      "                        targets, temperature, Adam state and obs normalisation (IQL's\n"
+      "                        actor converted, its V dropped); an evaluation at step 0 scores\n"
+      "                        the pretrained policy; --start-steps is 0 unless given\n"
+      "  --warmup-steps K      the first K env steps act with the learner's sampled policy and\n"
+      "                        make no updates, filling the buffer (default 0)\n"
       "  --resume CKPT         continue a run from its checkpoint alone: the learner, its\n"
       "                        settings and the run's come from the file; the run goes on in\n"
       "                        the checkpoint's folder (metrics.csv rows past the checkpoint\n"
       "                        are cut). --steps (the new total), --eval-every, --eval-episodes,\n"
-      "                        --checkpoint-every, --procs, --envs, --stop-at-return may be\n"
+      "                        --checkpoint-every, --procs, --envs, --stop-at-return,\n"
+      "                        --warmup-steps may be\n"
       "                        given; the replay buffer refills before updates resume\n"
       "  --sim-exe PATH        o2o-sim to spawn (default: next to o2o, then PATH)\n"
       "  --connect EP[,EP...]  train in running o2o-sim servers instead of spawning\n"
@@ -115,6 +125,7 @@ static int resume_settings(o2o_train_config *cfg, const char *ckpt, char *scen, 
     RUN_KEY("eval_episodes", eval_episodes, int)
     RUN_KEY("checkpoint_every", checkpoint_every, int64_t)
     RUN_KEY("replay_capacity", replay_capacity, int64_t)
+    RUN_KEY("warmup_steps", warmup_steps, int64_t)
 #undef RUN_KEY
     static char real_dataset[O2O_CKPT_VALLEN];
     if ((v = o2o_ckpt_meta_get(m, "real_dataset"))) {
@@ -172,6 +183,8 @@ static o2o_flags *make_flags(o2o_train_config *cfg, online_opts *o, const o2o_le
   o2o_flags_bool(f, "no-validate", &o->no_validate, "no NaN/inf check of env outputs");
   if ((x = o2o_flags_bool(f, "overwrite", &cfg->overwrite, "reuse --out"))) x->tag = FIXED;
   o2o_flags_str(f, "resume", &cfg->resume, "CKPT", "continue a run");
+  if ((x = o2o_flags_str(f, "init-from", &cfg->init_from, "CKPT", "warm start"))) x->tag = FIXED;
+  o2o_flags_i64(f, "warmup-steps", &cfg->warmup_steps, 0, INT64_MAX, "K", "policy warm-up");
   o2o_flags_str(f, "sim-exe", &cfg->sim_exe, "PATH", "o2o-sim to spawn");
   o2o_flags_str(f, "connect", &cfg->connect, "EP[,EP...]", "running servers");
   o2o_flags_bool(f, "quiet", &o->quiet, "no progress on stderr");
@@ -221,10 +234,10 @@ int o2o_cmd_train_online(int argc, char **argv) {
     fixed_flag = fixed_buf;
     learner_flags |= !!(x->tag & LEARNER);
   }
-  int given[6];
-  static const char *const given_names[6] = {"steps",      "envs",          "procs",
-                                             "eval-every", "eval-episodes", "checkpoint-every"};
-  for (int i = 0; i < 6; i++)
+  int given[7];
+  static const char *const given_names[7] = {
+      "steps", "envs", "procs", "eval-every", "eval-episodes", "checkpoint-every", "warmup-steps"};
+  for (int i = 0; i < 7; i++)
     given[i] = o2o_flags_given(f, given_names[i]);
   o2o_flags_destroy(f);
   if (o.help) {
@@ -260,6 +273,7 @@ int o2o_cmd_train_online(int argc, char **argv) {
     KEEP_GIVEN(3, eval_every)
     KEEP_GIVEN(4, eval_episodes)
     KEEP_GIVEN(5, checkpoint_every)
+    KEEP_GIVEN(6, warmup_steps)
 #undef KEEP_GIVEN
     cfg.progress = flags.progress;
     cfg.validate_transitions = flags.validate_transitions;
@@ -275,7 +289,11 @@ int o2o_cmd_train_online(int argc, char **argv) {
     }
     cfg.learner_config = lcfg_buf;
     const o2o_learner_field *ss = o2o_learner_field_find(algo, "start_steps");
-    if (ss && o2o_learner_field_get(ss, lcfg_buf) >= (double)cfg.steps)
+    unsigned char dflt[4096] __attribute__((aligned(16)));
+    algo->config_default(dflt);
+    int ss_set = ss && o2o_learner_field_get(ss, lcfg_buf) != o2o_learner_field_get(ss, dflt);
+    if (ss && (ss_set || !cfg.init_from) &&
+        o2o_learner_field_get(ss, lcfg_buf) >= (double)cfg.steps)
       fprintf(stderr,
               "o2o train-online: warning: --start-steps %g >= --steps %lld: every step is a "
               "uniform random warm-up step and no update is made (losses stay NaN)\n",
@@ -323,13 +341,21 @@ int o2o_cmd_train_online(int argc, char **argv) {
     printf(", \"env_steps\": %lld, \"updates\": %lld, \"wall_s\": %.3f, "
            "\"final_eval_mean\": %.4f, \"final_eval_std\": %.4f, \"best_eval_mean\": %.4f, "
            "\"best_eval_step\": %lld, \"train_episodes\": %d, \"transitions\": %lld, "
-           "\"lost_steps\": %lld, \"checkpoint\": ",
+           "\"lost_steps\": %lld, \"init_eval_mean\": ",
            (long long)res.env_steps, (long long)res.updates, res.wall_s, res.last_eval_mean,
            res.last_eval_std, res.best_eval_mean, (long long)res.best_eval_step, res.episodes,
            (long long)res.transitions, (long long)res.lost);
+    if (res.warm_started)
+      printf("%.4f", res.init_eval_mean);
+    else
+      printf("null");
+    printf(", \"checkpoint\": ");
     o2o_json_str(stdout, res.last_checkpoint);
     printf("}\n");
   } else {
+    if (res.warm_started)
+      printf("pretrained policy (step 0) eval return %.2f +- %.2f\n", res.init_eval_mean,
+             res.init_eval_std);
     printf("final eval return %.2f +- %.2f (best %.2f at step %lld), %lld env steps, %lld "
            "updates, %.1f s\ncheckpoint: %s\n",
            res.last_eval_mean, res.last_eval_std, res.best_eval_mean, (long long)res.best_eval_step,

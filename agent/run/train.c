@@ -87,7 +87,10 @@ typedef struct {
   double st_sum[NSTATS];
   int64_t st_n[NSTATS];
   double last_alpha;
-  int64_t warmup_end, learn_start_step; /* learn phase began at this env step (-1 not yet) */
+  int64_t warmup_end;       /* uniform random actions before this env step (start_steps) */
+  int64_t learn_from;       /* no updates before this env step: max(start_steps, warmup_steps) */
+  int64_t learn_start_step; /* learn phase began at this env step (-1 not yet) */
+  char init_from[O2O_CKPT_VALLEN]; /* a resumed run's warm start source (its checkpoint's) */
   double learn_start_t;
   double t0, last_eval_mean;
   int have_eval;
@@ -99,6 +102,14 @@ static double recent_mean(const run_state *r) {
   for (int i = 0; i < r->recent_n; i++)
     s += r->recent[i];
   return r->recent_n ? s / r->recent_n : NAN;
+}
+
+/* Population std of the last evaluation's returns. */
+static double eval_std(const run_state *r) {
+  double var = 0;
+  for (int i = 0; i < r->cfg->eval_episodes; i++)
+    var += (r->eval_returns[i] - r->last_eval_mean) * (r->eval_returns[i] - r->last_eval_mean);
+  return sqrt(var / r->cfg->eval_episodes);
 }
 
 static void act_deterministic(void *ctx, const float *obs, int n, float *actions) {
@@ -194,7 +205,7 @@ static void progress_line(run_state *r, int64_t env_steps, int64_t updates, doub
   double learn_rate = -1;
   if (r->learn_start_step >= 0 && env_steps > r->learn_start_step && t > r->learn_start_t)
     learn_rate = (double)(env_steps - r->learn_start_step) / (t - r->learn_start_t);
-  fmt_eta(o2o_train_eta_s(env_steps, r->cfg->steps, r->warmup_end, sps, learn_rate), eta,
+  fmt_eta(o2o_train_eta_s(env_steps, r->cfg->steps, r->learn_from, sps, learn_rate), eta,
           sizeof(eta));
   char ev[48] = "";
   if (r->have_eval) snprintf(ev, sizeof(ev), " | eval %.1f", r->last_eval_mean);
@@ -245,7 +256,72 @@ static int resume_from(run_state *r, const char *path, int64_t *env_steps, char 
                    path, st, (long long)r->cfg->steps);
     return -1;
   }
+  const char *from = o2o_ckpt_meta_get(&m, "init_from");
+  if (from) snprintf(r->init_from, sizeof r->init_from, "%s", from);
   *env_steps = st;
+  return 0;
+}
+
+/* The online learner from a pretrained checkpoint (o2o_learner_warm_start), checked against
+ * the scenario: dims, task and action bounds (when the file records them). */
+static int warm_start(run_state *r, o2o_train_result *res, char *err, size_t errlen) {
+  const o2o_train_config *cfg = r->cfg;
+  const char *path = cfg->init_from;
+  const o2o_learner_algo *algo = o2o_learner_find(cfg->algorithm ? cfg->algorithm : "sac");
+  o2o_ckpt_meta m;
+  char sub[O2O_AGENT_ERRLEN];
+  r->learner = algo ? o2o_learner_warm_start(algo, cfg->learner_config, path,
+                                             o2o_seed_stream(cfg->seed, O2O_STREAM_LEARNER), &m,
+                                             &res->warm, sub, sizeof sub)
+                    : NULL;
+  if (!r->learner) {
+    if (algo)
+      o2o_agent_errf(err, errlen, "train: --init-from: %s", sub);
+    else
+      o2o_agent_errf(err, errlen, "train: unknown algorithm '%s' (one of %s)", cfg->algorithm,
+                     o2o_learner_names(0));
+    return -1;
+  }
+  const char *task = o2o_ckpt_meta_get(&m, "task");
+  if (o2o_learner_obs_dim(r->learner) != r->O || o2o_learner_act_dim(r->learner) != r->A) {
+    o2o_agent_errf(err, errlen, "train: --init-from %s has obs/act dims %d/%d, the scenario %d/%d",
+                   path, o2o_learner_obs_dim(r->learner), o2o_learner_act_dim(r->learner), r->O,
+                   r->A);
+    return -1;
+  }
+  if (task && strcmp(task, r->spec->task)) {
+    o2o_agent_errf(err, errlen, "train: --init-from %s was trained on task %s, the scenario is %s",
+                   path, task, r->spec->task);
+    return -1;
+  }
+  if (o2o_train_check_bounds(&m, path, r->spec, sub, sizeof sub)) {
+    o2o_agent_errf(err, errlen, "train: --init-from: %s", sub);
+    return -1;
+  }
+  /* a pretrained policy needs no uniform random exploration, unless asked for */
+  const o2o_learner_field *ss = o2o_learner_field_find(algo, "start_steps");
+  if (ss) {
+    unsigned char dflt[4096] __attribute__((aligned(16)));
+    int set = 0;
+    if (cfg->learner_config && algo->config_size <= sizeof dflt) {
+      algo->config_default(dflt);
+      set = o2o_learner_field_get(ss, cfg->learner_config) != o2o_learner_field_get(ss, dflt);
+    }
+    if (!set && o2o_learner_config_set(r->learner, "start_steps", 0, sub, sizeof sub)) {
+      o2o_agent_errf(err, errlen, "train: --init-from: %s", sub);
+      return -1;
+    }
+  }
+  res->warm_started = 1;
+  snprintf(r->init_from, sizeof r->init_from, "%s", path);
+  if (cfg->progress)
+    fprintf(stderr,
+            "train: warm start from %s (%s, step %lld): copied %s; converted %s; fresh %s; "
+            "dropped %s\n",
+            path, res->warm.source_algo, (long long)res->warm.source_step,
+            *res->warm.copied ? res->warm.copied : "-",
+            *res->warm.converted ? res->warm.converted : "-",
+            *res->warm.fresh ? res->warm.fresh : "-", *res->warm.dropped ? res->warm.dropped : "-");
   return 0;
 }
 
@@ -307,6 +383,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   r.ckpt_step = -1;
   r.last_return = NAN;
   r.t0 = now_s();
+  res->init_eval_mean = res->init_eval_std = NAN;
   const int E = r.E, O = r.O, A = r.A;
   char sub[O2O_AGENT_ERRLEN];
   int rc = -1;
@@ -328,8 +405,15 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
                      : cfg->steps < 1000000   ? cfg->steps
                                               : 1000000;
   int64_t env_steps = 0, updates = 0, last_eval_step = -1;
+  if (cfg->warmup_steps < 0) {
+    o2o_agent_errf(err, errlen, "train: warmup_steps %lld must be >= 0",
+                   (long long)cfg->warmup_steps);
+    return -1;
+  }
   if (cfg->resume) {
     if (resume_from(&r, cfg->resume, &env_steps, err, errlen)) goto done;
+  } else if (cfg->init_from) {
+    if (warm_start(&r, res, err, errlen)) goto done;
   } else {
     const o2o_learner_algo *algo = o2o_learner_find(cfg->algorithm ? cfg->algorithm : "sac");
     if (!algo) {
@@ -368,11 +452,16 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
       fprintf(stderr, "train: real buffer %s: %lld transitions, %lld episodes, mean return %.1f\n",
               r.real.path, (long long)r.real.rows, (long long)r.real.episodes, r.real.return_mean);
   }
+  /* checkpoints and config.json record the run's warm start source, a resumed run's too */
+  o2o_train_config run_cfg = *cfg;
+  run_cfg.init_from = *r.init_from ? r.init_from : NULL;
+  r.cfg = &run_cfg;
   const int64_t start_step = env_steps;
   const int utd = learner_int(r.learner, "utd", 1);
   const int batch_size = o2o_learner_batch_size(r.learner);
   /* Random warm-up only for a fresh learner; a resumed one acts with its policy at once. */
   r.warmup_end = cfg->resume ? 0 : learner_int(r.learner, "start_steps", 0);
+  r.learn_from = r.warmup_end > cfg->warmup_steps ? r.warmup_end : cfg->warmup_steps;
   r.learn_start_step = -1;
   r.rb = o2o_replay_create(capacity, O, A, sub, sizeof(sub));
   if (!r.rb) {
@@ -432,7 +521,9 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
       goto done;
     }
     snprintf(p, sizeof(p), "%s/config.json", cfg->out_dir);
-    if (o2o_train_write_config(p, cfg, r.spec, r.learner, err, errlen)) goto done;
+    if (o2o_train_write_config(p, r.cfg, r.spec, r.learner, res->warm_started ? &res->warm : NULL,
+                               err, errlen))
+      goto done;
     snprintf(r.ckpt_path, sizeof(r.ckpt_path), "%s/checkpoint.safetensors", cfg->out_dir);
     snprintf(r.final_path, sizeof(r.final_path), "%s/final.safetensors", cfg->out_dir);
   }
@@ -448,13 +539,21 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   const int tty = r.tty = isatty(2);
   double last_t = now_s();
   int64_t last_steps = 0, last_updates = 0;
-  const int64_t warmup_end = r.warmup_end;
+  const int64_t warmup_end = r.warmup_end, learn_from = r.learn_from;
   last_steps = env_steps;
   int64_t next_eval = INT64_MAX, next_ckpt = INT64_MAX;
   if (cfg->eval_every > 0) next_eval = (env_steps / cfg->eval_every + 1) * cfg->eval_every;
   if (cfg->checkpoint_every > 0)
     next_ckpt = (env_steps / cfg->checkpoint_every + 1) * cfg->checkpoint_every;
   int stopped_early = 0;
+  if (res->warm_started && eval_env) { /* the pretrained policy on real: the warm-start dip */
+    if (evaluate(&r, 0, 0, err, errlen)) goto done;
+    last_eval_step = 0;
+    res->init_eval_mean = res->best_eval_mean = r.last_eval_mean;
+    res->init_eval_std = eval_std(&r);
+    res->best_eval_step = 0;
+    res->evals++;
+  }
 
   while (env_steps < cfg->steps) {
     /* 1. actions in [-1, 1] */
@@ -472,7 +571,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     /* 2. learn while the simulators step */
     const int64_t need =
         r.real.rb ? batch_size - o2o_replay_mix_count(batch_size, r.real_frac) : batch_size;
-    if (env_steps >= warmup_end && o2o_replay_size(r.rb) >= need) {
+    if (env_steps >= learn_from && o2o_replay_size(r.rb) >= need) {
       if (r.learn_start_step < 0) {
         r.learn_start_step = env_steps;
         r.learn_start_t = now_s();
@@ -588,10 +687,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   res->train_return_mean = recent_mean(&r);
   if (r.have_eval) {
     res->last_eval_mean = r.last_eval_mean;
-    double var = 0;
-    for (int i = 0; i < cfg->eval_episodes; i++)
-      var += (r.eval_returns[i] - r.last_eval_mean) * (r.eval_returns[i] - r.last_eval_mean);
-    res->last_eval_std = sqrt(var / cfg->eval_episodes);
+    res->last_eval_std = eval_std(&r);
   }
   if (cfg->progress)
     fprintf(stderr, "%s[train] done: %lld env steps, %lld updates in %.1f s%s\n",

@@ -7,7 +7,9 @@
  * can drive the same loop with an in-process environment.
  *
  * Loop (one iteration = one step of all E envs = E env steps):
- *   act (uniform random for the first start_steps env steps, then sampled from the policy),
+ *   (warm start: the learner comes from cfg->init_from, and an evaluation at step 0 scores it)
+ *   act (uniform random for the first start_steps env steps, then sampled from the policy;
+ *   no updates before max(start_steps, warmup_steps)),
  *   scale [-1, 1] to the env's bounds, send the step; while the simulators run, do
  *   utd * E gradient updates (once start_steps env steps were taken and the buffer holds a
  *   batch); receive; store (obs, a, r, final_obs, terminated) -- done = terminated only,
@@ -83,6 +85,17 @@ typedef struct o2o_train_config {
                                  loop reads the fields "utd" (updates per env step, default
                                  1) and "start_steps" (random warm-up, default 0) from it
                                  when the algorithm has them. Ignored on resume. */
+  const char *init_from;      /* checkpoint of a pretrained learner (any offline algo): the online
+                                 learner is created with that checkpoint's architecture and takes
+                                 every tensor it can (warm start, WSRL: o2o_learner_warm_start;
+                                 algorithm and the other settings from algorithm /
+                                 learner_config). Its start_steps is 0 unless learner_config sets
+                                 another than the default. An evaluation at step 0 scores the
+                                 pretrained policy. NULL = fresh. Ignored on resume. */
+  int64_t warmup_steps;       /* first K env steps act with the (pretrained) policy, sampled, and
+                                 do no updates (they fill the buffer); updates start at
+                                 max(K, start_steps). Applies on resume too (a run resumed before
+                                 K stays in warm-up). 0 = none */
 } o2o_train_config;
 
 void o2o_train_config_default(o2o_train_config *cfg);
@@ -92,7 +105,8 @@ void o2o_train_config_default(o2o_train_config *cfg);
  * (o2o_learner_meta: algorithm, dims, every config field) and the run's: format,
  * o2o_version, scenario (+ scenario_arg, the name or path the run was given), task, variant,
  * act_low/act_high, step, and the run settings resume needs (seed, steps, envs_per_proc,
- * procs, eval_every, eval_episodes, eval_seed, checkpoint_every, replay_capacity). */
+ * procs, eval_every, eval_episodes, eval_seed, checkpoint_every, replay_capacity; init_from
+ * and warmup_steps when set). */
 int o2o_train_save_checkpoint(const char *path, o2o_learner *l, const o2o_train_config *cfg,
                               const o2o_bridge_spec *spec, int64_t env_steps, char *err,
                               size_t errlen);
@@ -110,10 +124,12 @@ int o2o_train_cut_metrics(const char *path, int64_t step, char *err, size_t errl
  * ones. -1 when a needed rate is unknown. */
 double o2o_train_eta_s(int64_t done, int64_t total, int64_t warmup_end, double warm_rate,
                        double learn_rate);
-/* The resolved config as JSON (run_dir/config.json). */
+/* The resolved config as JSON (run_dir/config.json), with init_from, warmup_steps and warm
+ * (NULL = not warm-started by this run: null) as "warm_start": {source, source_algorithm,
+ * source_step, copied, converted, fresh, dropped}. */
 int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
-                           const o2o_bridge_spec *spec, const o2o_learner *l, char *err,
-                           size_t errlen);
+                           const o2o_bridge_spec *spec, const o2o_learner *l,
+                           const o2o_warm_report *warm, char *err, size_t errlen);
 /* Create a new run folder exclusively: want, else want-2, want-3, ... (two runs started in the
  * same second get two folders); parents are made as needed. The name made goes into out. */
 int o2o_train_make_run_dir(const char *want, char *out, size_t cap, char *err, size_t errlen);
@@ -127,10 +143,14 @@ typedef struct o2o_train_result {
   double last_eval_mean, last_eval_std; /* the final evaluation */
   double best_eval_mean;
   int64_t best_eval_step;
-  int episodes;               /* training episodes finished */
-  int64_t transitions;        /* stored in the replay (lost rows excluded) */
-  int64_t lost;               /* rows lost to simulator faults */
-  double train_return_mean;   /* mean of the last 10 training episodes */
+  int episodes;             /* training episodes finished */
+  int64_t transitions;      /* stored in the replay (lost rows excluded) */
+  int64_t lost;             /* rows lost to simulator faults */
+  double train_return_mean; /* mean of the last 10 training episodes */
+  double init_eval_mean;    /* the step-0 evaluation of a warm-started run, NAN otherwise */
+  double init_eval_std;
+  int warm_started; /* 1: the learner came from init_from; warm says how */
+  o2o_warm_report warm;
   char last_checkpoint[1024]; /* "" if none written */
 } o2o_train_result;
 

@@ -99,6 +99,9 @@ int o2o_train_save_checkpoint(const char *path, o2o_learner *l, const o2o_train_
   rc |= o2o_ckpt_meta_setf(&m, "checkpoint_every", "%lld", (long long)cfg->checkpoint_every);
   rc |= o2o_ckpt_meta_setf(&m, "replay_capacity", "%lld", (long long)cfg->replay_capacity);
   if (cfg->real_dataset) rc |= o2o_ckpt_meta_set(&m, "real_dataset", cfg->real_dataset);
+  if (cfg->init_from) rc |= o2o_ckpt_meta_set(&m, "init_from", cfg->init_from);
+  if (cfg->warmup_steps > 0)
+    rc |= o2o_ckpt_meta_setf(&m, "warmup_steps", "%lld", (long long)cfg->warmup_steps);
   if (rc) {
     o2o_agent_errf(err, errlen, "checkpoint %s: metadata too long", path);
     return -1;
@@ -111,9 +114,18 @@ int o2o_train_save_checkpoint(const char *path, o2o_learner *l, const o2o_train_
   return o2o_ckpt_save(path, tensors, n, &m, err, errlen);
 }
 
+/* "key": "text" or null */
+static void json_str_or_null(FILE *f, const char *key, const char *v) {
+  fprintf(f, ",\n  \"%s\": ", key);
+  if (v)
+    o2o_json_str(f, v);
+  else
+    fprintf(f, "null");
+}
+
 int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
-                           const o2o_bridge_spec *spec, const o2o_learner *l, char *err,
-                           size_t errlen) {
+                           const o2o_bridge_spec *spec, const o2o_learner *l,
+                           const o2o_warm_report *warm, char *err, size_t errlen) {
   FILE *f = fopen(path, "w");
   if (!f) {
     o2o_agent_errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
@@ -130,11 +142,25 @@ int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
   o2o_json_str(f, cfg->variant);
   fprintf(f, ",\n  \"task\": ");
   o2o_json_str(f, spec->task);
-  fprintf(f, ",\n  \"resume\": ");
-  if (cfg->resume)
-    o2o_json_str(f, cfg->resume);
-  else
+  json_str_or_null(f, "resume", cfg->resume);
+  json_str_or_null(f, "init_from", cfg->init_from);
+  fprintf(f, ",\n  \"warmup_steps\": %lld,\n  \"warm_start\": ", (long long)cfg->warmup_steps);
+  if (warm) {
+    fprintf(f, "{\n    \"source\": ");
+    o2o_json_str(f, warm->source);
+    fprintf(f, ",\n    \"source_algorithm\": ");
+    o2o_json_str(f, warm->source_algo);
+    fprintf(f, ",\n    \"source_step\": %lld", (long long)warm->source_step);
+    const char *keys[4] = {"copied", "converted", "fresh", "dropped"};
+    const char *vals[4] = {warm->copied, warm->converted, warm->fresh, warm->dropped};
+    for (int k = 0; k < 4; k++) {
+      fprintf(f, ",\n    \"%s\": ", keys[k]);
+      o2o_json_str(f, vals[k]);
+    }
+    fprintf(f, "\n  }");
+  } else {
     fprintf(f, "null");
+  }
   fprintf(f,
           ",\n  \"obs_dim\": %d,\n  \"act_dim\": %d,\n  \"max_episode_steps\": %d,\n"
           "  \"seed\": %llu,\n  \"steps\": %lld,\n  \"envs_per_proc\": %d,\n  \"procs\": %d,\n"
