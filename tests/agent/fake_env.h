@@ -4,6 +4,7 @@
  * hook there (to snapshot files the loop must not touch afterwards). */
 #pragma once
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,6 +154,31 @@ static fake_env *fake_env_create(o2o_train_env *env, int num_envs, int T) {
   return f;
 }
 
+/* The whole file at path (NUL-terminated, malloc'd), or NULL when it cannot be read. */
+static inline char *fake_slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = malloc((size_t)len + 1);
+  if (!b || fread(b, 1, (size_t)len, f) != (size_t)len) {
+    free(b);
+    fclose(f);
+    return NULL;
+  }
+  b[len] = 0;
+  fclose(f);
+  return b;
+}
+
+/* rm -rf dir (a test's temporary folder); 0 on success. */
+static inline int fake_rm_tree(const char *dir) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd);
+}
+
 /* A small SAC run on the fake env (2000 steps, eval every 500, checkpoint every 1000). */
 static o2o_sac_config fake_small_sac;
 static void fake_small_config(o2o_train_config *cfg, const char *out) {
@@ -170,4 +196,17 @@ static void fake_small_config(o2o_train_config *cfg, const char *out) {
   fake_small_sac.batch_size = 32;
   fake_small_sac.start_steps = 200;
   cfg->learner_config = &fake_small_sac;
+}
+
+/* o2o_train_run of cfg on a fresh fake env of 2 envs (episodes of 50 steps) with a 3-env
+ * evaluation env, both destroyed after; returns its return code. */
+static inline int fake_run(const o2o_train_config *cfg, o2o_train_result *res, char *err,
+                           size_t errlen) {
+  o2o_train_env env, eval_env;
+  fake_env_create(&env, 2, 50);
+  fake_env_create(&eval_env, 3, 50);
+  int rc = o2o_train_run(cfg, &env, &eval_env, res, err, errlen);
+  env.destroy(env.ctx);
+  eval_env.destroy(eval_env.ctx);
+  return rc;
 }

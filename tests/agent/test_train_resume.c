@@ -23,9 +23,7 @@ static void make_tmpdir(void) {
 }
 
 static void remove_tmpdir(void) {
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  cr_assert_eq(system(cmd), 0);
+  cr_assert_eq(fake_rm_tree(tmpdir), 0);
 }
 
 TestSuite(resume, .init = make_tmpdir, .fini = remove_tmpdir);
@@ -46,18 +44,7 @@ static int count(const char *hay, const char *needle) {
   return n;
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)len + 1);
-  cr_assert_eq(fread(b, 1, (size_t)len, f), (size_t)len);
-  b[len] = 0;
-  fclose(f);
-  return b;
-}
+#define slurp fake_slurp
 
 /* A run to 1000 (checkpoints at 400, 800; rows at 500, 1000), then "killed": resume from the
  * step-800 checkpoint with nothing but the file. */
