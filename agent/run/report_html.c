@@ -269,8 +269,10 @@ static const char *css =
     "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 10px;"
     "text-align:right}th{background:#f2f2f2;text-align:center}td.l{text-align:left}tr.agg "
     "td{font-weight:bold}"
-    "td.failed{color:#b00020}td.running,td.missing{color:#a06000}.warn{color:#a06000}"
-    ".note{color:#555;font-size:13px}pre{background:#f6f6f6;padding:10px;overflow-x:auto}"
+    "td.failed,.failed{color:#b00020}td,th{white-space:nowrap}td.running,td.missing{color:#a06000}."
+    "warn{color:#a06000}"
+    ".note{color:#555;font-size:13px}pre{background:#f6f6f6;padding:10px;white-space:pre-wrap;word-"
+    "break:break-all}"
     "img{max-width:100%;border:1px solid #ddd}";
 
 int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, char *err,
@@ -280,9 +282,9 @@ int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, cha
     o2o_agent_errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
     return -1;
   }
-  int total = 0, done = 0;
+  int total = 0, done = 0, failed = 0;
   for (int i = 0; i < r->nmethods; i++)
-    total += r->methods[i].njobs, done += r->methods[i].done;
+    total += r->methods[i].njobs, done += r->methods[i].done, failed += r->methods[i].failed;
   fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>o2o run report: ", f);
   esc(f, r->name);
   fprintf(f, "</title><style>%s</style></head><body>\n<h1>o2o run report: ", css);
@@ -296,8 +298,12 @@ int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, cha
       fputs(lab[i], f);
       esc(f, rpt_ini(r, k[i]));
     }
-  fprintf(f, "</p>\n<p>Jobs: %d of %d done%s.</p>\n", done, total,
-          done == total ? "" : " (a partial run: see Unfinished jobs below)");
+  fprintf(f, "</p>\n<p>Jobs: %d of %d done", done, total);
+  if (failed) fprintf(f, ", <span class=failed>%d failed</span> (see Failed jobs)", failed);
+  if (done + failed < total)
+    fprintf(f, ", <span class=warn>%d not finished</span> (a partial run: see Unfinished jobs)",
+            total - done - failed);
+  fputs(".</p>\n", f);
   if (!r->ini_text)
     fputs("<p class=warn>No experiment.ini in the run folder: expected jobs, K and the config "
           "are unknown.</p>\n",
@@ -323,9 +329,13 @@ int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, cha
   } else {
     fputs("./build/o2o run ", f);
     esc(f, r->dir);
-    fputs("/experiment.ini", f);
+    fputs("/experiment.ini --out NEW_RUN_DIR", f);
   }
-  fputs("</pre>\n<p class=note>The report again, at any time: <code>./build/o2o report ", f);
+  fputs("</pre>\n<p class=note>experiment.ini is the resolved experiment (every key, defaults "
+        "filled in); run into the same folder, o2o run resumes it or, when finished, only "
+        "rebuilds the report.</p>\n",
+        f);
+  fputs("<p class=note>The report again, at any time: <code>./build/o2o report ", f);
   esc(f, r->dir);
   fputs("</code></p>\n</body></html>\n", f);
   if (fclose(f)) {

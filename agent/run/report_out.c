@@ -264,7 +264,15 @@ int rpt_write_png(const rpt_run *r, const char *path, int width, int height, cha
     int warm_k = 0;
     for (int i = 0; i < r->nmethods; i++) {
       const rpt_method *m = &r->methods[i];
-      if (m->offline || !cv[i].n) continue;
+      if (m->offline) continue;
+      if (!cv[i].n) { /* in the legend all the same, saying why there is no curve */
+        if (!m->failed) continue;
+        const double none = NAN;
+        snprintf(lab, sizeof lab, "%s (%d failed: no curve)", m->name, m->failed);
+        o2o_plot_series(p, lab, &none, &none, NULL, NULL, 1);
+        o2o_plot_color(p, m->color);
+        continue;
+      }
       series_label(lab, sizeof lab, m, seeds[i]);
       o2o_plot_series(p, lab, cv[i].x, cv[i].y, cv[i].lo, cv[i].hi, cv[i].n);
       o2o_plot_color(p, m->color);
@@ -285,6 +293,7 @@ int rpt_write_png(const rpt_run *r, const char *path, int width, int height, cha
       o2o_plot_xspan(p, 0, r->K, lab);
     }
     if (ylo <= yhi) o2o_plot_ylim(p, ylo, yhi);
+    o2o_plot_xlim(p, 0, NAN); /* env steps from 0 */
   }
   if (off) {
     snprintf(title, sizeof title, "offline pretraining%s%s%s on the dataset", algo ? " (" : "",
@@ -304,6 +313,7 @@ int rpt_write_png(const rpt_run *r, const char *path, int width, int height, cha
       o2o_plot_dash(p, 1);
     }
     if (ylo <= yhi) o2o_plot_ylim(p, ylo, yhi);
+    o2o_plot_xlim(p, 0, NAN);
   }
   rc = o2o_plot_write_png_row(pl, np, path, err, errlen);
   o2o_plot_destroy(pl[0]);

@@ -44,6 +44,9 @@ int o2o_plot_xspan(o2o_plot *p, double x0, double x1, const char *label);
 int o2o_plot_color(o2o_plot *p, int palette_index);
 /* Legend in rows under the x label (1) instead of inside the axes at the top left (0). */
 void o2o_plot_legend_below(o2o_plot *p, int below);
+/* Force the x range (e.g. 0 at the left of a curve over env steps); NAN keeps the automatic
+ * bound. */
+void o2o_plot_xlim(o2o_plot *p, double lo, double hi);
 /* Force the y range (e.g. 0 at the bottom of a histogram); NAN keeps the automatic bound. */
 void o2o_plot_ylim(o2o_plot *p, double lo, double hi);
 

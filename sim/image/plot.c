@@ -32,7 +32,7 @@ struct o2o_plot {
   char span_label[MAX_MARKS][96];
   int num_spans, num_hlines, num_colored; /* colored: series and bars (the palette order) */
   int legend_below;
-  double ylo, yhi; /* forced limits, NAN = automatic */
+  double xlo, xhi, ylo, yhi; /* forced limits, NAN = automatic */
 };
 
 /* Colour-blind-safe palette (Okabe and Ito). */
@@ -50,7 +50,7 @@ o2o_plot *o2o_plot_create(int width, int height, const char *title, const char *
   snprintf(p->title, sizeof p->title, "%s", title ? title : "");
   snprintf(p->xlabel, sizeof p->xlabel, "%s", xlabel ? xlabel : "");
   snprintf(p->ylabel, sizeof p->ylabel, "%s", ylabel ? ylabel : "");
-  p->ylo = p->yhi = NAN;
+  p->xlo = p->xhi = p->ylo = p->yhi = NAN;
   return p;
 }
 
@@ -135,6 +135,11 @@ int o2o_plot_dash(o2o_plot *p, int style) {
 
 void o2o_plot_legend_below(o2o_plot *p, int below) {
   p->legend_below = below != 0;
+}
+
+void o2o_plot_xlim(o2o_plot *p, double lo, double hi) {
+  p->xlo = lo;
+  p->xhi = hi;
 }
 
 void o2o_plot_ylim(o2o_plot *p, double lo, double hi) {
@@ -232,6 +237,8 @@ static void render(const o2o_plot *p, cairo_t *cr) {
   }
   if (!(xlo <= xhi)) xlo = 0, xhi = 1;
   if (!(ylo <= yhi)) ylo = 0, yhi = 1;
+  if (isfinite(p->xlo)) xlo = p->xlo;
+  if (isfinite(p->xhi)) xhi = p->xhi;
   if (xhi - xlo < 1e-12) xlo -= 0.5, xhi += 0.5;
   if (yhi - ylo < 1e-12) ylo -= 0.5, yhi += 0.5;
   double pad = 0.05 * (yhi - ylo);

@@ -254,7 +254,8 @@ Test(report, a_partial_run_names_missing_and_running_jobs_and_out_dir_works) {
   char *html = slurp("rep/x/report.html");
   dump_on_fail("report.html", html, "full/seed3: not started");
   dump_on_fail("report.html", html, "full/seed2: running or interrupted");
-  dump_on_fail("report.html", html, "Jobs: 4 of 9 done");
+  dump_on_fail("report.html", html, "Jobs: 4 of 9 done, <span class=failed>1 failed</span>");
+  dump_on_fail("report.html", html, "<span class=warn>4 not finished</span>");
   free(html);
   snprintf(p, sizeof p, "%s/summary.csv", dir);
   cr_assert_neq(access(p, F_OK), 0, "nothing written into the run folder with --out");

@@ -1,7 +1,8 @@
 /* test_plot.c: figures drawn with cairo (sim/image/o2o_plot.h): the PNG has the asked size,
  * a series and its band put colour where the data are (and nowhere else in an empty plot),
  * an unwritable path is an error naming the file; reference lines, shaded spans, fixed
- * colours, the legend under the axes and panels side by side land where they should. */
+ * colours, a forced x range, the legend under the axes and panels side by side land where
+ * they should. */
 #include <cairo.h>
 #include <criterion/criterion.h>
 #include <math.h>
@@ -144,6 +145,20 @@ Test(plot, reference_lines_spans_colours_legend_below_and_panels) {
       shaded_left += near(&im, 200, yy, shade, 5), shaded_right += near(&im, 450, yy, shade, 5);
     cr_assert_gt(shaded_left, 50, "warm-up span shaded (%d)", shaded_left);
     cr_assert_eq(shaded_right, 0, "nothing shaded past the span");
+    cairo_surface_destroy(im.s);
+  }
+  /* xlim: a series over 5000..10000 with the axis forced to start at 0 fills the right half */
+  double x2[2] = {5000, 10000};
+  o2o_plot *xl = o2o_plot_create(600, 300, "xlim", "env steps", "return");
+  cr_assert_eq(o2o_plot_series(xl, "", x2, y, NULL, NULL, 2), 0);
+  o2o_plot_xlim(xl, 0, NAN);
+  cr_assert_eq(o2o_plot_write_png(xl, path, err, sizeof err), 0, "%s", err);
+  o2o_plot_destroy(xl);
+  {
+    png_img im = load(path);
+    int y0, y1;
+    cr_assert_eq(rows_with(&im, blue, 85, 320, &y0, &y1), 0, "nothing left of x = 5000");
+    cr_assert_gt(rows_with(&im, blue, 340, 575, &y0, &y1), 100, "the series on the right half");
     cairo_surface_destroy(im.s);
   }
   o2o_plot *two[2] = {o2o_plot_create(500, 300, "a", "x", "y"),
