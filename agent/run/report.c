@@ -339,6 +339,10 @@ static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
     if (j->warm && off)
       for (int k = 0; k < off->njobs; k++)
         if (off->jobs[k].seed == j->seed) j->pretrained = off->jobs[k].final_ret;
+    /* no offline job to compare with: the warm-started loop's own step-0 evaluation is the
+     * pretrained policy (train-online evaluates it before the first env step) */
+    if (j->warm && !isfinite(j->pretrained) && j->nrows && j->rows[0].step == 0)
+      j->pretrained = j->rows[0].mean;
     j->ratio = j->first_after / j->pretrained;
     if (isfinite(j->wall_s)) m->wall_sum += j->wall_s, walls++;
     m->restarts += j->restarts, m->sim_faults += j->sim_faults;

@@ -31,14 +31,13 @@
  * seeds_missing ("all" only), evals, last_step, final_return (last evaluation's mean return),
  * final_return_std, best_return (best evaluation), best_return_std, final_d4rl, best_d4rl
  * (D4RL-normalised where the task has reference scores), pretrained_return (the offline job of
- * the same seed, its last evaluation), first_eval_after_warmup (first evaluation at a step > K;
- * K = 0 for naive), warm_start_ratio (first_eval_after_warmup / pretrained_return),
- * eval_restarts (evaluations whose simulator was restarted), sim_faults (o2o-sim faults in
- * log.txt), wall_s.
- * "all" rows aggregate the seeds that have evaluations and did not fail: final/best are the
- * mean over those seeds with the population std (ddof 0), pretrained/first their means and the
- * ratio of those means, restarts, faults and wall_s the sums. Empty cell = not applicable /
- * unknown. */
+ * the same seed, its last evaluation; without one, the job's own evaluation at step 0),
+ * first_eval_after_warmup (first evaluation at a step > K; K = 0 for naive), warm_start_ratio
+ * (first_eval_after_warmup / pretrained_return), eval_restarts (evaluations whose simulator was
+ * restarted), sim_faults (o2o-sim faults in log.txt), wall_s. "all" rows aggregate the seeds that
+ * have evaluations and did not fail: final/best are the mean over those seeds with the population
+ * std (ddof 0), pretrained/first their means and the ratio of those means, restarts, faults and
+ * wall_s the sums. Empty cell = not applicable / unknown. */
 #pragma once
 #include <stddef.h>
 #include <stdio.h>

@@ -4,7 +4,8 @@
  * escaped error text, the command, and a base64 PNG that decodes to a PNG of the asked size;
  * a partial run names its missing and running jobs; bad input (no folder, an empty folder, a
  * malformed metrics.csv or gap.json) is an error naming the file and the line. A simulator
- * fault in a job's log.txt is counted and listed. */
+ * fault in a job's log.txt is counted and listed; without its offline job a warm-started job
+ * compares with its own step-0 evaluation. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -297,4 +298,21 @@ Test(report, bad_input_names_the_folder_the_file_and_the_line) {
   dump_on_fail("report.html", html, "<b>0.150</b> dataset stds");
   dump_on_fail("report.html", html, "<tr><td>1</td><td>0.2000</td><td>0.4000</td></tr>");
   free(html);
+}
+
+Test(report, without_its_offline_job_the_pretrained_score_is_the_step_0_evaluation) {
+  make_run("1-2");
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s/offline/seed1'", dir);
+  cr_assert_eq(system(cmd), 0);
+  put("full/seed1/metrics.csv", ON_HDR "0,0,195,1,5,0\n500,1,190,1,5,0\n1000,2,200,1,5,0\n"
+                                       "1500,3,180,1,5,0\n2000,4,260,1,5,0\n2500,5,250,1,5,0\n");
+  o2o_report_options o;
+  o2o_report_options_default(&o);
+  char err[1024] = "";
+  cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
+  char *csv = slurp("summary.csv");
+  cr_assert(strstr(csv, "\noffline,1,missing,"), "%s", csv);
+  cr_assert(strstr(csv, ",195.0000,180.0000,0.9231,0,0,10.5\n"), "%s", csv);
+  free(csv);
 }
