@@ -159,10 +159,11 @@ static double nice_step(double span, int want) {
   return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
 }
 
-static void tick_text(double v, double step, char *buf, size_t n) {
+/* A tick's label; every tick of an axis reaching 1e5 (span = its largest |value|) in
+ * thousands ("20k ... 100k", not "20000 ... 100k"). */
+static void tick_text(double v, double step, double span, char *buf, size_t n) {
   if (fabs(v) < 1e-9 * step) v = 0; /* no "-0" from a sum of steps */
-  double a = fabs(v);
-  if (a >= 1e5 && step >= 1e3)
+  if (span >= 1e5 && step >= 1e3 && v != 0)
     snprintf(buf, n, "%gk", v / 1e3);
   else if (step >= 1 || v == 0)
     snprintf(buf, n, "%.0f", v);
@@ -276,7 +277,7 @@ static void render(const o2o_plot *p, cairo_t *cr) {
     cairo_move_to(cr, PX(v), T);
     cairo_line_to(cr, PX(v), T + ph);
     cairo_stroke(cr);
-    tick_text(v, xs, buf, sizeof buf);
+    tick_text(v, xs, fmax(fabs(xlo), fabs(xhi)), buf, sizeof buf);
     cairo_text_extents(cr, buf, &te);
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     cairo_move_to(cr, PX(v) - te.width / 2, T + ph + 18);
@@ -287,7 +288,7 @@ static void render(const o2o_plot *p, cairo_t *cr) {
     cairo_move_to(cr, L, PY(v));
     cairo_line_to(cr, L + pw, PY(v));
     cairo_stroke(cr);
-    tick_text(v, ys, buf, sizeof buf);
+    tick_text(v, ys, fmax(fabs(ylo), fabs(yhi)), buf, sizeof buf);
     cairo_text_extents(cr, buf, &te);
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     cairo_move_to(cr, L - 8 - te.width, PY(v) + 4);
