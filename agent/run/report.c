@@ -439,10 +439,13 @@ static void read_log(rpt_run *r) {
   char line[2048];
   while (fgets(line, sizeof line, f)) {
     line[strcspn(line, "\r\n")] = 0;
-    if (!strncmp(line, "command: ", 9) && !r->command[0]) {
-      snprintf(r->command, sizeof r->command, "%s", line + 9);
+    /* "command: ..." at the start or after the time stamp o2o run puts first */
+    const char *c = strstr(line, "command: ");
+    if (c && !r->command[0] && (c == line || (c[-1] == ' ' && !memchr(line, ' ', c - 1 - line)))) {
+      snprintf(r->command, sizeof r->command, "%s", c + 9);
       continue;
     }
+    if (strstr(line, "o2o pool: fault")) continue; /* listed from the job's log.txt */
     int hit = 0;
     for (size_t k = 0; k < sizeof words / sizeof words[0] && !hit; k++)
       hit = strcasestr(line, words[k]) != NULL;
