@@ -36,6 +36,7 @@ typedef struct job {
   double rate;      /* steps/s (offline: gradient steps/s) */
   double eval;      /* last evaluation's mean return, NAN = none yet */
   double phase_eta; /* s, -1 unknown */
+  long scanned;     /* bytes of log.txt searched for simulator faults */
 } job;
 
 typedef struct sched {
@@ -149,6 +150,25 @@ static void read_progress(job *j) {
   j->phase_eta = j->rate > 0 ? (double)(j->total - j->step) / j->rate : -1;
 }
 
+/* Simulator faults the pool recovered from (its "o2o pool: fault" lines in the job's log)
+ * go to run.log as events. */
+static void scan_faults(sched *s, job *j) {
+  char p[1200], line[2048], name[128];
+  snprintf(p, sizeof p, "%s/log.txt", j->dir);
+  FILE *f = fopen(p, "r");
+  if (!f) return;
+  if (fseek(f, j->scanned, SEEK_SET) == 0)
+    while (fgets(line, sizeof line, f)) {
+      size_t n = strlen(line);
+      if (n && line[n - 1] != '\n') break; /* a line still being written: next time */
+      j->scanned += (long)n;
+      line[n - 1] = 0;
+      if (strstr(line, "o2o pool: fault"))
+        event(s, 0, "%s: simulator fault, recovered: %s", job_name(j, name, sizeof name), line);
+    }
+  fclose(f);
+}
+
 static void fmt_dur(double s, char *buf, size_t cap) {
   if (s < 0 || !isfinite(s))
     snprintf(buf, cap, "?");
@@ -181,6 +201,8 @@ static double run_eta(const sched *s) {
 
 static void print_progress(sched *s) {
   char eta[32], reta[32], name[128];
+  for (int i = 0; i < s->n; i++)
+    if (s->jobs[i].state == J_RUNNING) read_progress(&s->jobs[i]);
   fmt_dur(run_eta(s), reta, sizeof reta);
   int done = 0;
   for (int i = 0; i < s->n; i++)
@@ -188,7 +210,6 @@ static void print_progress(sched *s) {
   for (int i = 0; i < s->n; i++) {
     job *j = &s->jobs[i];
     if (j->state != J_RUNNING) continue;
-    read_progress(j);
     fmt_dur(j->phase_eta, eta, sizeof eta);
     char ev[32] = "-";
     if (isfinite(j->eval)) snprintf(ev, sizeof ev, "%.1f", j->eval);
@@ -230,6 +251,7 @@ static int start_job(sched *s, job *j, char *err, size_t errlen) {
     o2o_agent_errf(err, errlen, "cannot write %s: %s", logp, strerror(errno));
     return -1;
   }
+  j->scanned = (long)lseek(fd, 0, SEEK_END); /* a former attempt's lines are not news */
   const char *argv[10] = {s->o->exe, "run", "--worker", s->run_dir, o2o_method_name(j->method),
                           seed};
   int a = 6;
@@ -271,6 +293,7 @@ static void end_job(sched *s, job *j, int status) {
   char name[128], line[600], why[700];
   job_name(j, name, sizeof name);
   j->pid = 0;
+  scan_faults(s, j);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && file_exists(j->dir, "DONE")) {
     j->state = J_DONE;
     read_progress(j);
@@ -478,7 +501,7 @@ int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_r
   stop_sig = 0;
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
-  double last_print = now_s();
+  double last_print = now_s(), last_scan = now_s();
   for (;;) {
     int st;
     pid_t pid;
@@ -527,6 +550,11 @@ int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_r
       rebuild_report(&s);
       rc = failed ? 1 : 0;
       break;
+    }
+    if (now_s() - last_scan >= 2.0) {
+      for (int i = 0; i < s.n; i++)
+        if (s.jobs[i].state == J_RUNNING) scan_faults(&s, &s.jobs[i]);
+      last_scan = now_s();
     }
     if (!o->quiet && now_s() - last_print >= 10.0) {
       print_progress(&s);

@@ -197,3 +197,27 @@ Test(run, sigkill_in_the_online_phase_resumes) {
   free(done2);
   free(done);
 }
+
+/* An o2o-sim that dies mid-run: the pool restarts it, the job finishes, run.log has it. */
+Test(run, simulator_fault_is_logged_and_survived) {
+  static char out[65536];
+  char args[1024], marker[400], p[400];
+  snprintf(marker, sizeof marker, "%s/sim.kill", dir);
+  FILE *mk = fopen(marker, "w");
+  cr_assert_not_null(mk);
+  fclose(mk);
+  setenv("O2O_SIM_TEST_KILL_AT_STEP", "700", 1);
+  setenv("O2O_SIM_TEST_KILL_FILE", marker, 1);
+  snprintf(args, sizeof args, "%s --out %s/f --methods sac-sim --set online.steps=2000 --quiet",
+           exp_path, dir);
+  int rc = run_o2o(args, out, sizeof out);
+  unsetenv("O2O_SIM_TEST_KILL_AT_STEP");
+  unsetenv("O2O_SIM_TEST_KILL_FILE");
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert_neq(access(marker, F_OK), 0, "no simulator reached its 700th step and died");
+  snprintf(p, sizeof p, "%s/f/run.log", dir);
+  char *log = slurp(p);
+  cr_assert_not_null(log);
+  cr_assert(strstr(log, "sac-sim/seed1: simulator fault, recovered: o2o pool: fault"), "%s", log);
+  free(log);
+}
