@@ -147,7 +147,12 @@ int o2o_cmd_run(int argc, char **argv) {
     return 1;
   }
   exe[n] = 0;
-  o2o_run_options o = {.exe = exe, .sim_exe = sim, .jobs = (int)jobs, .quiet = quiet};
+  static char command[4096];
+  size_t len = (size_t)snprintf(command, sizeof command, "o2o");
+  for (int i = 0; i < argc && len < sizeof command; i++) /* argv[0] is "run" */
+    len += (size_t)snprintf(command + len, sizeof command - len, " %s", argv[i]);
+  o2o_run_options o = {
+      .exe = exe, .sim_exe = sim, .jobs = (int)jobs, .quiet = quiet, .command = command};
   int rc = o2o_run_experiment(&x, dir, &o, err, sizeof err);
   if (rc < 0) fprintf(stderr, "o2o run: %s\n", err);
   return rc ? 1 : 0;

@@ -38,6 +38,7 @@ typedef struct o2o_run_options {
   const char *sim_exe; /* NULL: next to the program */
   int jobs;            /* jobs at once (>= 1) */
   int quiet;           /* no progress lines (events and errors still) */
+  const char *command; /* the command line, for run.log ("command: ...") */
 } o2o_run_options;
 
 /* Run every job of x not yet DONE into run_dir. 0 when all are DONE, 1 when some FAILED,

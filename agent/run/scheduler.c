@@ -17,6 +17,7 @@
 #include "o2o_agent.h"
 #include "run/dataset_load.h"
 #include "run/pipeline.h"
+#include "run/report.h"
 #include "run/train.h"
 
 extern char **environ;
@@ -401,10 +402,17 @@ static int check_dataset(const o2o_experiment *x, const o2o_run_options *o, char
   return rc;
 }
 
-/* REPORT CALL SITE: the report of issue 12 item 5 (`o2o report RUN_DIR`, another helper's
- * work) is rebuilt here at the end of every run once it is in main. */
+/* The report (report.h) of the run folder, at the end of every run: a failure to write it is
+ * an event, not a failed run (`o2o report RUN_DIR` can redo it). */
 static void rebuild_report(sched *s) {
-  event(s, 0, "report: not built by this version (o2o report is not in it yet)");
+  o2o_report_options ro;
+  o2o_report_options_default(&ro);
+  ro.progress = !s->o->quiet;
+  char err[2048];
+  if (o2o_report_write(s->run_dir, &ro, err, sizeof err))
+    event(s, 1, "report: %s", err);
+  else
+    event(s, 0, "report: %s/report.html", s->run_dir);
 }
 
 static int take_lock(const char *run_dir, int quiet, char *err, size_t errlen) {
@@ -492,6 +500,7 @@ int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_r
     rc = 0;
     goto out;
   }
+  if (o->command) event(&s, 0, "command: %s", o->command);
   event(&s, 0, "%s: %d jobs (%d DONE already), %d at a time, in %s", x->name, s.n, done0, o->jobs,
         run_dir);
   struct sigaction sa, old_int, old_term;
