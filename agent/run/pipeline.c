@@ -136,23 +136,6 @@ static int run_offline(const o2o_experiment *x, const char *dir, uint64_t seed, 
   return 0;
 }
 
-/* WARM START CALL SITE: init_from / warmup_steps of o2o_train_config (the warm start API of
- * run/train.h). Until it is in this build, the warm-started methods fail with this error. */
-static int set_warm_start(o2o_train_config *c, const char *init_from, int64_t warmup, char *err,
-                          size_t errlen) {
-#ifdef O2O_TRAIN_HAS_WARM_START
-  c->init_from = init_from;
-  c->warmup_steps = warmup;
-  return 0;
-#else
-  (void)c;
-  o2o_agent_errf(err, errlen,
-                 "warm start (init_from %s, warmup_steps %lld) is not in this build of o2o yet",
-                 init_from ? init_from : "none", (long long)warmup);
-  return init_from || warmup ? -1 : 0;
-#endif
-}
-
 static int run_online(const o2o_experiment *x, const char *run_dir, const char *dir, int method,
                       uint64_t seed, const char *sim_exe, int progress, json_buf *done, char *err,
                       size_t errlen) {
@@ -189,7 +172,8 @@ static int run_online(const o2o_experiment *x, const char *run_dir, const char *
                      : method == O2O_METHOD_WSRL ? (const void *)x->wsrl_cfg
                                                  : (const void *)x->sac_cfg;
   if (h2o) c.real_dataset = x->dataset;
-  if (set_warm_start(&c, pre[0] ? pre : NULL, warm ? x->warmup_steps : 0, err, errlen)) return -1;
+  c.init_from = pre[0] ? pre : NULL; /* ignored on resume */
+  c.warmup_steps = warm ? x->warmup_steps : 0;
   snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", dir);
   int64_t st = access(ckpt, R_OK) == 0 ? ckpt_step(ckpt) : -1;
   if (st >= 0) {
@@ -209,6 +193,7 @@ static int run_online(const o2o_experiment *x, const char *run_dir, const char *
   kv_num(f, "final_eval_mean", r.last_eval_mean);
   kv_num(f, "final_eval_std", r.last_eval_std);
   kv_num(f, "best_eval_mean", r.best_eval_mean);
+  kv_num(f, "init_eval_mean", r.init_eval_mean); /* the pretrained policy at step 0 */
   fprintf(f, ", \"best_eval_step\": %lld", (long long)r.best_eval_step);
   kv_num(f, "wall_s", r.wall_s);
   fprintf(f, ", \"lost_steps\": %lld, \"resumed_from_step\": %lld", (long long)r.lost,

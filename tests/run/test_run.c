@@ -2,7 +2,8 @@
  * trains (dataset of another task, a folder of another experiment, an unwritable folder), a
  * finished run that says so, and SIGKILL of the whole process group in the online phase:
  * the second run finishes, the offline phase is not redone, no metrics row is duplicated and
- * at most one checkpoint interval of steps is repeated. */
+ * at most one checkpoint interval of steps is repeated (the killed job is full: warm-started
+ * from the pretrain, K warm-up steps, H2O). */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,10 +32,11 @@ static void setup(void) {
   cr_assert_not_null(f);
   fprintf(f,
           "[experiment]\nscenario = pendulum-gear\ndataset = pendulum-medium\n"
-          "methods = offline, sac-sim\nseeds = 1\neval_every = %d\neval_episodes = 2\n"
+          "methods = offline, full\nseeds = 1\neval_every = %d\neval_episodes = 2\n"
           "[offline]\nsteps = 300\ncheckpoint_every = 100\nhidden = 32\nbatch_size = 64\n"
-          "[online]\nsteps = %d\ncheckpoint_every = %d\nhidden = 32\nstart_steps = 200\n"
-          "[sac]\nbatch_size = 64\n",
+          "[warmstart]\nsteps = 300\n[online]\nsteps = %d\ncheckpoint_every = %d\nhidden = 32\n"
+          "start_steps = 200\n[sac]\nbatch_size = 64\n"
+          "[h2o]\nbatch_size = 64\nreal_batch = 32\nsim_batch = 32\ndisc_hidden = 32\n",
           CKPT_EVERY, ONLINE_STEPS, CKPT_EVERY);
   fclose(f);
 }
@@ -143,7 +145,7 @@ Test(run, sigkill_in_the_online_phase_resumes) {
   setpgid(pid, pid);
   /* wait for the online job to be well into its run (past two checkpoints), then kill */
   char metrics[400], off_done[400];
-  snprintf(metrics, sizeof metrics, "%s/sac-sim/seed1/metrics.csv", out_dir);
+  snprintf(metrics, sizeof metrics, "%s/full/seed1/metrics.csv", out_dir);
   snprintf(off_done, sizeof off_done, "%s/offline/seed1/DONE", out_dir);
   long long v[4096], seen = 0;
   for (int t = 0; t < 6000 && seen < 3 * CKPT_EVERY; t++) {
@@ -162,7 +164,7 @@ Test(run, sigkill_in_the_online_phase_resumes) {
   cr_assert_not_null(done1, "the offline phase was DONE before the online one started");
   struct stat s1, s2;
   cr_assert_eq(stat(off_done, &s1), 0);
-  snprintf(p, sizeof p, "%s/sac-sim/seed1/DONE", out_dir);
+  snprintf(p, sizeof p, "%s/full/seed1/DONE", out_dir);
   cr_assert_neq(access(p, F_OK), 0, "killed, yet DONE");
   usleep(500000); /* the simulators get SIGTERM from their parent's death */
 
@@ -181,7 +183,7 @@ Test(run, sigkill_in_the_online_phase_resumes) {
   n = metrics_steps(metrics, v, 4096);
   cr_assert_eq(v[n - 1], ONLINE_STEPS);
   /* resumed from a checkpoint at most one interval before the last evaluation it had made */
-  snprintf(p, sizeof p, "%s/sac-sim/seed1/DONE", out_dir);
+  snprintf(p, sizeof p, "%s/full/seed1/DONE", out_dir);
   char *done = slurp(p);
   cr_assert_not_null(done, "%s", out);
   const char *r = strstr(done, "\"resumed_from_step\": ");
@@ -193,6 +195,7 @@ Test(run, sigkill_in_the_online_phase_resumes) {
   fprintf(stderr, "run: killed after the evaluation at step %lld, resumed from step %lld\n",
           at_kill, from);
   cr_assert(strstr(done, "\"env_steps\": 20000"), "%s", done);
+  cr_assert(strstr(done, "/offline/seed1/final.safetensors"), "init_from recorded: %s", done);
   free(done1);
   free(done2);
   free(done);
