@@ -269,7 +269,7 @@ static const char *css =
     "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 10px;"
     "text-align:right}th{background:#f2f2f2;text-align:center}td.l{text-align:left}tr.agg "
     "td{font-weight:bold}"
-    "td.failed,.failed{color:#b00020}td,th{white-space:nowrap}td.running,td.missing{color:#a06000}."
+    "td.failed,.failed{color:#b00020}td{white-space:nowrap}td.running,td.missing{color:#a06000}."
     "warn{color:#a06000}"
     ".note{color:#555;font-size:13px}pre{background:#f6f6f6;padding:10px;white-space:pre-wrap;word-"
     "break:break-all}"
