@@ -41,6 +41,13 @@ typedef struct o2o_run_options {
   const char *command; /* the command line, for run.log ("command: ...") */
 } o2o_run_options;
 
+/* Before any job (run_folder.c): the dataset (made first when it is a recipe name of
+ * `o2o dataset make`) against the scenario, the folder made and writable, RUN/.lock taken
+ * (waiting for another o2o run), RUN/experiment.ini written or compared (another experiment
+ * is refused naming the first differing key). The lock's fd, or -1 with err. */
+int o2o_run_prepare(const o2o_experiment *x, const char *run_dir, const o2o_run_options *o,
+                    char *err, size_t errlen);
+
 /* Run every job of x not yet DONE into run_dir. 0 when all are DONE, 1 when some FAILED,
  * -1 with err when nothing could start (bad folder, dataset, lock). */
 int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_run_options *o,

@@ -8,14 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "o2o_agent.h"
-#include "run/dataset_load.h"
 #include "run/pipeline.h"
 #include "run/report.h"
 #include "run/train.h"
@@ -325,83 +323,6 @@ static void end_job(sched *s, job *j, int status) {
   event(s, 1, "FAILED %s: %s (log %s/log.txt)", name, why, j->dir);
 }
 
-/* The resolved experiment into run_dir/experiment.ini: a folder of another experiment is
- * refused; one of the same gets the union of both runs' methods and seeds. */
-static int check_experiment(const o2o_experiment *x, const char *run_dir, char *err,
-                            size_t errlen) {
-  char path[1200];
-  snprintf(path, sizeof path, "%s/experiment.ini", run_dir);
-  o2o_experiment *m = malloc(sizeof *m), *old = malloc(sizeof *old);
-  char *a = NULL, *b = NULL;
-  int rc = -1;
-  if (!m || !old) goto out;
-  *m = *x;
-  if (access(path, F_OK) == 0) {
-    char sub[2048];
-    if (o2o_experiment_load(path, NULL, 0, old, sub, sizeof sub)) {
-      o2o_agent_errf(err, errlen, "run folder %s: its experiment.ini does not load (%s)", run_dir,
-                     sub);
-      goto out;
-    }
-    a = o2o_experiment_text(old);
-    b = o2o_experiment_text(x);
-    char what[1500];
-    if (!a || !b) goto out;
-    if (o2o_experiment_diff(b, a, what, sizeof what)) {
-      o2o_agent_errf(err, errlen,
-                     "run folder %s holds another experiment (%s, here vs there: %s); not mixing "
-                     "them: pick another --out or remove the folder",
-                     run_dir, path, what);
-      goto out;
-    }
-    m->methods |= old->methods;
-    for (int i = 0; i < old->num_seeds; i++) {
-      int have = 0;
-      for (int k = 0; k < m->num_seeds; k++)
-        have |= m->seeds[k] == old->seeds[i];
-      if (!have && m->num_seeds < O2O_EXP_MAX_SEEDS) m->seeds[m->num_seeds++] = old->seeds[i];
-    }
-    for (int i = 1; i < m->num_seeds; i++) /* in order (insertion sort: at most 64) */
-      for (int k = i; k > 0 && m->seeds[k - 1] > m->seeds[k]; k--) {
-        uint64_t t = m->seeds[k];
-        m->seeds[k] = m->seeds[k - 1];
-        m->seeds[k - 1] = t;
-      }
-    free(a);
-  }
-  a = o2o_experiment_text(m);
-  rc = a ? o2o_pipeline_write_file(path, a, err, errlen) : -1;
-out:
-  if (rc && !err[0]) o2o_agent_errf(err, errlen, "out of memory");
-  free(a);
-  free(b);
-  free(m);
-  free(old);
-  return rc;
-}
-
-/* Dataset against the scenario (a real-variant simulator's SPEC), before any job starts. */
-static int check_dataset(const o2o_experiment *x, const o2o_run_options *o, char *err,
-                         size_t errlen) {
-  o2o_pool_config pc = {.scenario = x->scenario,
-                        .variant = "real",
-                        .num_procs = 1,
-                        .envs_per_proc = 1,
-                        .sim_exe = o->sim_exe,
-                        .quiet = 1};
-  o2o_train_env env;
-  char sub[O2O_AGENT_ERRLEN], path[1024];
-  if (o2o_train_env_pool(&env, &pc, sub, sizeof sub)) {
-    o2o_agent_errf(err, errlen, "scenario %s: %s", x->scenario, sub);
-    return -1;
-  }
-  int rc = 0;
-  if (x->dataset[0])
-    rc = o2o_train_check_dataset(x->dataset, env.spec(env.ctx), path, sizeof path, err, errlen);
-  env.destroy(env.ctx);
-  return rc;
-}
-
 /* The report (report.h) of the run folder, at the end of every run: a failure to write it is
  * an event, not a failed run (`o2o report RUN_DIR` can redo it). */
 static void rebuild_report(sched *s) {
@@ -415,50 +336,14 @@ static void rebuild_report(sched *s) {
     event(s, 0, "report: %s/report.html", s->run_dir);
 }
 
-static int take_lock(const char *run_dir, int quiet, char *err, size_t errlen) {
-  char p[1200];
-  snprintf(p, sizeof p, "%s/.lock", run_dir);
-  /* inherited by the workers (not CLOEXEC): a worker that outlives a killed parent keeps the
-   * folder locked until it has stopped */
-  int fd = open(p, O_RDWR | O_CREAT, 0644);
-  if (fd < 0) {
-    o2o_agent_errf(err, errlen, "run folder %s is not writable: %s: %s", run_dir, p,
-                   strerror(errno));
-    return -1;
-  }
-  for (int t = 0; flock(fd, LOCK_EX | LOCK_NB); t++) {
-    if (t == 0 && !quiet)
-      fprintf(stderr, "o2o run: %s is in use by another o2o run (or its workers): waiting\n",
-              run_dir);
-    if (t == 600) {
-      o2o_agent_errf(err, errlen, "run folder %s stayed locked by another o2o run for 5 minutes",
-                     run_dir);
-      close(fd);
-      return -1;
-    }
-    usleep(500000);
-  }
-  return fd;
-}
-
 int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_run_options *o,
                        char *err, size_t errlen) {
   err[0] = 0;
-  char probe[1200];
-  if (check_dataset(x, o, err, errlen)) return -1; /* before anything is made or trains */
-  if (o2o_train_mkdirs(run_dir, err, errlen)) return -1;
-  snprintf(probe, sizeof probe, "%s/.probe", run_dir);
-  FILE *pf = fopen(probe, "w");
-  if (!pf || fputs("ok\n", pf) < 0 || fclose(pf)) {
-    o2o_agent_errf(err, errlen, "run folder %s is not writable: %s", run_dir, strerror(errno));
-    return -1;
-  }
-  unlink(probe);
-  int lock = take_lock(run_dir, o->quiet, err, errlen);
+  int lock = o2o_run_prepare(x, run_dir, o, err, errlen);
   if (lock < 0) return -1;
+  char probe[1200];
   sched s = {.x = x, .run_dir = run_dir, .o = o, .t0 = now_s()};
   int rc = -1;
-  if (check_experiment(x, run_dir, err, errlen)) goto out;
   snprintf(probe, sizeof probe, "%s/run.log", run_dir);
   if (!(s.log = fopen(probe, "a"))) {
     o2o_agent_errf(err, errlen, "cannot write %s: %s", probe, strerror(errno));

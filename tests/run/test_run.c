@@ -101,6 +101,14 @@ Test(run, refusals_before_anything_trains) {
   cr_assert(strstr(out, "obs 4 / act 1 but scenario halfcheetah"), "%s", out);
   snprintf(sub, sizeof sub, "%s/r1", dir);
   cr_assert_neq(access(sub, F_OK), 0, "the refused run made %s", sub);
+  /* a dataset name that is neither a file nor a recipe of o2o dataset make */
+  snprintf(args, sizeof args, "%s --out %s/r1 --set experiment.dataset=pendulum-mediun", exp_path,
+           dir);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 1, "%s", out);
+  cr_assert(strstr(out, "pendulum-mediun: no such dataset file") &&
+                strstr(out, "nor a recipe of o2o dataset make"),
+            "%s", out);
+  cr_assert_neq(access(sub, F_OK), 0, "the refused run made %s", sub);
   /* a folder below a regular file cannot be made */
   snprintf(args, sizeof args, "%s --out %s/tiny.ini/r", exp_path, dir);
   cr_assert_eq(run_o2o(args, out, sizeof out), 1, "%s", out);
