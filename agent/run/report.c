@@ -197,7 +197,8 @@ static int read_metrics(const char *path, rpt_job *j, char *err, size_t errlen) 
   }
   ncol = split(head, cols, MAXF);
   const char *need[] = {"step", "wall_s", "eval_return_mean"};
-  int idx[3], irestart = column(cols, ncol < MAXF ? ncol : MAXF, "eval_restarted");
+  const int nc = ncol < MAXF ? ncol : MAXF;
+  int idx[3], opt[2] = {column(cols, nc, "eval_restarted"), column(cols, nc, "updates")};
   for (int k = 0; k < 3; k++)
     if ((idx[k] = column(cols, ncol < MAXF ? ncol : MAXF, need[k])) < 0) {
       o2o_agent_errf(err, errlen, "%s:1: no column '%s' in the header", path, need[k]);
@@ -219,9 +220,9 @@ static int read_metrics(const char *path, rpt_job *j, char *err, size_t errlen) 
       o2o_agent_errf(err, errlen, "%s:%d: %d fields, the header has %d", path, lineno, n, ncol);
       goto done;
     }
-    double d[4] = {0, 0, 0, 0};
-    for (int k = 0; k < 4; k++) {
-      int c = k < 3 ? idx[k] : irestart;
+    double d[5] = {0, 0, 0, 0, NAN}; /* no updates column (offline): unknown */
+    for (int k = 0; k < 5; k++) {
+      int c = k < 3 ? idx[k] : opt[k - 3];
       if (c < 0) continue;
       char *end;
       d[k] = strtod(v[c], &end);
@@ -240,7 +241,7 @@ static int read_metrics(const char *path, rpt_job *j, char *err, size_t errlen) 
       }
       j->rows = nr;
     }
-    j->rows[j->nrows++] = (rpt_row){d[0], d[1], d[2], d[3]};
+    j->rows[j->nrows++] = (rpt_row){d[0], d[1], d[2], d[3], d[4]};
   }
   rc = 0;
 done:
@@ -330,7 +331,10 @@ static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
       const rpt_row *w = &j->rows[k];
       j->restarts += w->restarted > 0;
       if (!(w->mean <= j->best_ret)) j->best_ret = isfinite(w->mean) ? w->mean : j->best_ret;
-      if (!isfinite(j->first_after) && w->step > j->warmup) j->first_after = w->mean;
+      /* the first evaluation once online updates began (after K, and after the learner's
+       * first batch: a row's "updates" column, when the file has one) */
+      if (!isfinite(j->first_after) && w->step > j->warmup && !(w->updates <= 0))
+        j->first_after = w->mean;
     }
     if (j->nrows) j->final_ret = j->rows[j->nrows - 1].mean;
     d4rl(r, j->final_ret, &j->final_d4rl);
@@ -509,6 +513,8 @@ static int read_run(rpt_run *r, const char *run_dir, char *err, size_t errlen) {
     }
     const char *k = rpt_ini(r, "warmstart.steps");
     if (k) r->K = atof(k);
+    const char *name = rpt_ini(r, "experiment.name"); /* the folder may be named otherwise */
+    if (name && name[0]) snprintf(r->name, sizeof r->name, "%.255s", name);
   }
   read_log(r);
   scan_dirs(r);

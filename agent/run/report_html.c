@@ -133,8 +133,9 @@ static void dip_table(FILE *f, const rpt_run *r) {
     fputs("<p>No warm-started method (naive, wsrl, full) in this run.</p>\n", f);
     return;
   }
-  fputs("<p class=note>The first evaluation after the warm-up (at an env step &gt; K; K = 0 for "
-        "naive) against the pretrained score (the offline job of the same seed, its last "
+  fputs("<p class=note>The first evaluation once online updates began (an env step &gt; K with "
+        "updates &gt; 0; K = 0 for naive) against the pretrained score (the offline job of the "
+        "same seed, its last "
         "evaluation). A ratio below 0.9 is a collapse at the switch to online updates.</p>\n"
         "<table><tr><th>method</th><th>seed</th><th>K</th><th>pretrained</th>"
         "<th>first after warm-up</th><th>ratio</th></tr>\n",
@@ -289,7 +290,9 @@ int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, cha
   esc(f, r->name);
   fprintf(f, "</title><style>%s</style></head><body>\n<h1>o2o run report: ", css);
   esc(f, r->name);
-  fputs("</h1>\n<p>", f);
+  fputs("</h1>\n<p class=note>run folder <code>", f);
+  esc(f, r->dir);
+  fputs("</code></p>\n<p>", f);
   const char *k[] = {"experiment.description", "experiment.scenario", "experiment.dataset"};
   const char *lab[] = {"", "scenario: ", "dataset: "};
   for (int i = 0; i < 3; i++)

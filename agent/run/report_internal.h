@@ -16,7 +16,7 @@
 typedef enum { RPT_MISSING, RPT_RUNNING, RPT_DONE, RPT_FAILED } rpt_status;
 
 typedef struct {
-  double step, wall, mean, restarted;
+  double step, wall, mean, restarted, updates; /* updates: NAN when the file has none */
 } rpt_row;
 
 typedef struct {

@@ -5,7 +5,7 @@
  * a partial run names its missing and running jobs; bad input (no folder, an empty folder, a
  * malformed metrics.csv or gap.json) is an error naming the file and the line. A simulator
  * fault in a job's log.txt is counted and listed; without its offline job a warm-started job
- * compares with its own step-0 evaluation. */
+ * compares with its own step-0 evaluation, and the dip is read once updates began. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -69,12 +69,13 @@ static char *slurp(const char *rel) {
 /* sac-sim and full (+ offline, the pretrain), seeds 1 and 2; sac-sim/seed2 failed; K = 1000. */
 static void make_run(const char *seeds) {
   char ini[512];
-  snprintf(ini, sizeof ini,
-           "[experiment]\ndescription = synthetic <run>\nscenario = pendulum-gear\n"
-           "dataset = pendulum-medium\nmethods = sac-sim, full\nseeds = %s\neval_every = 500\n"
-           "eval_episodes = 5\n[offline]\nalgo = iql\nsteps = 1000\n[warmstart]\nsteps = 1000\n"
-           "[online]\nsteps = 2500\n",
-           seeds);
+  snprintf(
+      ini, sizeof ini,
+      "[experiment]\nname = synthetic\ndescription = synthetic <run>\nscenario = pendulum-gear\n"
+      "dataset = pendulum-medium\nmethods = sac-sim, full\nseeds = %s\neval_every = 500\n"
+      "eval_episodes = 5\n[offline]\nalgo = iql\nsteps = 1000\n[warmstart]\nsteps = 1000\n"
+      "[online]\nsteps = 2500\n",
+      seeds);
   put("experiment.ini", ini);
   /* as o2o run writes it: a time stamp first; its copy of a job's pool fault is not listed
    * twice (the job's log.txt has it) */
@@ -187,6 +188,7 @@ Test(report, summary_csv_numbers_html_rows_and_the_embedded_png) {
   dump_on_fail("report.html", html, "sac-sim/seed2</td>");
   dump_on_fail("report.html", html, "o2o-sim &lt;pid 7&gt; died &amp; the pool gave up");
   dump_on_fail("report.html", html, "synthetic &lt;run&gt;");
+  dump_on_fail("report.html", html, "<h1>o2o run report: synthetic</h1>"); /* not the folder's */
   dump_on_fail("report.html", html, "No gap.json");
   dump_on_fail("report.html", html, "o2o-sim died, restarted by the pool");
   dump_on_fail("report.html", html, "\nfull/seed2: o2o pool: fault 1: o2o-sim #0 died (signal 9)");
@@ -306,7 +308,9 @@ Test(report, bad_input_names_the_folder_the_file_and_the_line) {
   free(html);
 }
 
-Test(report, without_its_offline_job_the_pretrained_score_is_the_step_0_evaluation) {
+Test(
+    report,
+    without_its_offline_job_the_pretrained_score_is_the_step_0_evaluation_and_the_dip_waits_for_updates) {
   make_run("1-2");
   char cmd[700];
   snprintf(cmd, sizeof cmd, "rm -rf '%s/offline/seed1'", dir);
@@ -320,5 +324,12 @@ Test(report, without_its_offline_job_the_pretrained_score_is_the_step_0_evaluati
   char *csv = slurp("summary.csv");
   cr_assert(strstr(csv, "\noffline,1,missing,"), "%s", csv);
   cr_assert(strstr(csv, ",195.0000,180.0000,0.9231,0,0,10.5\n"), "%s", csv);
+  free(csv);
+  /* with an updates column: the first evaluation once updates began (2000), not at 1500 */
+  put("full/seed2/metrics.csv", "step,wall_s,eval_return_mean,updates\n0,0,300,0\n1000,2,300,0\n"
+                                "1500,3,330,0\n2000,4,310,500\n2500,5,350,1000\n");
+  cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
+  csv = slurp("summary.csv");
+  cr_assert(strstr(csv, ",300.0000,310.0000,1.0333,0,1,20.0\n"), "%s", csv);
   free(csv);
 }
