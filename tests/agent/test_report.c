@@ -83,7 +83,8 @@ static void make_run(const char *seeds) {
                  "2026-12-02T00:01:01Z start full/seed1\n"
                  "2026-12-02T00:01:02Z full/seed2: o2o-sim died, restarted by the pool\n"
                  "2026-12-02T00:01:03Z full/seed2: simulator fault, recovered: o2o pool: fault 1: "
-                 "o2o-sim #0 died (signal 9); restarted it as pid 42\n");
+                 "o2o-sim #0 died (signal 9); restarted it as pid 42\n"
+                 "2026-12-02T00:09:00Z synthetic: 6 of 6 jobs DONE, 0 FAILED, in 480 s\n");
   put("offline/seed1/metrics.csv",
       OFF_HDR "500,1,100,5,90,110,5,,50\n1000,2,200,5,190,210,5,,50\n");
   put("offline/seed1/DONE", "{\"method\": \"offline\", \"seed\": 1, \"wall_s\": 2, "
@@ -193,6 +194,7 @@ Test(report, summary_csv_numbers_html_rows_and_the_embedded_png) {
   dump_on_fail("report.html", html, "o2o-sim died, restarted by the pool");
   dump_on_fail("report.html", html, "\nfull/seed2: o2o pool: fault 1: o2o-sim #0 died (signal 9)");
   dump_on_fail("report.html", html, "<pre>o2o run synthetic.ini --seeds 1,2</pre>");
+  cr_assert_null(strstr(html, "0 FAILED"), "a run with no failure is no event");
   const char *fault = strstr(html, "o2o pool: fault 1");
   cr_assert(fault && !strstr(fault + 1, "o2o pool: fault 1"), "the fault is listed once");
   dump_on_fail("report.html", html, "[warmstart]\nsteps = 1000");
