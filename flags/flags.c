@@ -15,6 +15,9 @@ struct o2o_flags {
   const char *pos_what;
   const char **pos; /* positionals after parse (point into argv) */
   int npos;
+  void (*usage)(FILE *out); /* o2o_flags_std */
+  const char *version;
+  int help_given, version_given;
 };
 
 o2o_flags *o2o_flags_create(const char *prog) {
@@ -97,6 +100,14 @@ o2o_flag *o2o_flags_fn(o2o_flags *f, const char *name, o2o_flag_fn fn, void *des
   o2o_flag *fl = add(f, name, O2O_FLAG_FN, dest, metavar, help);
   if (fl) fl->fn = fn, fl->data = data;
   return fl;
+}
+
+void o2o_flags_std(o2o_flags *f, void (*usage)(FILE *out), const char *version) {
+  if (!f) return;
+  f->usage = usage;
+  f->version = version;
+  o2o_flags_bool(f, "help", &f->help_given, "this text");
+  if (version) o2o_flags_bool(f, "version", &f->version_given, "print the version");
 }
 
 void o2o_flags_positionals(o2o_flags *f, int min, int max, const char *what) {
@@ -330,7 +341,16 @@ int o2o_flags_parse(o2o_flags *f, int argc, char **argv) {
   }
   for (int i = 0; i < f->n; i++)
     f->flags[i].count = 0, f->flags[i].value = NULL;
+  f->help_given = f->version_given = 0;
   if (run(f, argc, argv, 1, NULL, NULL)) return -1;
+  if (f->usage && f->help_given) {
+    f->usage(stdout);
+    return 1;
+  }
+  if (f->version && f->version_given) {
+    printf("%s\n", f->version);
+    return 1;
+  }
   if (f->npos < f->pos_min) {
     fprintf(stderr, "%s: %s is needed (see --help)\n", f->prog,
             f->pos_what ? f->pos_what : "an argument");

@@ -7,8 +7,10 @@
  *   o2o_flags_str(f, "checkpoint", &ckpt, "C", "checkpoint to evaluate");
  *   o2o_flags_i64(f, "episodes", &episodes, 1, 10000, "N", "episodes (default 10)");
  *   o2o_flags_bool(f, "json", &json, "one JSON object on stdout");
- *   o2o_flags_bool(f, "help", &help, "this text");
- *   if (o2o_flags_parse(f, argc, argv)) { o2o_flags_destroy(f); return 2; }  // message printed
+ *   o2o_flags_std(f, usage, "o2o " O2O_VERSION);  // --help prints usage(stdout), --version
+ *   int rc = o2o_flags_parse(f, argc, argv);       // -1: error printed; 1: help/version printed
+ *   o2o_flags_destroy(f);
+ *   if (rc) return rc < 0 ? 2 : 0;
  *
  * Behaviour (the same everywhere, as getopt_long):
  *   --flag value and --flag=value; a value may start with '-' (--stop-at-return -150);
@@ -86,11 +88,16 @@ o2o_flag *o2o_flags_num(o2o_flags *f, const char *name, double *dest, double lo,
 o2o_flag *o2o_flags_fn(o2o_flags *f, const char *name, o2o_flag_fn fn, void *dest, const void *data,
                        const char *metavar, const char *help);
 
+/* Register --help (-h) and, when version is not NULL, --version: parse then prints usage(stdout)
+ * or the version line on stdout and returns 1 (the command exits 0). */
+void o2o_flags_std(o2o_flags *f, void (*usage)(FILE *out), const char *version);
+
 /* Positionals accepted (default 0..0); what names them in errors ("DATASET"). */
 void o2o_flags_positionals(o2o_flags *f, int min, int max, const char *what);
 
-/* Parse argv[1..argc-1] (argv[0] is the program or command name). 0, or -1 after printing the
- * error on stderr. Flags are applied in command-line order. */
+/* Parse argv[1..argc-1] (argv[0] is the program or command name). 0; 1 when o2o_flags_std's
+ * --help or --version was given and printed; -1 after printing the error on stderr (the
+ * caller exits with 2). Flags are applied in command-line order. */
 int o2o_flags_parse(o2o_flags *f, int argc, char **argv);
 
 /* The value of flag `name` on the command line, without applying anything or printing errors
