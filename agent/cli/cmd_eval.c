@@ -38,7 +38,7 @@ static void act_policy(void *ctx, const float *obs, int n, float *actions) {
 int o2o_cmd_eval(int argc, char **argv) {
   const char *ckpt = NULL, *scenario = NULL, *variant = "real", *sim_exe = NULL;
   int64_t episodes = 10, seed = 1000000, procs = 1;
-  int json = 0, help = 0, version = 0;
+  int json = 0;
   o2o_flags *f = o2o_flags_create("o2o eval");
   o2o_flags_str(f, "checkpoint", &ckpt, "C", "checkpoint whose policy runs");
   o2o_flags_str(f, "scenario", &scenario, "S", "default: the checkpoint's scenario");
@@ -49,19 +49,10 @@ int o2o_cmd_eval(int argc, char **argv) {
   o2o_flags_i64(f, "procs", &procs, 1, INT64_MAX, "P", "o2o-sim processes");
   o2o_flags_str(f, "sim-exe", &sim_exe, "PATH", "o2o-sim to spawn");
   o2o_flags_bool(f, "json", &json, "one JSON object on stdout");
-  o2o_flags_bool(f, "help", &help, "this text");
-  o2o_flags_bool(f, "version", &version, "print the version");
-  int bad = o2o_flags_parse(f, argc, argv);
+  o2o_flags_std(f, usage, "o2o " O2O_VERSION);
+  int rc = o2o_flags_parse(f, argc, argv);
   o2o_flags_destroy(f);
-  if (bad) return 2;
-  if (help) {
-    usage(stdout);
-    return 0;
-  }
-  if (version) {
-    printf("o2o %s\n", O2O_VERSION);
-    return 0;
-  }
+  if (rc) return rc < 0 ? 2 : 0;
   if (!ckpt) {
     fprintf(stderr, "o2o eval: --checkpoint is required\n");
     usage(stderr);
@@ -105,7 +96,7 @@ int o2o_cmd_eval(int argc, char **argv) {
     return 1;
   }
   const o2o_bridge_spec *sp = env.spec(env.ctx);
-  int rc = 1;
+  rc = 1;
   double *ret = calloc((size_t)episodes, sizeof(double));
   if (sp->obs_dim != o2o_policy_obs_dim(pol) || sp->act_dim != o2o_policy_act_dim(pol)) {
     fprintf(stderr, "o2o eval: checkpoint %s has obs/act dims %d/%d but scenario %s has %d/%d\n",
