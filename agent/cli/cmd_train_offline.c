@@ -1,7 +1,6 @@
 /* cmd_train_offline.c: `o2o train-offline --dataset FILE --scenario S --algo iql|cql|calql`:
  * offline pretraining from a fixed dataset (run/offline.h), evaluated on the scenario's real
  * variant. Every hyperparameter of the chosen learner is a flag (from its field list). */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +12,6 @@
 #include "learn/learner.h"
 #include "o2o_version.h"
 #include "run/offline.h"
-
-enum { OPT_FIELD = 1000 }; /* getopt values of learner fields: OPT_FIELD + index */
 
 static void usage(FILE *f, const o2o_learner_algo *algo) {
   o2o_offline_config d;
@@ -62,19 +59,61 @@ static void usage(FILE *f, const o2o_learner_algo *algo) {
   fprintf(f, "exit code: 0 ok, 1 failure, 2 usage error\n");
 }
 
-/* --algo's value before the full parse (the learner's fields are flags too) */
-static const char *find_algo(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--algo") && i + 1 < argc) return argv[i + 1];
-    if (!strncmp(argv[i], "--algo=", 7)) return argv[i] + 7;
+static int reward_scale_flag(const o2o_flag *fl, const char *v, char *err, size_t errlen) {
+  double *scale = fl->dest, x;
+  char *end = NULL;
+  if (!strcmp(v, "auto")) {
+    *scale = -1;
+    return 0;
   }
-  return NULL;
+  x = strtod(v, &end);
+  if (end == v || *end || !isfinite(x) || x < 1e-12 || x > 1e12) {
+    snprintf(err, errlen, "--reward-scale expects auto or a number in [1e-12, 1e+12], got '%s'", v);
+    return -1;
+  }
+  *scale = x;
+  return 0;
+}
+
+typedef struct {
+  int json, help, version, quiet;
+} offline_opts;
+
+/* The flag table; algo = NULL: the run flags only (to peek at --algo first). */
+static o2o_flags *make_flags(o2o_offline_config *c, offline_opts *o, const o2o_learner_algo *algo,
+                             void *acfg) {
+  o2o_flags *f = o2o_flags_create("o2o train-offline");
+  o2o_flags_str(f, "dataset", &c->dataset, "FILE", "dataset file or name");
+  o2o_flags_str(f, "scenario", &c->scenario, "S", "scenario");
+  o2o_flags_str(f, "algo", &c->algo, "A", "offline learner");
+  o2o_flags_i64(f, "steps", &c->steps, 1, INT64_MAX / 2, "N", "gradient steps");
+  o2o_flags_u64(f, "seed", &c->seed, 0, INT64_MAX, "N", "seed");
+  o2o_flags_i64(f, "eval-every", &c->eval_every, 0, INT64_MAX / 2, "N", "steps between evals");
+  o2o_flags_int(f, "eval-episodes", &c->eval_episodes, 1, 1000, "N", "episodes per eval");
+  o2o_flags_u64(f, "eval-seed", &c->eval_seed, 0, INT64_MAX, "N", "eval seeds");
+  o2o_flags_i64(f, "checkpoint-every", &c->checkpoint_every, 0, INT64_MAX / 2, "N", "checkpoints");
+  o2o_flags_fn(f, "reward-scale", reward_scale_flag, &c->reward_scale, NULL, "X|auto",
+               "reward scale");
+  o2o_flags_bool(f, "normalize-obs", &c->normalize_obs, "normalise observations");
+  o2o_flags_str(f, "out", &c->out_dir, "DIR", "run folder");
+  o2o_flags_str(f, "resume", &c->resume, "CKPT", "continue a run");
+  o2o_flags_bool(f, "overwrite", &c->overwrite, "reuse --out");
+  o2o_flags_str(f, "sim-exe", &c->sim_exe, "PATH", "o2o-sim to spawn");
+  o2o_flags_bool(f, "quiet", &o->quiet, "no progress on stderr");
+  o2o_flags_bool(f, "json", &o->json, "result as JSON");
+  o2o_flags_bool(f, "help", &o->help, "this text");
+  o2o_flags_bool(f, "version", &o->version, "print the version");
+  if (algo) o2o_cli_learner_flags(f, algo, acfg, 1);
+  return f;
 }
 
 int o2o_cmd_train_offline(int argc, char **argv) {
   o2o_offline_config c;
   o2o_offline_config_default(&c);
-  const char *aname = find_algo(argc, argv);
+  offline_opts o = {0};
+  o2o_flags *f = make_flags(&c, &o, NULL, NULL);
+  const char *aname = o2o_flags_peek(f, argc, argv, "algo");
+  o2o_flags_destroy(f);
   if (aname) c.algo = aname;
   const o2o_learner_algo *algo = o2o_learner_find(c.algo);
   if (!algo || !algo->offline) {
@@ -83,134 +122,26 @@ int o2o_cmd_train_offline(int argc, char **argv) {
     return 2;
   }
   void *acfg = malloc(algo->config_size);
-  struct option *opts = calloc((size_t)algo->num_fields + 32, sizeof(struct option));
-  char(*names)[64] = calloc((size_t)algo->num_fields + 1, 64);
-  if (!acfg || !opts || !names) {
+  if (!acfg) {
     fprintf(stderr, "o2o train-offline: out of memory\n");
     return 1;
   }
   algo->config_default(acfg);
-  static const struct option fixed[] = {{"dataset", required_argument, 0, 'd'},
-                                        {"scenario", required_argument, 0, 's'},
-                                        {"algo", required_argument, 0, 'a'},
-                                        {"steps", required_argument, 0, 'n'},
-                                        {"seed", required_argument, 0, 'r'},
-                                        {"eval-every", required_argument, 0, 'e'},
-                                        {"eval-episodes", required_argument, 0, 'E'},
-                                        {"eval-seed", required_argument, 0, 'S'},
-                                        {"checkpoint-every", required_argument, 0, 'c'},
-                                        {"reward-scale", required_argument, 0, 'w'},
-                                        {"normalize-obs", no_argument, 0, 'N'},
-                                        {"out", required_argument, 0, 'o'},
-                                        {"resume", required_argument, 0, 'R'},
-                                        {"overwrite", no_argument, 0, 'O'},
-                                        {"sim-exe", required_argument, 0, 'x'},
-                                        {"quiet", no_argument, 0, 'q'},
-                                        {"json", no_argument, 0, 'j'},
-                                        {"help", no_argument, 0, 'h'},
-                                        {"version", no_argument, 0, 'V'}};
-  const int nfixed = (int)(sizeof fixed / sizeof fixed[0]);
-  memcpy(opts, fixed, sizeof fixed);
-  for (int i = 0; i < algo->num_fields; i++) {
-    snprintf(names[i], 64, "%s", algo->fields[i].name);
-    for (char *p = names[i]; *p; p++)
-      if (*p == '_') *p = '-';
-    opts[nfixed + i] = (struct option){names[i], required_argument, 0, OPT_FIELD + i};
-  }
-  int json = 0, rc = 2;
-  int64_t v;
-  double x;
+  f = make_flags(&c, &o, algo, acfg);
+  int rc = 2;
   char err[2048] = "";
-  optind = 1;
-  opterr = 0;
-  for (int o; (o = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
-    if (o >= OPT_FIELD) {
-      if (o2o_learner_field_parse(&algo->fields[o - OPT_FIELD], acfg, optarg, err, sizeof err)) {
-        fprintf(stderr, "o2o train-offline: %s\n", err);
-        goto out;
-      }
-      continue;
-    }
-    switch (o) {
-    case 'd':
-      c.dataset = optarg;
-      break;
-    case 's':
-      c.scenario = optarg;
-      break;
-    case 'a':
-      break; /* taken above */
-    case 'n':
-      if (o2o_cli_int("train-offline", "--steps", optarg, 1, INT64_MAX / 2, &v)) goto out;
-      c.steps = v;
-      break;
-    case 'r':
-      if (o2o_cli_int("train-offline", "--seed", optarg, 0, INT64_MAX, &v)) goto out;
-      c.seed = (uint64_t)v;
-      break;
-    case 'e':
-      if (o2o_cli_int("train-offline", "--eval-every", optarg, 0, INT64_MAX / 2, &v)) goto out;
-      c.eval_every = v;
-      break;
-    case 'E':
-      if (o2o_cli_int("train-offline", "--eval-episodes", optarg, 1, 1000, &v)) goto out;
-      c.eval_episodes = (int)v;
-      break;
-    case 'S':
-      if (o2o_cli_int("train-offline", "--eval-seed", optarg, 0, INT64_MAX, &v)) goto out;
-      c.eval_seed = (uint64_t)v;
-      break;
-    case 'c':
-      if (o2o_cli_int("train-offline", "--checkpoint-every", optarg, 0, INT64_MAX / 2, &v))
-        goto out;
-      c.checkpoint_every = v;
-      break;
-    case 'w':
-      if (!strcmp(optarg, "auto"))
-        c.reward_scale = -1;
-      else if (o2o_cli_num("train-offline", "--reward-scale", optarg, 1e-12, 1e12, &x))
-        goto out;
-      else
-        c.reward_scale = x;
-      break;
-    case 'N':
-      c.normalize_obs = 1;
-      break;
-    case 'o':
-      c.out_dir = optarg;
-      break;
-    case 'R':
-      c.resume = optarg;
-      break;
-    case 'O':
-      c.overwrite = 1;
-      break;
-    case 'x':
-      c.sim_exe = optarg;
-      break;
-    case 'q':
-      c.progress = 0;
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'h':
-      usage(stdout, aname ? algo : NULL), rc = 0;
-      goto out;
-    case 'V':
-      printf("o2o %s\n", O2O_VERSION), rc = 0;
-      goto out;
-    default:
-      fprintf(stderr,
-              "o2o train-offline: unknown or incomplete option '%s' (for --algo %s; "
-              "o2o train-offline --help lists them)\n",
-              argv[optind - 1], algo->name);
-      goto out;
-    }
+  if (o2o_flags_parse(f, argc, argv)) goto out;
+  c.progress = !o.quiet;
+  if (o.help) {
+    usage(stdout, aname ? algo : NULL), rc = 0;
+    goto out;
   }
-  if (optind < argc || !c.dataset || !c.scenario) {
-    fprintf(stderr, "o2o train-offline: %s\n",
-            optind < argc ? "unexpected argument" : "--dataset and --scenario are needed");
+  if (o.version) {
+    printf("o2o %s\n", O2O_VERSION), rc = 0;
+    goto out;
+  }
+  if (!c.dataset || !c.scenario) {
+    fprintf(stderr, "o2o train-offline: --dataset and --scenario are needed\n");
     usage(stderr, NULL);
     goto out;
   }
@@ -230,7 +161,7 @@ int o2o_cmd_train_offline(int argc, char **argv) {
     goto out;
   }
   rc = 0;
-  if (json) {
+  if (o.json) {
     printf("{\"algorithm\": ");
     o2o_json_str(stdout, algo->name);
     printf(", \"steps\": %lld, \"wall_s\": ", (long long)res.steps);
@@ -255,8 +186,7 @@ int o2o_cmd_train_offline(int argc, char **argv) {
            res.best_eval_mean, res.dataset_return_mean, res.last_checkpoint);
   }
 out:
+  o2o_flags_destroy(f);
   free(acfg);
-  free(opts);
-  free(names);
   return rc;
 }
