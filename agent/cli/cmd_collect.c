@@ -291,57 +291,32 @@ static int parse(int argc, char **argv, collect_args *a) {
   a->variant = "real";
   a->procs = a->envs = 1;
   a->gzip = 1;
-  snprintf(a->policy_list, sizeof(a->policy_list), "random");
-  for (int i = 1; i < argc; i++) {
-    const char *s = argv[i];
-    int more = i + 1 < argc;
-    if (!strcmp(s, "--help") || !strcmp(s, "-h")) return 1;
-    if (!strcmp(s, "--version")) return 3;
-    if (!strcmp(s, "--scenario") && more)
-      a->scenario = argv[++i];
-    else if (!strcmp(s, "--variant") && more)
-      a->variant = argv[++i];
-    else if (!strcmp(s, "--out") && more)
-      a->out = argv[++i];
-    else if (!strcmp(s, "--recipe") && more)
-      a->recipe = argv[++i];
-    else if (!strcmp(s, "--policy") && more)
-      snprintf(a->policy_list, sizeof(a->policy_list), "%s", argv[++i]);
-    else if (!strcmp(s, "--noise") && more) {
-      if (o2o_cli_num("collect", s, argv[++i], 0, 100, &a->noise)) return 2;
-    } else if (!strcmp(s, "--deterministic"))
-      a->deterministic = 1;
-    else if (!strcmp(s, "--steps") && more) {
-      int64_t v_;
-      if (o2o_cli_int("collect", s, argv[++i], 1, INT64_MAX, &v_)) return 2;
-      a->steps = v_;
-    } else if (!strcmp(s, "--seed") && more) {
-      int64_t v_;
-      if (o2o_cli_int("collect", s, argv[++i], 0, INT64_MAX, &v_)) return 2;
-      a->seed = (uint64_t)v_;
-    } else if (!strcmp(s, "--procs") && more) {
-      int64_t v_;
-      if (o2o_cli_int("collect", s, argv[++i], 1, 256, &v_)) return 2;
-      a->procs = (int)v_;
-    } else if (!strcmp(s, "--envs") && more) {
-      int64_t v_;
-      if (o2o_cli_int("collect", s, argv[++i], 1, 65536, &v_)) return 2;
-      a->envs = (int)v_;
-    } else if (!strcmp(s, "--gzip") && more) {
-      int64_t v_;
-      if (o2o_cli_int("collect", s, argv[++i], 0, 9, &v_)) return 2;
-      a->gzip = (int)v_;
-    } else if (!strcmp(s, "--json"))
-      a->json = 1;
-    else if (!strcmp(s, "--overwrite"))
-      a->overwrite = 1;
-    else if (!strcmp(s, "--no-states"))
-      a->no_states = 1;
-    else {
-      fprintf(stderr, "o2o collect: unknown or incomplete option '%s'\n", s);
-      return 2;
-    }
+  const char *policy = "random";
+  o2o_flags *f = o2o_flags_create("o2o collect");
+  o2o_flags_str(f, "scenario", &a->scenario, "S", "scenario");
+  o2o_flags_str(f, "variant", &a->variant, "V", "real|sim");
+  o2o_flags_str(f, "out", &a->out, "FILE", "dataset file");
+  o2o_flags_str(f, "recipe", &a->recipe, "R", "D4RL-style recipe");
+  o2o_flags_str(f, "policy", &policy, "P", "random|CKPT[,CKPT...]");
+  o2o_flags_num(f, "noise", &a->noise, 0, 100, "STD", "Gaussian action noise");
+  o2o_flags_bool(f, "deterministic", &a->deterministic, "deterministic actions");
+  o2o_flags_i64(f, "steps", &a->steps, 1, INT64_MAX, "N", "transitions");
+  o2o_flags_u64(f, "seed", &a->seed, 0, INT64_MAX, "S", "seed");
+  o2o_flags_int(f, "procs", &a->procs, 1, 256, "P", "o2o-sim processes");
+  o2o_flags_int(f, "envs", &a->envs, 1, 65536, "K", "envs per process");
+  o2o_flags_int(f, "gzip", &a->gzip, 0, 9, "L", "compression level");
+  o2o_flags_bool(f, "json", &a->json, "summary as JSON");
+  o2o_flags_bool(f, "overwrite", &a->overwrite, "replace FILE");
+  o2o_flags_bool(f, "no-states", &a->no_states, "no simulator states");
+  o2o_flags_std(f, usage, "o2o " O2O_VERSION);
+  int rc = o2o_flags_parse(f, argc, argv);
+  o2o_flags_destroy(f);
+  if (rc) return rc < 0 ? 2 : 1;
+  if (strlen(policy) >= sizeof a->policy_list) {
+    fprintf(stderr, "o2o collect: --policy list too long (%zu characters)\n", strlen(policy));
+    return 2;
   }
+  snprintf(a->policy_list, sizeof(a->policy_list), "%s", policy);
   for (char *tok = strtok(a->policy_list, ","); tok; tok = strtok(NULL, ",")) {
     if (a->num_policies == MAX_SEGMENTS) {
       fprintf(stderr, "o2o collect: at most %d policies\n", MAX_SEGMENTS);
@@ -471,14 +446,7 @@ static int write_file(const collect_args *a, const o2o_bridge_spec *sp, const ro
 int o2o_cmd_collect(int argc, char **argv) {
   collect_args a;
   int prc = parse(argc, argv, &a);
-  if (prc == 1) {
-    usage(stdout);
-    return 0;
-  }
-  if (prc == 3) {
-    printf("o2o %s\n", O2O_VERSION);
-    return 0;
-  }
+  if (prc == 1) return 0; /* --help or --version printed */
   if (prc) {
     usage(stderr);
     return 2;
