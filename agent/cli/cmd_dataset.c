@@ -75,40 +75,20 @@ static int info_main(int argc, char **argv) {
   const char *path = NULL, *scenario = NULL, *task = NULL;
   int json = 0, keys = 0;
   o2o_dataset_open_opts oo = {0};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int more = i + 1 < argc;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (!strcmp(a, "--json")) {
-      json = 1;
-    } else if (!strcmp(a, "--keys")) {
-      keys = 1;
-    } else if (!strcmp(a, "--scenario") && more) {
-      scenario = argv[++i];
-    } else if (!strcmp(a, "--task") && more) {
-      task = argv[++i];
-    } else if (!strcmp(a, "--limit") && more) {
-      int64_t v_;
-      if (o2o_cli_int("dataset info", a, argv[++i], 1, INT32_MAX, &v_)) return 2;
-      oo.episode_limit = (int)v_;
-    } else if (!strcmp(a, "--obs-dim") && more) {
-      int64_t v_;
-      if (o2o_cli_int("dataset info", a, argv[++i], 0, 65536, &v_)) return 2;
-      oo.expect_obs_dim = (int)v_;
-    } else if (!strcmp(a, "--act-dim") && more) {
-      int64_t v_;
-      if (o2o_cli_int("dataset info", a, argv[++i], 0, 65536, &v_)) return 2;
-      oo.expect_act_dim = (int)v_;
-    } else if (a[0] == '-' || path) {
-      fprintf(stderr, "o2o dataset info: unexpected argument '%s'\n", a);
-      usage(stderr);
-      return 2;
-    } else {
-      path = a;
-    }
-  }
+  o2o_flags *f = o2o_flags_create("o2o dataset info");
+  o2o_flags_positionals(f, 0, 1, "FILE");
+  o2o_flags_bool(f, "json", &json, "one JSON object on stdout");
+  o2o_flags_bool(f, "keys", &keys, "list every dataset in the file");
+  o2o_flags_str(f, "scenario", &scenario, "S", "check dims against scenario S");
+  o2o_flags_str(f, "task", &task, "T", "task for the normalised score");
+  o2o_flags_int(f, "limit", &oo.episode_limit, 1, INT32_MAX, "N", "episode limit");
+  o2o_flags_int(f, "obs-dim", &oo.expect_obs_dim, 0, 65536, "N", "expected obs dim");
+  o2o_flags_int(f, "act-dim", &oo.expect_act_dim, 0, 65536, "N", "expected act dim");
+  o2o_flags_std(f, usage, NULL);
+  int prc = o2o_flags_parse(f, argc, argv);
+  path = prc ? NULL : o2o_flags_pos(f, 0);
+  o2o_flags_destroy(f);
+  if (prc) return prc < 0 ? 2 : 0;
   if (!path) {
     usage(stderr);
     return 2;
@@ -247,12 +227,12 @@ static int info_main(int argc, char **argv) {
     json_arr(f, st.act_std, ad);
     fprintf(f, "}, \"keys\": {");
     for (int i = 0; i < in->num_keys; i++) {
-      char shape[128];
-      shape_str(&in->keys[i], shape, sizeof(shape));
       fprintf(f, "%s", i ? ", " : "");
       o2o_json_str(f, in->keys[i].key);
-      fprintf(f, ": {\"dtype\": \"%s\", \"shape\": \"%s\"}", o2o_dtype_name(in->keys[i].dtype),
-              shape);
+      fprintf(f, ": {\"dtype\": \"%s\", \"shape\": [", o2o_dtype_name(in->keys[i].dtype));
+      for (int k = 0; k < in->keys[i].ndim; k++)
+        fprintf(f, k ? ", %lld" : "%lld", (long long)in->keys[i].shape[k]);
+      fprintf(f, "]}");
     }
     fprintf(f, "}, \"warnings\": ");
     o2o_json_str(f, in->warnings);
@@ -310,24 +290,15 @@ static int info_main(int argc, char **argv) {
 static int import_minari_main(int argc, char **argv) {
   const char *src = NULL, *out = NULL;
   o2o_dataset_write_opts wo = {.gzip_level = 1};
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-      out = argv[++i];
-    } else if (!strcmp(argv[i], "--gzip") && i + 1 < argc) {
-      int64_t v_;
-      if (o2o_cli_int("dataset", argv[i], argv[i + 1], 0, 9, &v_)) return 2;
-      wo.gzip_level = (int)v_;
-      i++;
-    } else if (argv[i][0] != '-' && !src) {
-      src = argv[i];
-    } else {
-      fprintf(stderr, "o2o dataset import-minari: unexpected argument '%s'\n", argv[i]);
-      return 2;
-    }
-  }
+  o2o_flags *f = o2o_flags_create("o2o dataset import-minari");
+  o2o_flags_positionals(f, 0, 1, "SRC");
+  o2o_flags_str(f, "out", &out, "FILE", "D4RL-layout file to write");
+  o2o_flags_int(f, "gzip", &wo.gzip_level, 0, 9, "L", "compression level");
+  o2o_flags_std(f, usage, NULL);
+  int prc = o2o_flags_parse(f, argc, argv);
+  src = prc ? NULL : o2o_flags_pos(f, 0);
+  o2o_flags_destroy(f);
+  if (prc) return prc < 0 ? 2 : 0;
   if (!src || !out) {
     fprintf(stderr, "usage: o2o dataset import-minari SRC --out FILE [--gzip L]\n");
     return 2;
@@ -371,34 +342,47 @@ static const cached_recipe cached[] = {
 static const int num_cached = (int)(sizeof(cached) / sizeof(cached[0]));
 
 static int make_main(int argc, char **argv) {
-  int list = argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "--list");
-  if (list) {
+  int list = 0, help = 0, force = 0;
+  o2o_flags *f = o2o_flags_create("o2o dataset make");
+  o2o_flags_positionals(f, 0, 1, "NAME");
+  o2o_flags_bool(f, "list", &list, "list the named datasets");
+  o2o_flags_bool(f, "force", &force, "generate again even when cached");
+  o2o_flags_bool(f, "help", &help, "this text");
+  int bad = o2o_flags_parse(f, argc, argv);
+  const char *name = bad ? NULL : o2o_flags_pos(f, 0);
+  o2o_flags_destroy(f);
+  if (bad) return 2;
+  if (list || help || !name) {
     printf("usage: o2o dataset make NAME [--force]\n"
            "  generates a named dataset into %s/cache/ unless it is already there\n"
            "  (each is one fixed `o2o collect` command, seed 0, 2 procs x 4 envs):\n",
            O2O_DATASET_DIR);
     for (int i = 0; i < num_cached; i++)
       printf("  %-28s %s\n", cached[i].name, cached[i].args);
-    return argc < 2 ? 2 : 0;
+    return list || help ? 0 : 2;
   }
-  int force = argc > 2 && !strcmp(argv[2], "--force");
   const cached_recipe *r = NULL;
-  for (int i = 0; i < num_cached; i++)
-    if (!strcmp(argv[1], cached[i].name)) r = &cached[i];
+  const char *names[sizeof cached / sizeof cached[0]];
+  for (int i = 0; i < num_cached; i++) {
+    names[i] = cached[i].name;
+    if (!strcmp(name, cached[i].name)) r = &cached[i];
+  }
   if (!r) {
-    fprintf(stderr, "o2o dataset make: unknown dataset '%s' (o2o dataset make --list)\n", argv[1]);
+    const char *near = o2o_flags_suggest(name, names, num_cached);
+    fprintf(stderr, "o2o dataset make: unknown dataset '%s'%s%s%s (o2o dataset make --list)\n",
+            name, near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
     return 2;
   }
   char out[1100], dir[1024];
   snprintf(dir, sizeof(dir), "%s/cache", O2O_DATASET_DIR);
   snprintf(out, sizeof(out), "%s/%s.hdf5", dir, r->name);
-  FILE *f = fopen(out, "rb");
-  if (f && !force) {
-    fclose(f);
+  FILE *fp = fopen(out, "rb");
+  if (fp && !force) {
+    fclose(fp);
     printf("%s\n", out);
     return 0;
   }
-  if (f) fclose(f);
+  if (fp) fclose(fp);
   mkdir(dir, 0755);
   /* Expand '@' to the datasets/ folder and split the fixed argument string. */
   char args[2048], expanded[4096];
@@ -426,6 +410,7 @@ static int make_main(int argc, char **argv) {
 }
 
 int o2o_cmd_dataset(int argc, char **argv) {
+  static const char *const subs[] = {"info", "make", "import-minari"};
   if (argc >= 2 && !strcmp(argv[1], "make")) return make_main(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "info")) return info_main(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "import-minari")) return import_minari_main(argc - 1, argv + 1);
@@ -434,6 +419,11 @@ int o2o_cmd_dataset(int argc, char **argv) {
     return 0;
   }
   int help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+  if (argc >= 2 && !help) {
+    const char *near = o2o_flags_suggest(argv[1], subs, 3);
+    fprintf(stderr, "o2o dataset: unknown subcommand '%s'%s%s%s\n\n", argv[1],
+            near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+  }
   usage(help ? stdout : stderr);
   return help ? 0 : 2;
 }
