@@ -1,7 +1,6 @@
 /* cmd_gap.c: `o2o gap DATASET --scenario S`: the measured dynamics gap of a simulator variant
  * against a real dataset (run/gap.h): a table per observation dimension on stdout, --json,
  * and a histogram of the per-transition error as a PNG. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,81 +138,30 @@ int o2o_cmd_gap(int argc, char **argv) {
   o2o_gap_config_default(&c);
   const char *hist = NULL;
   int json = 0;
-  static const struct option opts[] = {{"scenario", required_argument, 0, 's'},
-                                       {"variant", required_argument, 0, 'v'},
-                                       {"transitions", required_argument, 0, 'm'},
-                                       {"checkpoint", required_argument, 0, 'c'},
-                                       {"procs", required_argument, 0, 'p'},
-                                       {"envs", required_argument, 0, 'e'},
-                                       {"seed", required_argument, 0, 'r'},
-                                       {"hist", required_argument, 0, 'H'},
-                                       {"sim-exe", required_argument, 0, 'x'},
-                                       {"json", no_argument, 0, 'j'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {"version", no_argument, 0, 'V'},
-                                       {0, 0, 0, 0}};
-  int64_t v;
-  optind = 1;
-  opterr = 0;
-  for (int o; (o = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
-    switch (o) {
-    case 's':
-      c.scenario = optarg;
-      break;
-    case 'v':
-      if (strcmp(optarg, "sim") && strcmp(optarg, "real")) {
-        fprintf(stderr, "o2o gap: --variant must be sim or real, got '%s'\n", optarg);
-        return 2;
-      }
-      c.variant = optarg;
-      break;
-    case 'm':
-      if (o2o_cli_int("gap", "--transitions", optarg, 0, INT32_MAX, &v)) return 2;
-      c.transitions = v;
-      break;
-    case 'c':
-      c.checkpoint = optarg;
-      break;
-    case 'p':
-      if (o2o_cli_int("gap", "--procs", optarg, 1, 64, &v)) return 2;
-      c.procs = (int)v;
-      break;
-    case 'e':
-      if (o2o_cli_int("gap", "--envs", optarg, 1, 4096, &v)) return 2;
-      c.envs_per_proc = (int)v;
-      break;
-    case 'r':
-      if (o2o_cli_int("gap", "--seed", optarg, 0, INT64_MAX, &v)) return 2;
-      c.seed = (uint64_t)v;
-      break;
-    case 'H':
-      hist = optarg;
-      break;
-    case 'x':
-      c.sim_exe = optarg;
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return 0;
-    case 'V':
-      printf("o2o %s\n", O2O_VERSION);
-      return 0;
-    default:
-      fprintf(stderr, "o2o gap: unknown or incomplete option '%s'\n", argv[optind - 1]);
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (optind + 1 != argc || !c.scenario) {
+  o2o_flags *f = o2o_flags_create("o2o gap");
+  o2o_flags_positionals(f, 0, 1, "DATASET");
+  o2o_flags_str(f, "scenario", &c.scenario, "S", "scenario");
+  o2o_flag *vf = o2o_flags_str(f, "variant", &c.variant, "V", "sim|real");
+  if (vf) vf->choices = "sim|real";
+  o2o_flags_i64(f, "transitions", &c.transitions, 0, INT32_MAX, "M", "transitions");
+  o2o_flags_str(f, "checkpoint", &c.checkpoint, "C", "H2O checkpoint");
+  o2o_flags_int(f, "procs", &c.procs, 1, 64, "P", "o2o-sim processes");
+  o2o_flags_int(f, "envs", &c.envs_per_proc, 1, 4096, "N", "envs per process");
+  o2o_flags_u64(f, "seed", &c.seed, 0, INT64_MAX, "N", "row sample seed");
+  o2o_flags_str(f, "hist", &hist, "FILE.png", "histogram");
+  o2o_flags_str(f, "sim-exe", &c.sim_exe, "PATH", "o2o-sim to spawn");
+  o2o_flags_bool(f, "json", &json, "one JSON object on stdout");
+  o2o_flags_std(f, usage, "o2o " O2O_VERSION);
+  int prc = o2o_flags_parse(f, argc, argv);
+  c.dataset = prc ? NULL : o2o_flags_pos(f, 0);
+  o2o_flags_destroy(f);
+  if (prc) return prc < 0 ? 2 : 0;
+  if (!c.dataset || !c.scenario) {
     fprintf(stderr, "o2o gap: %s\n",
-            optind + 1 != argc ? "give exactly one DATASET" : "--scenario is needed");
+            !c.dataset ? "give exactly one DATASET" : "--scenario is needed");
     usage(stderr);
     return 2;
   }
-  c.dataset = argv[optind];
   c.progress = 1;
   char err[1024] = "";
   if (hist && o2o_path_writable(hist, err, sizeof err)) {
