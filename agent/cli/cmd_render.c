@@ -23,6 +23,7 @@
 #include "o2o_version.h"
 #include "io/policy.h"
 #include "cli/cli.h"
+#include "io/json_out.h"
 #include "cli/render_internal.h"
 
 static void usage(FILE *f) {
@@ -31,7 +32,7 @@ static void usage(FILE *f) {
           "       o2o render --dataset FILE [--first-episode K] [--scenario NAME] --out FILE\n"
           "                  [--variant real|sim] [--episodes N] [--seconds T] [--width W]\n"
           "                  [--height H] [--fps F] [--fast] [--side-by-side] [--overlay]\n"
-          "                  [--seed S] [--sim-exe PATH] [--json FILE]\n"
+          "                  [--seed S] [--sim-exe PATH] [--json]\n"
           "\n"
           "Records deterministic rollouts of a policy (tanh(mean) actions) in o2o-sim.\n"
           "  --out FILE.mp4     video through ffmpeg (also .mkv .webm .avi .mov, and .gif);\n"
@@ -52,103 +53,49 @@ static void usage(FILE *f) {
           "  --fps F            frames per second of simulated time (default 30)\n"
           "  --fast             shadows and reflections off (faster rendering)\n"
           "  --seed S           reset seed (default 0); the same seed gives the same video\n"
-          "  --json FILE        summary: frames, episodes and returns per variant\n"
+          "  --json             summary on stdout: frames, episodes and returns per variant\n"
           "Rendering needs a display or Xvfb: xvfb-run -a o2o render ...\n");
 }
 
-static int parse_long(const char *flag, const char *s, long lo, long hi, long *out) {
-  int64_t v;
-  if (o2o_cli_int("render", flag, s, lo, hi, &v)) return -1;
-  *out = (long)v;
+static int policy_flag(const o2o_flag *fl, const char *v, char *err, size_t errlen) {
+  if (strcmp(v, "random")) {
+    snprintf(err, errlen,
+             "--policy takes 'random' (a trained policy is given with --checkpoint FILE), got "
+             "'%s'",
+             v);
+    return -1;
+  }
+  *(int *)fl->dest = 1;
   return 0;
-}
-
-static int parse_double(const char *flag, const char *s, double lo, double hi, double *out) {
-  return o2o_cli_num("render", flag, s, lo, hi, out);
 }
 
 /* 0 ok, 1 = --help/--version printed, -1 usage error (message printed). */
 static int parse_args(int argc, char **argv, render_args *a) {
   *a = (render_args){.variant = "real", .episodes = -1, .width = 480, .height = 480, .fps = 30};
-  for (int i = 1; i < argc; i++) {
-    const char *f = argv[i];
-    long l = 0;
-    if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-      usage(stdout);
-      return 1;
-    }
-    if (!strcmp(f, "--version")) {
-      printf("o2o render %s\n", O2O_VERSION);
-      return 1;
-    }
-    if (!strcmp(f, "--fast")) {
-      a->fast = 1;
-      continue;
-    }
-    if (!strcmp(f, "--side-by-side")) {
-      a->side_by_side = 1;
-      continue;
-    }
-    if (!strcmp(f, "--overlay")) {
-      a->overlay = 1;
-      continue;
-    }
-    if (i + 1 >= argc || strncmp(f, "--", 2)) {
-      fprintf(stderr, "o2o render: unknown argument or missing value: %s (see --help)\n", f);
-      return -1;
-    }
-    const char *v = argv[++i];
-    if (!strcmp(f, "--checkpoint"))
-      a->checkpoint = v;
-    else if (!strcmp(f, "--dataset"))
-      a->dataset = v;
-    else if (!strcmp(f, "--first-episode")) {
-      if (parse_long(f, v, 0, 100000000, &l)) return -1;
-      a->first_episode = (int)l;
-    } else if (!strcmp(f, "--policy")) {
-      if (strcmp(v, "random")) {
-        fprintf(stderr,
-                "o2o render: --policy takes 'random' (a trained policy is given "
-                "with --checkpoint FILE), got '%s'\n",
-                v);
-        return -1;
-      }
-      a->random_policy = 1;
-    } else if (!strcmp(f, "--scenario"))
-      a->scenario = v;
-    else if (!strcmp(f, "--variant")) {
-      if (strcmp(v, "real") && strcmp(v, "sim")) {
-        fprintf(stderr, "o2o render: --variant is real or sim, got '%s'\n", v);
-        return -1;
-      }
-      a->variant = v;
-    } else if (!strcmp(f, "--out"))
-      a->out = v;
-    else if (!strcmp(f, "--json"))
-      a->json = v;
-    else if (!strcmp(f, "--sim-exe"))
-      a->sim_exe = v;
-    else if (!strcmp(f, "--episodes")) {
-      if (parse_long(f, v, 1, 1000000, &l)) return -1;
-      a->episodes = (int)l;
-    } else if (!strcmp(f, "--seconds")) {
-      if (parse_double(f, v, 1e-3, 86400, &a->seconds)) return -1;
-    } else if (!strcmp(f, "--width")) {
-      if (parse_long(f, v, 16, 4096, &l)) return -1;
-      a->width = (int)l;
-    } else if (!strcmp(f, "--height")) {
-      if (parse_long(f, v, 16, 4096, &l)) return -1;
-      a->height = (int)l;
-    } else if (!strcmp(f, "--fps")) {
-      if (parse_double(f, v, 1, 240, &a->fps)) return -1;
-    } else if (!strcmp(f, "--seed")) {
-      if (parse_long(f, v, 0, 0x7FFFFFFFL, &l)) return -1;
-      a->seed = (uint64_t)l;
-    } else {
-      fprintf(stderr, "o2o render: unknown flag %s (see --help)\n", f);
-      return -1;
-    }
-  }
+  o2o_flags *f = o2o_flags_create("o2o render");
+  o2o_flags_str(f, "checkpoint", &a->checkpoint, "FILE", "policy checkpoint");
+  o2o_flags_fn(f, "policy", policy_flag, &a->random_policy, NULL, "random", "random actions");
+  o2o_flags_str(f, "dataset", &a->dataset, "FILE", "replay a dataset");
+  o2o_flags_int(f, "first-episode", &a->first_episode, 0, 100000000, "K", "first episode");
+  o2o_flags_str(f, "scenario", &a->scenario, "NAME", "scenario");
+  o2o_flag *vf = o2o_flags_str(f, "variant", &a->variant, "V", "real|sim");
+  if (vf) vf->choices = "real|sim";
+  o2o_flags_str(f, "out", &a->out, "FILE", "video or frame folder");
+  o2o_flags_bool(f, "json", &a->json, "summary as JSON on stdout");
+  o2o_flags_str(f, "sim-exe", &a->sim_exe, "PATH", "o2o-sim to spawn");
+  o2o_flags_int(f, "episodes", &a->episodes, 1, 1000000, "N", "episodes");
+  o2o_flags_num(f, "seconds", &a->seconds, 1e-3, 86400, "T", "video length");
+  o2o_flags_int(f, "width", &a->width, 16, 4096, "W", "frame width");
+  o2o_flags_int(f, "height", &a->height, 16, 4096, "H", "frame height");
+  o2o_flags_num(f, "fps", &a->fps, 1, 240, "F", "frames per second");
+  o2o_flags_u64(f, "seed", &a->seed, 0, 0x7FFFFFFF, "S", "reset seed");
+  o2o_flags_bool(f, "fast", &a->fast, "no shadows/reflections");
+  o2o_flags_bool(f, "side-by-side", &a->side_by_side, "real and sim panes");
+  o2o_flags_bool(f, "overlay", &a->overlay, "step/reward/return labels");
+  o2o_flags_std(f, usage, "o2o render " O2O_VERSION);
+  int rc = o2o_flags_parse(f, argc, argv);
+  o2o_flags_destroy(f);
+  if (rc) return rc;
   if ((a->checkpoint != NULL) + a->random_policy + (a->dataset != NULL) != 1) {
     fprintf(stderr, "o2o render: give exactly one of --checkpoint FILE, --policy random and "
                     "--dataset FILE\n");
@@ -319,28 +266,29 @@ void render_progress(const render_run *r, long target, double t0) {
             eps, r->a.episodes);
 }
 
-static int write_json(const render_run *r) {
-  FILE *f = fopen(r->a.json, "w");
-  if (!f) {
-    fprintf(stderr, "o2o render: cannot write %s: %s\n", r->a.json, strerror(errno));
-    return -1;
-  }
-  fprintf(f, "{\"out\": \"%s\", \"frames\": %ld, \"width\": %d, \"height\": %d, \"fps\": %g, ",
-          r->a.out, r->frames, r->frame_width, r->a.height, r->a.fps);
-  fprintf(f, "\"seed\": %llu, \"policy\": \"%s\", \"variants\": [", (unsigned long long)r->a.seed,
-          r->a.checkpoint ? r->a.checkpoint
-          : r->a.dataset  ? r->a.dataset
-                          : "random");
+static void write_json(const render_run *r) {
+  FILE *f = stdout;
+  fprintf(f, "{\"out\": ");
+  o2o_json_str(f, r->a.out);
+  fprintf(f, ", \"frames\": %ld, \"width\": %d, \"height\": %d, \"fps\": ", r->frames,
+          r->frame_width, r->a.height);
+  o2o_json_num(f, r->a.fps);
+  fprintf(f, ", \"seed\": %llu, \"policy\": ", (unsigned long long)r->a.seed);
+  o2o_json_str(f, r->a.checkpoint ? r->a.checkpoint : r->a.dataset ? r->a.dataset : "random");
+  fprintf(f, ", \"variants\": [");
   for (int k = 0; k < r->nsides; k++) {
     const render_side *s = &r->side[k];
-    fprintf(f, "%s{\"variant\": \"%s\", \"steps\": %ld, \"episodes\": %d, \"returns\": [",
-            k ? ", " : "", s->variant, s->steps, s->episodes_done);
-    for (int e = 0; e < s->episodes_done && e < 64; e++)
-      fprintf(f, "%s%.4f", e ? ", " : "", s->returns[e]);
+    fprintf(f, "%s{\"variant\": ", k ? ", " : "");
+    o2o_json_str(f, s->variant);
+    fprintf(f, ", \"steps\": %ld, \"episodes\": %d, \"returns\": [", s->steps, s->episodes_done);
+    for (int e = 0; e < s->episodes_done && e < 64; e++) {
+      if (e) fprintf(f, ", ");
+      o2o_json_num(f, s->returns[e]);
+    }
     fprintf(f, "]}");
   }
   fprintf(f, "]}\n");
-  return fclose(f) ? -1 : 0;
+  fflush(f);
 }
 
 /* After the last frame: close the video, say what was written, write the summary. */
@@ -352,7 +300,7 @@ static int finish(render_run *r) {
   }
   fprintf(stderr, "o2o render: wrote %s: %ld frames of %dx%d at %g fps\n", r->a.out, r->frames,
           r->frame_width, r->a.height, r->a.fps);
-  if (r->a.json && write_json(r)) return -1;
+  if (r->a.json) write_json(r);
   return 0;
 }
 
@@ -373,7 +321,6 @@ static int run(render_run *r) {
   if (video ? o2o_video_check(a->out, r->frame_width, a->height, a->fps, r->err, sizeof r->err)
             : o2o_dir_prepare(a->out, r->err, sizeof r->err))
     return -1;
-  if (a->json && o2o_path_writable(a->json, r->err, sizeof r->err)) return -1;
   r->frame = malloc((size_t)r->frame_width * a->height * 3);
   if (!r->frame) {
     snprintf(r->err, sizeof r->err, "out of memory");

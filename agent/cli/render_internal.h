@@ -15,7 +15,7 @@ typedef struct {
   const char *scenario;
   const char *variant;
   const char *out;
-  const char *json;
+  int json; /* summary as one JSON object on stdout */
   const char *sim_exe;
   int episodes; /* 0 = no limit (only with --seconds) */
   double seconds;

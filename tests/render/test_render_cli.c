@@ -13,7 +13,7 @@ static char out[16384];
 
 static int o2o_render(const char *args) {
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "%s render %s", O2O, args);
+  snprintf(cmd, sizeof cmd, "{ %s render %s; }", O2O, args); /* args may redirect stdout */
   return rt_run(cmd, out, sizeof out);
 }
 
@@ -58,7 +58,7 @@ Test(render_cli, png_frames_are_deterministic_for_a_seed) {
   for (int run = 0; run < 2; run++) {
     snprintf(args, sizeof args,
              "--policy random --scenario hopper --out %s/run%d --seconds 0.4 --fps 10 "
-             "--width 80 --height 60 --seed 11 --json %s/run%d.json",
+             "--width 80 --height 60 --seed 11 --json > %s/run%d.json",
              dir, run, dir, run);
     cr_assert_eq(o2o_render(args), 0, "o2o render failed:\n%s", out);
   }
