@@ -17,7 +17,8 @@
 
 typedef struct {
   int obs, act, updates, rounds, threads, torch, torch_blas_threads, torch_threads;
-  const char *torch_script, *python, *json, *torch_coretype;
+  int json; /* results as JSON on stdout (the text goes to stderr) */
+  const char *torch_script, *python, *torch_coretype;
   char script_buf[1024];
 } opts;
 
@@ -38,7 +39,7 @@ static void usage(const o2o_bench_spec *s, FILE *f) {
           "  --torch-blas-threads T  OPENBLAS_NUM_THREADS of torch (default 2: its best)\n"
           "  --torch-threads T  torch.set_num_threads (default 1)\n"
           "  --torch-coretype K OPENBLAS_CORETYPE of torch (default: o2o's kernel)\n"
-          "  --json FILE        write the results as JSON ('-' = stdout)\n"
+          "  --json             the results as JSON on stdout (the text on stderr)\n"
           "  --version, --help\n",
           s->name, s->name, s->name, s->reference, O2O_BENCH_MAX_ROUNDS, O2O_TORCH_DIR, s->name);
 }
@@ -54,47 +55,33 @@ static int parse(const o2o_bench_spec *s, int argc, char **argv, opts *o) {
   snprintf(o->script_buf, sizeof o->script_buf, "%s/torch_%s.py", O2O_TORCH_DIR, s->name);
   o->torch_script = o->script_buf;
   char cmd[64];
-  snprintf(cmd, sizeof cmd, "bench %s", s->name);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    int *ip = !strcmp(a, "--updates")              ? &o->updates
-              : !strcmp(a, "--rounds")             ? &o->rounds
-              : !strcmp(a, "--threads")            ? &o->threads
-              : !strcmp(a, "--obs")                ? &o->obs
-              : !strcmp(a, "--act")                ? &o->act
-              : !strcmp(a, "--torch-blas-threads") ? &o->torch_blas_threads
-              : !strcmp(a, "--torch-threads")      ? &o->torch_threads
-                                                   : NULL;
-    const char **sp = !strcmp(a, "--json")             ? &o->json
-                      : !strcmp(a, "--python")         ? &o->python
-                      : !strcmp(a, "--torch-script")   ? &o->torch_script
-                      : !strcmp(a, "--torch-coretype") ? &o->torch_coretype
-                                                       : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(s, stdout);
-      return 1;
-    } else if (!strcmp(a, "--version")) {
-      printf("o2o %s\n", O2O_VERSION);
-      return 1;
-    } else if (!strcmp(a, "--torch")) {
-      o->torch = 1;
-    } else if (ip) {
-      int64_t x;
-      int hi = ip == &o->rounds ? O2O_BENCH_MAX_ROUNDS : 1000000;
-      if (o2o_cli_int(cmd, a, v, 1, hi, &x)) return -1;
-      *ip = (int)x;
-      i++;
-    } else if (sp) {
-      if (!v) {
-        fprintf(stderr, "o2o %s: %s needs a value\n", cmd, a);
-        return -1;
-      }
-      *sp = v;
-      i++;
-    } else {
-      fprintf(stderr, "o2o %s: unknown option '%s' (see --help)\n", cmd, a);
-      return -1;
-    }
+  snprintf(cmd, sizeof cmd, "o2o bench %s", s->name);
+  int help = 0, version = 0;
+  o2o_flags *f = o2o_flags_create(cmd);
+  o2o_flags_int(f, "updates", &o->updates, 1, 1000000, "N", "updates per round");
+  o2o_flags_int(f, "rounds", &o->rounds, 1, O2O_BENCH_MAX_ROUNDS, "R", "rounds");
+  o2o_flags_int(f, "threads", &o->threads, 1, 1000000, "T", "OpenBLAS threads");
+  o2o_flags_int(f, "obs", &o->obs, 1, 1000000, "D", "obs dim");
+  o2o_flags_int(f, "act", &o->act, 1, 1000000, "D", "act dim");
+  o2o_flags_bool(f, "torch", &o->torch, "also run PyTorch");
+  o2o_flags_str(f, "torch-script", &o->torch_script, "P", "PyTorch reference");
+  o2o_flags_str(f, "python", &o->python, "P", "python");
+  o2o_flags_int(f, "torch-blas-threads", &o->torch_blas_threads, 1, 1000000, "T", "torch BLAS");
+  o2o_flags_int(f, "torch-threads", &o->torch_threads, 1, 1000000, "T", "torch threads");
+  o2o_flags_str(f, "torch-coretype", &o->torch_coretype, "K", "torch OPENBLAS_CORETYPE");
+  o2o_flags_bool(f, "json", &o->json, "results as JSON on stdout");
+  o2o_flags_bool(f, "help", &help, "this text");
+  o2o_flags_bool(f, "version", &version, "print the version");
+  int bad = o2o_flags_parse(f, argc, argv);
+  o2o_flags_destroy(f);
+  if (bad) return -1;
+  if (help) {
+    usage(s, stdout);
+    return 1;
+  }
+  if (version) {
+    printf("o2o %s\n", O2O_VERSION);
+    return 1;
   }
   return 0;
 }
@@ -219,25 +206,26 @@ int o2o_bench_learner_main(int argc, char **argv, const o2o_bench_spec *s) {
   const double m_rt = torch_ok ? o2o_bench_median(r_torch, R) : 0;
   const double f_o2o = s->o2o_flop(cfg, o.obs, o.act), gflops = m_o2o * f_o2o / 1e9;
   const double frac = gflops / (peak * o.threads);
-  printf("o2o bench %s: obs %d, act %d, %d batch rows, kernel %s, %d thread(s)\n", s->name, o.obs,
-         o.act, batch.size, core, o.threads);
-  printf("  o2o %-5s update %8.1f updates/s  (median of %d rounds of %d), %.4f GFLOP/update "
-         "matmul = %.1f GFLOP/s = %.0f%% of %d core(s)' FMA peak (%.1f GFLOP/s per core, %s)\n",
-         s->name, m_o2o, R, o.updates, f_o2o / 1e9, gflops, 100 * frac, o.threads, peak, isa);
-  printf("  matmul floor     %8.1f updates/s  (%d sgemm calls of %s, %.4f GFLOP)\n", m_floor, fl.n,
-         s->reference, fl.flop / 1e9);
+  FILE *txt = o.json ? stderr : stdout;
+  fprintf(txt, "o2o bench %s: obs %d, act %d, %d batch rows, kernel %s, %d thread(s)\n", s->name,
+          o.obs, o.act, batch.size, core, o.threads);
+  fprintf(txt,
+          "  o2o %-5s update %8.1f updates/s  (median of %d rounds of %d), %.4f GFLOP/update "
+          "matmul = %.1f GFLOP/s = %.0f%% of %d core(s)' FMA peak (%.1f GFLOP/s per core, %s)\n",
+          s->name, m_o2o, R, o.updates, f_o2o / 1e9, gflops, 100 * frac, o.threads, peak, isa);
+  fprintf(txt, "  matmul floor     %8.1f updates/s  (%d sgemm calls of %s, %.4f GFLOP)\n", m_floor,
+          fl.n, s->reference, fl.flop / 1e9);
   if (torch_ok)
-    printf("  PyTorch %-8s %8.1f updates/s  (OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%d, torch "
-           "threads %d)\n",
-           s->name, m_torch, o.torch_coretype, o.torch_blas_threads, o.torch_threads);
-  printf("  o2o / floor  %.2f   (median of per-round ratios; target >= 1.0)\n", m_rf);
+    fprintf(txt,
+            "  PyTorch %-8s %8.1f updates/s  (OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%d, torch "
+            "threads %d)\n",
+            s->name, m_torch, o.torch_coretype, o.torch_blas_threads, o.torch_threads);
+  fprintf(txt, "  o2o / floor  %.2f   (median of per-round ratios; target >= 1.0)\n", m_rf);
   if (torch_ok)
-    printf("  o2o / torch  %.2f   (target >= 1.3 at 1 thread, >= 2 at 2 threads)\n", m_rt);
+    fprintf(txt, "  o2o / torch  %.2f   (target >= 1.3 at 1 thread, >= 2 at 2 threads)\n", m_rt);
   if (o.json) {
-    FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
-    if (!f) {
-      fprintf(stderr, "o2o bench %s: cannot write %s: %s\n", s->name, o.json, strerror(errno));
-    } else {
+    FILE *f = stdout;
+    {
       fprintf(f,
               "{\"bench\": \"%s\", \"version\": \"%s\", \"openblas_core\": \"%s\", \"threads\": "
               "%d, \"obs\": %d, \"act\": %d, \"batch_rows\": %d, \"rounds\": %d, \"updates\": "
@@ -257,7 +245,6 @@ int o2o_bench_learner_main(int argc, char **argv, const o2o_bench_spec *s) {
         fprintf(f, "%s{\"o2o\": %.2f, \"floor\": %.2f, \"torch\": %.2f}", r ? ", " : "", ups_o2o[r],
                 ups_floor[r], torch_ok ? ups_torch[r] : 0.0);
       fprintf(f, "]}\n");
-      if (f != stdout) fclose(f);
     }
   }
   free(block);

@@ -137,39 +137,17 @@ int o2o_bench_dataset(int argc, char **argv) {
   int rounds = 5, json = 0, keep = 0;
   o2o_dataset_write_opts wo = {.gzip_level = 1};
   const char *path = "/tmp/o2o-bench-dataset.hdf5";
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (!strcmp(argv[i], "--version")) {
-      printf("o2o %s\n", O2O_VERSION);
-      return 0;
-    } else if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
-      int64_t v_;
-      if (o2o_cli_int("bench dataset", argv[i], argv[i + 1], 1, 1000000000, &v_)) return 2;
-      rows = v_;
-      i++;
-    } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
-      int64_t v_;
-      if (o2o_cli_int("bench dataset", argv[i], argv[i + 1], 1, 1000, &v_)) return 2;
-      rounds = (int)v_;
-      i++;
-    } else if (!strcmp(argv[i], "--gzip") && i + 1 < argc) {
-      int64_t v_;
-      if (o2o_cli_int("bench dataset", argv[i], argv[i + 1], 0, 9, &v_)) return 2;
-      wo.gzip_level = (int)v_;
-      i++;
-    } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-      path = argv[++i];
-      keep = 1;
-    } else if (!strcmp(argv[i], "--json")) {
-      json = 1;
-    } else {
-      fprintf(stderr, "o2o bench dataset: unknown or incomplete option '%s'\n", argv[i]);
-      usage(stderr);
-      return 2;
-    }
-  }
+  o2o_flags *f = o2o_flags_create("o2o bench dataset");
+  o2o_flags_i64(f, "rows", &rows, 1, 1000000000, "N", "transitions");
+  o2o_flags_int(f, "rounds", &rounds, 1, 1000, "R", "read rounds");
+  o2o_flags_int(f, "gzip", &wo.gzip_level, 0, 9, "L", "compression level");
+  o2o_flags_str(f, "out", &path, "FILE", "file to write (kept)");
+  o2o_flags_bool(f, "json", &json, "one JSON object on stdout");
+  o2o_flags_std(f, usage, "o2o " O2O_VERSION);
+  int prc = o2o_flags_parse(f, argc, argv);
+  keep = o2o_flags_given(f, "out") > 0;
+  o2o_flags_destroy(f);
+  if (prc) return prc < 0 ? 2 : 0;
   if (rows < 1 || rounds < 1) {
     fprintf(stderr, "o2o bench dataset: --rows and --rounds must be >= 1\n");
     return 2;

@@ -25,7 +25,8 @@ typedef struct {
   int batch, hidden, obs, act, critics, layernorm;
   int redq, critic_steps, target_subset; /* --redq: WSRL's REDQ-SAC update */
   int updates, rounds, threads, torch, torch_blas_threads, torch_threads;
-  const char *torch_script, *python, *json, *torch_coretype;
+  int json; /* results as JSON on stdout (the text goes to stderr) */
+  const char *torch_script, *python, *torch_coretype;
 } bench_opts;
 
 /* CORL sac_n.py order (torch_sac.py): alpha step (actor forward), actor step (actor and N
@@ -213,16 +214,9 @@ static void usage(FILE *f) {
           "  --torch-blas-threads T  OPENBLAS_NUM_THREADS of torch (default 2: its best)\n"
           "  --torch-threads T  torch.set_num_threads (default 1)\n"
           "  --torch-coretype K OPENBLAS_CORETYPE of torch (default: o2o's kernel)\n"
-          "  --json FILE        write the results as JSON ('-' = stdout)\n"
+          "  --json             the results as JSON on stdout (the text on stderr)\n"
           "  --version, --help\n",
           TORCH_SCRIPT_DEFAULT);
-}
-
-static int parse_int(const char *flag, const char *v, int lo, int *out) {
-  int64_t x;
-  if (o2o_cli_int("bench sac", flag, v, lo, 1000000, &x)) return -1;
-  *out = (int)x;
-  return 0;
 }
 
 static int parse_args(int argc, char **argv, bench_opts *o) {
@@ -238,70 +232,51 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
                     .torch_threads = 1,
                     .torch_script = TORCH_SCRIPT_DEFAULT,
                     .python = "/usr/bin/python3"};
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--redq")) { /* WSRL's REDQ-SAC; later flags still override */
-      o->redq = 1;
-      o->critics = 10;
-      o->layernorm = 1;
-      o->batch = 1024;
-      o->critic_steps = 4;
-      o->target_subset = 2;
-    }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    int rc = 0;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return 1;
-    } else if (!strcmp(a, "--version")) {
-      printf("o2o %s\n", O2O_VERSION);
-      return 1;
-    } else if (!strcmp(a, "--torch")) {
-      o->torch = 1;
-      continue;
-    } else if (!strcmp(a, "--layernorm")) {
-      o->layernorm = 1;
-      continue;
-    } else if (!strcmp(a, "--redq")) {
-      continue; /* presets applied before the loop */
-    } else if (!strcmp(a, "--updates")) {
-      rc = parse_int(a, v, 1, &o->updates);
-    } else if (!strcmp(a, "--rounds")) {
-      rc = parse_int(a, v, 1, &o->rounds);
-      if (!rc && o->rounds > MAX_ROUNDS) o->rounds = MAX_ROUNDS;
-    } else if (!strcmp(a, "--threads")) {
-      rc = parse_int(a, v, 1, &o->threads);
-    } else if (!strcmp(a, "--batch")) {
-      rc = parse_int(a, v, 1, &o->batch);
-    } else if (!strcmp(a, "--hidden")) {
-      rc = parse_int(a, v, 1, &o->hidden);
-    } else if (!strcmp(a, "--obs")) {
-      rc = parse_int(a, v, 1, &o->obs);
-    } else if (!strcmp(a, "--act")) {
-      rc = parse_int(a, v, 1, &o->act);
-    } else if (!strcmp(a, "--critics")) {
-      rc = parse_int(a, v, 1, &o->critics);
-    } else if (!strcmp(a, "--torch-blas-threads")) {
-      rc = parse_int(a, v, 1, &o->torch_blas_threads);
-    } else if (!strcmp(a, "--torch-threads")) {
-      rc = parse_int(a, v, 1, &o->torch_threads);
-    } else if (!strcmp(a, "--torch-script") || !strcmp(a, "--python") || !strcmp(a, "--json") ||
-               !strcmp(a, "--torch-coretype")) {
-      if (!v) {
-        fprintf(stderr, "o2o bench sac: %s needs a value\n", a);
-        return -1;
-      }
-      const char **dst = !strcmp(a, "--json")           ? &o->json
-                         : !strcmp(a, "--python")       ? &o->python
-                         : !strcmp(a, "--torch-script") ? &o->torch_script
-                                                        : &o->torch_coretype;
-      *dst = v;
-    } else {
-      fprintf(stderr, "o2o bench sac: unknown option '%s' (see --help)\n", a);
-      return -1;
-    }
-    if (rc) return -1;
-    i++;
+  int help = 0, version = 0, redq = 0;
+  o2o_flags *f = o2o_flags_create("o2o bench sac");
+  o2o_flags_bool(f, "redq", &redq, "WSRL's REDQ-SAC presets");
+  o2o_flags_int(f, "updates", &o->updates, 1, 1000000, "N", "updates per round");
+  o2o_flags_int(f, "rounds", &o->rounds, 1, MAX_ROUNDS, "R", "rounds");
+  o2o_flags_int(f, "threads", &o->threads, 1, 1000000, "T", "OpenBLAS threads");
+  o2o_flags_int(f, "batch", &o->batch, 1, 1000000, "B", "batch size");
+  o2o_flags_int(f, "hidden", &o->hidden, 1, 1000000, "H", "hidden units");
+  o2o_flags_int(f, "obs", &o->obs, 1, 1000000, "D", "obs dim");
+  o2o_flags_int(f, "act", &o->act, 1, 1000000, "D", "act dim");
+  o2o_flags_int(f, "critics", &o->critics, 1, 1000000, "N", "ensemble size");
+  o2o_flags_bool(f, "layernorm", &o->layernorm, "LayerNorm in critics");
+  o2o_flags_bool(f, "torch", &o->torch, "also run PyTorch");
+  o2o_flags_str(f, "torch-script", &o->torch_script, "P", "PyTorch reference");
+  o2o_flags_str(f, "python", &o->python, "P", "python");
+  o2o_flags_int(f, "torch-blas-threads", &o->torch_blas_threads, 1, 1000000, "T", "torch BLAS");
+  o2o_flags_int(f, "torch-threads", &o->torch_threads, 1, 1000000, "T", "torch threads");
+  o2o_flags_str(f, "torch-coretype", &o->torch_coretype, "K", "torch OPENBLAS_CORETYPE");
+  o2o_flags_bool(f, "json", &o->json, "results as JSON on stdout");
+  o2o_flags_bool(f, "help", &help, "this text");
+  o2o_flags_bool(f, "version", &version, "print the version");
+  /* --redq sets presets that the other flags then override, wherever it stands */
+  if (o2o_flags_parse(f, argc, argv)) {
+    o2o_flags_destroy(f);
+    return -1;
+  }
+  if (redq) {
+    bench_opts given = *o;
+    o->redq = 1;
+    o->critics = 10;
+    o->layernorm = 1;
+    o->batch = 1024;
+    o->critic_steps = 4;
+    o->target_subset = 2;
+    if (o2o_flags_given(f, "critics")) o->critics = given.critics;
+    if (o2o_flags_given(f, "batch")) o->batch = given.batch;
+  }
+  o2o_flags_destroy(f);
+  if (help) {
+    usage(stdout);
+    return 1;
+  }
+  if (version) {
+    printf("o2o %s\n", O2O_VERSION);
+    return 1;
   }
   return 0;
 }
@@ -398,34 +373,37 @@ int o2o_bench_sac(int argc, char **argv) {
          m_rt = torch_ok ? o2o_bench_median(r_torch, R) : 0;
   double f_o2o = o2o_flop(&o), f_floor = fl.flop;
 
-  printf("o2o bench sac%s: batch %d, hidden 2x%d, obs %d, act %d, %d critics%s\n",
-         o.redq ? " --redq" : "", o.batch, o.hidden, o.obs, o.act, o.critics,
-         o.layernorm ? " (LayerNorm)" : "");
+  FILE *txt = o.json ? stderr : stdout;
+  fprintf(txt, "o2o bench sac%s: batch %d, hidden 2x%d, obs %d, act %d, %d critics%s\n",
+          o.redq ? " --redq" : "", o.batch, o.hidden, o.obs, o.act, o.critics,
+          o.layernorm ? " (LayerNorm)" : "");
   if (o.redq)
-    printf("  REDQ: %d critic steps of %d rows (target min over %d of %d critics), then one actor "
-           "and temperature step on %d\n",
-           o.critic_steps, o.batch / o.critic_steps, o.target_subset, o.critics, o.batch);
-  printf(
+    fprintf(txt,
+            "  REDQ: %d critic steps of %d rows (target min over %d of %d critics), then one actor "
+            "and temperature step on %d\n",
+            o.critic_steps, o.batch / o.critic_steps, o.target_subset, o.critics, o.batch);
+  fprintf(
+      txt,
       "  o2o SAC update   %8.1f updates/s  (median of %d rounds of %d)  kernel %s, %d thread(s), "
       "%.4f GFLOP/update matmul\n",
       m_o2o, R, o.updates, core, o.threads, f_o2o / 1e9);
-  printf("  matmul floor     %8.1f updates/s  (%d sgemm calls of a %s update, %.4f GFLOP)  "
-         "kernel %s, "
-         "%d thread(s)\n",
-         m_floor, fl.n, o.redq ? "WSRL REDQ" : "CORL-style", f_floor / 1e9, core, o.threads);
+  fprintf(txt,
+          "  matmul floor     %8.1f updates/s  (%d sgemm calls of a %s update, %.4f GFLOP)  "
+          "kernel %s, "
+          "%d thread(s)\n",
+          m_floor, fl.n, o.redq ? "WSRL REDQ" : "CORL-style", f_floor / 1e9, core, o.threads);
   if (torch_ok)
-    printf(
+    fprintf(
+        txt,
         "  PyTorch CORL SAC %8.1f updates/s  (OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%d, torch "
         "threads %d)\n",
         m_torch, o.torch_coretype, o.torch_blas_threads, o.torch_threads);
-  printf("  o2o / floor  %.2f   (median of per-round ratios; target >= 0.80)\n", m_rf);
-  if (torch_ok) printf("  o2o / torch  %.2f   (target >= 1.5)\n", m_rt);
+  fprintf(txt, "  o2o / floor  %.2f   (median of per-round ratios; target >= 0.80)\n", m_rf);
+  if (torch_ok) fprintf(txt, "  o2o / torch  %.2f   (target >= 1.5)\n", m_rt);
 
   if (o.json) {
-    FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
-    if (!f) {
-      fprintf(stderr, "o2o bench sac: cannot write %s: %s\n", o.json, strerror(errno));
-    } else {
+    FILE *f = stdout;
+    {
       fprintf(f,
               "{\"bench\": \"%s\", \"version\": \"%s\", \"openblas_core\": \"%s\", "
               "\"threads\": %d, \"batch\": %d, \"hidden\": %d, \"obs\": %d, \"act\": %d, "
@@ -446,7 +424,6 @@ int o2o_bench_sac(int argc, char **argv) {
         fprintf(f, "%s{\"o2o\": %.2f, \"floor\": %.2f, \"torch\": %.2f}", r ? ", " : "", ups_o2o[r],
                 ups_floor[r], torch_ok ? ups_torch[r] : 0.0);
       fprintf(f, "]}\n");
-      if (f != stdout) fclose(f);
     }
   }
   free(block_ratio);
