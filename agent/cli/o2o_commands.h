@@ -12,6 +12,7 @@ int o2o_cmd_dataset(int argc, char **argv);       /* cmd_dataset.c dataset info 
 int o2o_cmd_gap(int argc, char **argv);           /* cmd_gap.c     measured dynamics gap */
 int o2o_cmd_report(int argc, char **argv);        /* cmd_report.c  report of a run folder */
 int o2o_cmd_render(int argc, char **argv);        /* cmd_render.c  rollout frames/video */
+int o2o_cmd_scenarios(int argc, char **argv);     /* cmd_scenarios.c the scenario list */
 int o2o_cmd_bench(int argc, char **argv);         /* cmd_bench.c   benchmarks (dispatch) */
 int o2o_bench_sac(int argc, char **argv);         /* cmd_bench_sac.c     SAC updates/s vs floor */
 int o2o_bench_dataset(int argc, char **argv);     /* cmd_bench_dataset.c HDF5 read/write speed */

@@ -4,6 +4,7 @@
 
 #include "nn/blas_setup.h"
 #include "cli/o2o_commands.h"
+#include "o2o_flags.h"
 #include "o2o_version.h"
 
 typedef struct {
@@ -24,6 +25,7 @@ static const o2o_command commands[] = {
     {"gap", o2o_cmd_gap, "measure a simulator variant's dynamics gap against a real dataset"},
     {"render", o2o_cmd_render, "record rollouts of a policy as .mp4 or PNG frames"},
     {"bench", o2o_cmd_bench, "benchmarks (SAC updates/s, dataset I/O) with ratios"},
+    {"scenarios", o2o_cmd_scenarios, "list the scenarios: task, description, the sim gap"},
 };
 static const int num_commands = (int)(sizeof(commands) / sizeof(commands[0]));
 
@@ -50,7 +52,14 @@ int main(int argc, char **argv) {
   }
   for (int i = 0; i < num_commands; i++)
     if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-  fprintf(stderr, "o2o: unknown command '%s'\n\n", argv[1]);
+  const char *names[sizeof commands / sizeof commands[0]];
+  for (int i = 0; i < num_commands; i++)
+    names[i] = commands[i].name;
+  const char *near = o2o_flags_suggest(argv[1], names, num_commands);
+  if (near)
+    fprintf(stderr, "o2o: unknown command '%s' (did you mean %s?)\n\n", argv[1], near);
+  else
+    fprintf(stderr, "o2o: unknown command '%s'\n\n", argv[1]);
   usage(stderr);
   return 2;
 }
