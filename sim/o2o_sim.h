@@ -149,10 +149,11 @@ int o2o_vecenv_get_state(const o2o_vecenv *env, int i, double *state);
 int o2o_vecenv_set_state(o2o_vecenv *env, int i, const double *state, char *err, size_t errlen);
 
 /* Run `episodes` episodes of uniform random actions in one env of the scenario variant
- * (seeded with seed) and print one line per episode (return, length) and the mean to out.
- * 0 ok, <0 with err set. */
+ * (seeded with seed) and print one line per episode (return, length) and the mean to out,
+ * or with json one object {"scenario", "variant", "seed", "episodes": [{"return", "length",
+ * "terminated"}], "mean_return"}. 0 ok, <0 with err set. */
 int o2o_sim_random_rollout(const o2o_scenario *sc, o2o_variant variant, int episodes, uint64_t seed,
-                           FILE *out, char *err, size_t errlen);
+                           int json, FILE *out, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -1,12 +1,12 @@
 /* o2o-sim: serves N envs of one scenario variant over the bridge protocol
  * (bridge/PROTOCOL.md), or runs a few random episodes (--random-episodes). */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "o2o_flags.h"
 #include "o2o_sim.h"
 #include "o2o_version.h"
 #include "o2o_wire.h"
@@ -42,6 +42,7 @@ static void usage(FILE *f) {
           "                         xvfb-run)\n"
           "  --random-episodes K    run K episodes of random actions in one env, print the\n"
           "                         returns and exit (no server)\n"
+          "  --json                 with --random-episodes: one JSON object on stdout\n"
           "  --quiet                no messages on stderr except errors\n"
           "\n"
           "Security (ipc and loopback tcp need none of this):\n"
@@ -58,129 +59,45 @@ static void usage(FILE *f) {
           "\n"
           "  --help                 this text\n"
           "  --version              print the version\n"
+          "  Flags may be abbreviated to a unique prefix; --flag=value works too.\n"
           "\n"
           "The server prints \"o2o-sim: serving SCENARIO/VARIANT x N envs on ENDPOINT\" on\n"
           "stderr when ready, and exits on SIGINT, SIGTERM, a client's CLOSE request, or when\n"
           "the viewer window is closed.\n");
 }
 
-static int parse_int(const char *flag, const char *s, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || *end || end == s || v < lo || v > hi) {
-    fprintf(stderr, "o2o-sim: %s '%s': expected a whole number in [%ld, %ld]\n", flag, s, lo, hi);
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
 int main(int argc, char **argv) {
-  enum {
-    O_SCEN = 1,
-    O_VAR,
-    O_ENVS,
-    O_EP,
-    O_SEED,
-    O_RENDER,
-    O_RANDOM,
-    O_QUIET,
-    O_REMOTE,
-    O_SKEY,
-    O_CKEYS,
-    O_INSECURE,
-    O_GEN,
-    O_KEYNAME,
-    O_HELP,
-    O_VERSION
-  };
-  static const struct option opts[] = {{"scenario", required_argument, 0, O_SCEN},
-                                       {"variant", required_argument, 0, O_VAR},
-                                       {"envs", required_argument, 0, O_ENVS},
-                                       {"endpoint", required_argument, 0, O_EP},
-                                       {"seed", required_argument, 0, O_SEED},
-                                       {"render", no_argument, 0, O_RENDER},
-                                       {"random-episodes", required_argument, 0, O_RANDOM},
-                                       {"quiet", no_argument, 0, O_QUIET},
-                                       {"allow-remote", no_argument, 0, O_REMOTE},
-                                       {"curve-server-key", required_argument, 0, O_SKEY},
-                                       {"curve-client-keys", required_argument, 0, O_CKEYS},
-                                       {"insecure", no_argument, 0, O_INSECURE},
-                                       {"gen-keys", required_argument, 0, O_GEN},
-                                       {"key-name", required_argument, 0, O_KEYNAME},
-                                       {"help", no_argument, 0, O_HELP},
-                                       {"version", no_argument, 0, O_VERSION},
-                                       {0, 0, 0, 0}};
   const char *scenario = NULL, *variant_name = "real", *gen_dir = NULL, *key_name = "server";
-  long envs = 1, episodes = 0;
-  unsigned long long seed = 0;
+  int envs = 1, episodes = 0, json = 0;
+  uint64_t seed = 0;
   o2o_server_config cfg = {0};
-  int c;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (c) {
-    case O_SCEN:
-      scenario = optarg;
-      break;
-    case O_VAR:
-      variant_name = optarg;
-      break;
-    case O_ENVS:
-      if (parse_int("--envs", optarg, 1, O2O_WIRE_MAX_ENVS, &envs)) return 2;
-      break;
-    case O_EP:
-      cfg.endpoint = optarg;
-      break;
-    case O_SEED: {
-      char *end;
-      errno = 0;
-      seed = strtoull(optarg, &end, 10);
-      if (errno || *end || end == optarg || optarg[0] == '-') {
-        fprintf(stderr, "o2o-sim: --seed '%s': expected a non-negative whole number\n", optarg);
-        return 2;
-      }
-      break;
-    }
-    case O_RENDER:
-      cfg.render = 1;
-      break;
-    case O_RANDOM:
-      if (parse_int("--random-episodes", optarg, 1, 1000000, &episodes)) return 2;
-      break;
-    case O_QUIET:
-      cfg.quiet = 1;
-      break;
-    case O_REMOTE:
-      cfg.allow_remote = 1;
-      break;
-    case O_SKEY:
-      cfg.curve_server_key = optarg;
-      break;
-    case O_CKEYS:
-      cfg.curve_client_keys = optarg;
-      break;
-    case O_INSECURE:
-      cfg.insecure = 1;
-      break;
-    case O_GEN:
-      gen_dir = optarg;
-      break;
-    case O_KEYNAME:
-      key_name = optarg;
-      break;
-    case O_HELP:
-      usage(stdout);
-      return 0;
-    case O_VERSION:
-      printf("o2o-sim %s (bridge protocol %d)\n", O2O_VERSION, O2O_WIRE_VERSION);
-      return 0;
-    default:
-      fprintf(stderr, "o2o-sim: see --help\n");
-      return 2;
-    }
-  }
-  if (optind < argc) {
-    fprintf(stderr, "o2o-sim: unexpected argument '%s' (see --help)\n", argv[optind]);
+  o2o_flags *f = o2o_flags_create("o2o-sim");
+  o2o_flags_str(f, "scenario", &scenario, "NAME", "scenario name or .ini path");
+  o2o_flag *vf = o2o_flags_str(f, "variant", &variant_name, "V", "real|sim");
+  if (vf) vf->choices = "real|sim";
+  o2o_flags_int(f, "envs", &envs, 1, O2O_WIRE_MAX_ENVS, "N", "number of envs");
+  o2o_flags_str(f, "endpoint", &cfg.endpoint, "EP", "ipc:// or tcp:// endpoint");
+  o2o_flags_u64(f, "seed", &seed, 0, INT64_MAX, "S", "seed of the start-up reset");
+  o2o_flags_bool(f, "render", &cfg.render, "live viewer on env 0");
+  o2o_flags_int(f, "random-episodes", &episodes, 1, 1000000, "K", "random episodes, then exit");
+  o2o_flags_bool(f, "json", &json, "--random-episodes: one JSON object on stdout");
+  o2o_flags_bool(f, "quiet", &cfg.quiet, "errors only on stderr");
+  o2o_flags_bool(f, "allow-remote", &cfg.allow_remote, "permit a non-loopback tcp address");
+  o2o_flags_str(f, "curve-server-key", &cfg.curve_server_key, "F", "server key pair file");
+  o2o_flags_str(f, "curve-client-keys", &cfg.curve_client_keys, "P", "allowed client keys");
+  o2o_flags_bool(f, "insecure", &cfg.insecure, "plain text with --allow-remote");
+  o2o_flags_str(f, "gen-keys", &gen_dir, "DIR", "write a CURVE key pair");
+  o2o_flags_str(f, "key-name", &key_name, "NAME", "file name for --gen-keys");
+  char version[96];
+  snprintf(version, sizeof version, "o2o-sim %s (bridge protocol %d)", O2O_VERSION,
+           O2O_WIRE_VERSION);
+  o2o_flags_std(f, usage, version);
+  int prc = o2o_flags_parse(f, argc, argv);
+  o2o_flags_destroy(f);
+  if (prc) return prc < 0 ? 2 : 0;
+  if (json && !episodes) {
+    fprintf(stderr, "o2o-sim: --json goes with --random-episodes (the server speaks the bridge "
+                    "protocol)\n");
     return 2;
   }
   char err[O2O_SIM_ERRLEN];
@@ -207,7 +124,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (episodes > 0) {
-    if (o2o_sim_random_rollout(&sc, variant, (int)episodes, seed, stdout, err, sizeof err)) {
+    if (o2o_sim_random_rollout(&sc, variant, episodes, seed, json, stdout, err, sizeof err)) {
       fprintf(stderr, "o2o-sim: %s\n", err);
       return 1;
     }
@@ -227,7 +144,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "o2o-sim: out of memory\n");
     goto done_env;
   }
-  for (long i = 0; i < envs; i++)
+  for (int i = 0; i < envs; i++)
     seeds[i] = seed + (uint64_t)i;
   if (o2o_vecenv_reset(env, seeds, obs, err, sizeof err) != 0) {
     fprintf(stderr, "o2o-sim: %s\n", err);
@@ -248,7 +165,7 @@ int main(int argc, char **argv) {
     goto done_env;
   }
   if (!cfg.quiet)
-    fprintf(stderr, "o2o-sim: serving %s/%s x %ld envs on %s%s\n", sc.name,
+    fprintf(stderr, "o2o-sim: serving %s/%s x %d envs on %s%s\n", sc.name,
             o2o_variant_name(variant), envs, o2o_server_endpoint(srv),
             cfg.curve_server_key ? " (CURVE)" : (cfg.insecure ? " (INSECURE, no CURVE)" : ""));
   int run = o2o_server_run(srv, &stop_flag, err, sizeof err);

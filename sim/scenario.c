@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+
+#include "o2o_flags.h"
 #include "o2o_version.h"
 #include "sim_internal.h"
 
@@ -276,6 +279,33 @@ static int is_file(const char *p) {
   return access(p, R_OK) == 0;
 }
 
+/* The scenario name nearest to name among the .ini files of dirs (colon-separated, may be
+ * NULL) and the source tree's scenarios/, for "did you mean". "" when none is close. */
+static void nearest_name(const char *name, const char *dirs_env, char *out, size_t cap) {
+  enum { MAX_NAMES = 256 };
+  char names[MAX_NAMES][64];
+  const char *ptrs[MAX_NAMES];
+  int n = 0;
+  char dirs[2048];
+  snprintf(dirs, sizeof dirs, "%s%s%s", dirs_env ? dirs_env : "", dirs_env ? ":" : "",
+           O2O_SCENARIO_DIR);
+  char *save = NULL;
+  for (char *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+    DIR *d = opendir(dir);
+    if (!d) continue;
+    for (struct dirent *e; (e = readdir(d)) && n < MAX_NAMES;) {
+      size_t len = strlen(e->d_name);
+      if (len < 5 || len - 4 >= sizeof names[0] || strcmp(e->d_name + len - 4, ".ini")) continue;
+      snprintf(names[n], sizeof names[0], "%.*s", (int)(len - 4), e->d_name);
+      ptrs[n] = names[n];
+      n++;
+    }
+    closedir(d);
+  }
+  const char *best = o2o_flags_suggest(name, ptrs, n);
+  snprintf(out, cap, "%s", best ? best : "");
+}
+
 static int resolve_path(const char *name_or_path, char *out, size_t outlen, char *err,
                         size_t errlen) {
   if (strchr(name_or_path, '/') || strstr(name_or_path, ".ini")) {
@@ -307,10 +337,15 @@ static int resolve_path(const char *name_or_path, char *out, size_t outlen, char
   }
   snprintf(out, outlen, "%s/%s.ini", O2O_SCENARIO_DIR, name_or_path);
   if (is_file(out)) return O2O_SIM_OK;
-  if (err)
-    snprintf(err, errlen,
-             "scenario '%s' not found in %s%s (a name means NAME.ini in one of those folders)",
-             name_or_path, searched, O2O_SCENARIO_DIR);
+  if (err) {
+    char near[128] = "";
+    nearest_name(name_or_path, env, near, sizeof near);
+    snprintf(
+        err, errlen,
+        "scenario '%s' not found in %s%s (a name means NAME.ini in one of those folders%s%s%s)",
+        name_or_path, searched, O2O_SCENARIO_DIR, near[0] ? "; did you mean " : "", near,
+        near[0] ? "?" : "");
+  }
   return O2O_SIM_EIO;
 }
 

@@ -195,7 +195,7 @@ Test(sim_scenario, random_rollout_prints_episodes_and_mean) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
-  cr_assert_eq(o2o_sim_random_rollout(&sc, O2O_VARIANT_REAL, 3, 7, f, err, sizeof err), 0, "%s",
+  cr_assert_eq(o2o_sim_random_rollout(&sc, O2O_VARIANT_REAL, 3, 7, 0, f, err, sizeof err), 0, "%s",
                err);
   fclose(f);
   cr_assert(strstr(buf, "episode 3: return"), "%s", buf);
