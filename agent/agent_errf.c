@@ -1,6 +1,8 @@
-/* agent_errf.c: the error writer declared in o2o_agent.h. */
+/* agent_errf.c: the error writer and the number text declared in o2o_agent.h. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "o2o_agent.h"
 
@@ -10,4 +12,27 @@ void o2o_agent_errf(char *err, size_t errlen, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(err, errlen, fmt, ap);
   va_end(ap);
+}
+
+void o2o_agent_num_text(double v, char *buf, size_t n) {
+  if (!buf || n == 0) return;
+  if (!isfinite(v)) {
+    snprintf(buf, n, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+    return;
+  }
+  if (v == floor(v) && fabs(v) < 1e15) {
+    snprintf(buf, n, "%.0f", v == 0 ? 0.0 : v); /* no "-0" */
+    return;
+  }
+  const float fv = (float)v;
+  if ((double)fv == v) {
+    for (int prec = 1; prec <= 9; prec++) {
+      snprintf(buf, n, "%.*g", prec, v);
+      if (strtof(buf, NULL) == fv) return;
+    }
+  }
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, n, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) return;
+  }
 }

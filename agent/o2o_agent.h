@@ -44,6 +44,12 @@ static inline uint64_t o2o_seed_stream(uint64_t seed, uint64_t stream) {
 void o2o_agent_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The shortest text that reads back as v (agent_errf.c): integers as integers, a value that is
+ * exactly a float32 as the shortest text of that float (0.99f -> "0.99", not 0.99000001),
+ * other doubles with up to 17 digits. For config.json, --json output and checkpoint metadata.
+ * Non-finite values give "nan"/"inf" (JSON writers print null instead). */
+void o2o_agent_num_text(double v, char *buf, size_t n);
+
 /* A named float32 tensor owned elsewhere: how a learner exposes its parameters and
  * optimizer state to checkpoints ("actor.l0.weight", "critic.adam_m", ...). */
 typedef struct o2o_tensor_ref {

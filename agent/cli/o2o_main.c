@@ -4,6 +4,7 @@
 
 #include "nn/blas_setup.h"
 #include "cli/o2o_commands.h"
+#include "io/json_out.h"
 #include "o2o_flags.h"
 #include "o2o_version.h"
 
@@ -38,6 +39,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
   o2o_blas_setup(argc, argv); /* first: may re-execute with a fast OpenBLAS kernel */
+  o2o_json_set_invocation(argc, argv);
   if (argc < 2) {
     usage(stderr);
     return 2;

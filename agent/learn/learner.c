@@ -364,12 +364,10 @@ int o2o_learner_tensors_loaded(o2o_learner *l, char *err, size_t errlen) {
 }
 
 /* ---- checkpoints ---------------------------------------------------------------------------- */
-/* Shortest text that reads back as the same float (0.99, not 0.99000001). */
-static void float_text(float v, char *buf, size_t n) {
-  for (int prec = 1; prec <= 9; prec++) {
-    snprintf(buf, n, "%.*g", prec, (double)v);
-    if (strtof(buf, NULL) == v) return;
-  }
+double o2o_learner_field_resolved(const o2o_learner *l, const o2o_learner_field *f) {
+  double v = o2o_learner_field_get(f, l->cfg);
+  if (!strcmp(f->name, "target_entropy") && v == 0) return -(double)l->act_dim;
+  return v;
 }
 
 int o2o_learner_meta(const o2o_learner *l, o2o_ckpt_meta *meta, char *err, size_t errlen) {
@@ -384,7 +382,7 @@ int o2o_learner_meta(const o2o_learner *l, o2o_ckpt_meta *meta, char *err, size_
     if (f->type == O2O_FIELD_INT)
       snprintf(val, sizeof val, "%d", *(const int *)((const char *)l->cfg + f->offset));
     else
-      float_text(*(const float *)((const char *)l->cfg + f->offset), val, sizeof val);
+      o2o_agent_num_text(*(const float *)((const char *)l->cfg + f->offset), val, sizeof val);
     bad |= o2o_ckpt_meta_set(meta, key, val);
   }
   if (bad) {
