@@ -121,7 +121,7 @@ int o2o_cmd_eval(int argc, char **argv) {
   }
   for (int i = 0; i < episodes; i++)
     var += (ret[i] - mean) * (ret[i] - mean) / (double)episodes;
-  double score;
+  double score = NAN;
   int has_score = o2o_train_d4rl_score(sp->task, mean, &score);
   if (json) {
     printf("{\"checkpoint\": ");
@@ -134,11 +134,17 @@ int o2o_cmd_eval(int argc, char **argv) {
     o2o_json_str(stdout, sp->variant);
     printf(", \"episodes\": %lld, \"seed\": %lld, \"returns\": [", (long long)episodes,
            (long long)seed);
-    for (int i = 0; i < episodes; i++)
-      printf(i ? ", %.4f" : "%.4f", ret[i]);
-    printf("], \"mean\": %.4f, \"std\": %.4f, \"min\": %.4f, \"max\": %.4f", mean, sqrt(var), mn,
-           mx);
-    if (has_score) printf(", \"d4rl_score\": %.3f", score);
+    for (int i = 0; i < episodes; i++) {
+      if (i) printf(", ");
+      o2o_json_num(stdout, ret[i]);
+    }
+    const char *keys[] = {"mean", "std", "min", "max", "d4rl_score"};
+    const double vals[] = {mean, sqrt(var), mn, mx, score};
+    printf("]");
+    for (int k = 0; k < 4 + has_score; k++) {
+      printf(", \"%s\": ", keys[k]);
+      o2o_json_num(stdout, vals[k]);
+    }
     printf("}\n");
   } else {
     printf("%s (%s), %lld deterministic episodes, seeds %lld..%lld\n", sp->scenario, sp->variant,

@@ -339,15 +339,20 @@ int o2o_cmd_train_online(int argc, char **argv) {
     o2o_json_str(stdout, out);
     printf(", \"algorithm\": ");
     o2o_json_str(stdout, cfg.algorithm);
-    printf(", \"env_steps\": %lld, \"updates\": %lld, \"wall_s\": %.3f, "
-           "\"final_eval_mean\": %.4f, \"final_eval_std\": %.4f, \"best_eval_mean\": %.4f, "
-           "\"best_eval_step\": %lld, \"train_episodes\": %d, \"transitions\": %lld, "
+    printf(", \"env_steps\": %lld, \"updates\": %lld", (long long)res.env_steps,
+           (long long)res.updates);
+    const char *keys[] = {"wall_s", "final_eval_mean", "final_eval_std", "best_eval_mean"};
+    const double vals[] = {res.wall_s, res.last_eval_mean, res.last_eval_std, res.best_eval_mean};
+    for (int k = 0; k < 4; k++) {
+      printf(", \"%s\": ", keys[k]);
+      o2o_json_num(stdout, vals[k]);
+    }
+    printf(", \"best_eval_step\": %lld, \"train_episodes\": %d, \"transitions\": %lld, "
            "\"lost_steps\": %lld, \"init_eval_mean\": ",
-           (long long)res.env_steps, (long long)res.updates, res.wall_s, res.last_eval_mean,
-           res.last_eval_std, res.best_eval_mean, (long long)res.best_eval_step, res.episodes,
-           (long long)res.transitions, (long long)res.lost);
+           (long long)res.best_eval_step, res.episodes, (long long)res.transitions,
+           (long long)res.lost);
     if (res.warm_started)
-      printf("%.4f", res.init_eval_mean);
+      o2o_json_num(stdout, res.init_eval_mean);
     else
       printf("null");
     printf(", \"checkpoint\": ");

@@ -134,6 +134,10 @@ const float *o2o_learner_obs_std(const o2o_learner *l);
 /* The algorithm's own object (what algo->create returned), for algorithm-specific calls such
  * as o2o_h2o_log_ratio; check o2o_learner_algo_of first. */
 void *o2o_learner_impl(o2o_learner *l);
+/* The value a field of a live learner's config stands for: a field whose 0 means a default
+ * derived from the dimensions gives that default (target_entropy 0 = -act_dim), any other
+ * its value. For config.json, which records what the run used. */
+double o2o_learner_field_resolved(const o2o_learner *l, const o2o_learner_field *f);
 /* Change one config field of a live learner (range-checked, then config_changed). */
 int o2o_learner_config_set(o2o_learner *l, const char *field, double value, char *err,
                            size_t errlen);

@@ -137,7 +137,9 @@ static int write_config(run *r, char *err, size_t errlen) {
     return -1;
   }
   const o2o_offline_config *c = r->cfg;
-  fprintf(f, "{\n  \"command\": \"train-offline\",\n  \"o2o_version\": ");
+  fprintf(f, "{\n  \"command\": \"train-offline\",\n");
+  o2o_json_invocation(f, "  ");
+  fprintf(f, "  \"o2o_version\": ");
   o2o_json_str(f, O2O_VERSION);
   fprintf(f, ",\n  \"algorithm\": ");
   o2o_json_str(f, r->algo->name);
@@ -160,11 +162,10 @@ static int write_config(run *r, char *err, size_t errlen) {
   fprintf(f, ", \"reward_scale\": ");
   o2o_json_num(f, r->reward_scale);
   fprintf(f, ", \"normalize_obs\": %d,\n  \"%s\": {", c->normalize_obs, r->algo->name);
-  const void *cfg = o2o_learner_config(r->learner);
   for (int i = 0; i < r->algo->num_fields; i++) {
     const o2o_learner_field *fl = &r->algo->fields[i];
     fprintf(f, "%s\"%s\": ", i ? ", " : "", fl->name);
-    o2o_json_num(f, o2o_learner_field_get(fl, cfg));
+    o2o_json_num(f, o2o_learner_field_resolved(r->learner, fl));
   }
   fprintf(f, "}\n}\n");
   if (fclose(f)) {
@@ -274,6 +275,7 @@ static int open_dir(run *r, char *err, size_t errlen) {
   }
   char path[1100];
   snprintf(path, sizeof path, "%s/metrics.csv", r->dir);
+  o2o_train_clear_failed(r->dir); /* a resumed run is no longer a failed one */
   if (!(r->metrics = fopen(path, "a"))) {
     o2o_agent_errf(err, errlen, "%s: %s", path, strerror(errno));
     return -1;
@@ -434,6 +436,9 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
   res->wall_s = now_s() - r.t0;
   rc = 0;
 done:
+  if (rc && r.metrics) /* the folder holds a run: say it did not finish */
+    o2o_train_mark_failed(r.dir, err ? err : "",
+                          res->steps > r.start_step ? res->steps : r.start_step);
   if (r.metrics) fclose(r.metrics);
   if (r.have_eval) r.eval.destroy(r.eval.ctx);
   o2o_learner_destroy(r.learner);

@@ -520,9 +520,12 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
       o2o_agent_errf(err, errlen, "train: cannot write %s: %s", p, strerror(errno));
       goto done;
     }
+    o2o_train_clear_failed(cfg->out_dir); /* a resumed run is no longer a failed one */
+    o2o_train_config resolved = *r.cfg;   /* config.json records what the run uses */
+    resolved.replay_capacity = capacity;
     snprintf(p, sizeof(p), "%s/config.json", cfg->out_dir);
-    if (o2o_train_write_config(p, r.cfg, r.spec, r.learner, res->warm_started ? &res->warm : NULL,
-                               err, errlen))
+    if (o2o_train_write_config(p, &resolved, r.spec, r.learner,
+                               res->warm_started ? &res->warm : NULL, err, errlen))
       goto done;
     snprintf(r.ckpt_path, sizeof(r.ckpt_path), "%s/checkpoint.safetensors", cfg->out_dir);
     snprintf(r.final_path, sizeof(r.final_path), "%s/final.safetensors", cfg->out_dir);
@@ -710,6 +713,8 @@ done:
     if (r.ckpt_step >= 0)
       snprintf(res->last_checkpoint, sizeof(res->last_checkpoint), "%s", r.ckpt_path);
   }
+  if (rc && r.metrics) /* the folder holds a run: say it did not finish */
+    o2o_train_mark_failed(cfg->out_dir, err ? err : "", env_steps);
   free_run(&r);
   return rc;
 }

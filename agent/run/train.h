@@ -124,9 +124,15 @@ int o2o_train_cut_metrics(const char *path, int64_t step, char *err, size_t errl
  * ones. -1 when a needed rate is unknown. */
 double o2o_train_eta_s(int64_t done, int64_t total, int64_t warmup_end, double warm_rate,
                        double learn_rate);
-/* The resolved config as JSON (run_dir/config.json), with init_from, warmup_steps and warm
- * (NULL = not warm-started by this run: null) as "warm_start": {source, source_algorithm,
- * source_step, copied, converted, fresh, dropped}. */
+/* A run folder whose run stopped with an error gets dir/FAILED, one JSON object {"error",
+ * "step"}, so it cannot be mistaken for a finished run (finished runs have final.safetensors
+ * and no FAILED); a run that starts again in the folder (resume) removes it first. */
+int o2o_train_mark_failed(const char *dir, const char *error, int64_t step);
+void o2o_train_clear_failed(const char *dir);
+/* The resolved config as JSON (run_dir/config.json): what the run uses, every default filled
+ * in, plus the command line, git commit, host and start time (o2o_json_invocation), with
+ * init_from, warmup_steps and warm (NULL = not warm-started by this run: null) as
+ * "warm_start": {source, source_algorithm, source_step, copied, converted, fresh, dropped}. */
 int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
                            const o2o_bridge_spec *spec, const o2o_learner *l,
                            const o2o_warm_report *warm, char *err, size_t errlen);

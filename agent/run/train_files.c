@@ -65,8 +65,11 @@ int o2o_train_make_run_dir(const char *want, char *out, size_t cap, char *err, s
 static void bounds_str(const float *v, int n, char *out, size_t cap) {
   size_t k = 0;
   out[0] = 0;
-  for (int i = 0; i < n && k < cap; i++)
-    k += (size_t)snprintf(out + k, cap - k, i ? ",%.9g" : "%.9g", v[i]);
+  for (int i = 0; i < n && k < cap; i++) {
+    char num[40];
+    o2o_agent_num_text(v[i], num, sizeof num);
+    k += (size_t)snprintf(out + k, cap - k, i ? ",%s" : "%s", num);
+  }
 }
 
 int o2o_train_save_checkpoint(const char *path, o2o_learner *l, const o2o_train_config *cfg,
@@ -114,6 +117,23 @@ int o2o_train_save_checkpoint(const char *path, o2o_learner *l, const o2o_train_
   return o2o_ckpt_save(path, tensors, n, &m, err, errlen);
 }
 
+int o2o_train_mark_failed(const char *dir, const char *error, int64_t step) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/FAILED", dir);
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  fprintf(f, "{\"error\": ");
+  o2o_json_str(f, error);
+  fprintf(f, ", \"step\": %lld}\n", (long long)step);
+  return fclose(f) ? -1 : 0;
+}
+
+void o2o_train_clear_failed(const char *dir) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/FAILED", dir);
+  unlink(path);
+}
+
 /* "key": "text" or null */
 static void json_str_or_null(FILE *f, const char *key, const char *v) {
   fprintf(f, ",\n  \"%s\": ", key);
@@ -132,7 +152,9 @@ int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
     return -1;
   }
   const o2o_learner_algo *algo = o2o_learner_algo_of(l);
-  fprintf(f, "{\n  \"o2o_version\": ");
+  fprintf(f, "{\n  \"command\": \"train-online\",\n");
+  o2o_json_invocation(f, "  ");
+  fprintf(f, "  \"o2o_version\": ");
   o2o_json_str(f, O2O_VERSION);
   fprintf(f, ",\n  \"algorithm\": ");
   o2o_json_str(f, algo->name);
@@ -166,19 +188,19 @@ int o2o_train_write_config(const char *path, const o2o_train_config *cfg,
           "  \"seed\": %llu,\n  \"steps\": %lld,\n  \"envs_per_proc\": %d,\n  \"procs\": %d,\n"
           "  \"eval_every\": %lld,\n  \"eval_episodes\": %d,\n  \"eval_seed\": %llu,\n"
           "  \"checkpoint_every\": %lld,\n  \"replay_capacity\": %lld,\n"
-          "  \"validate_transitions\": %d,\n  \"stop_at_return\": %.9g,\n  \"obs_norm\": %d,\n"
-          "  ",
+          "  \"validate_transitions\": %d,\n  \"stop_at_return\": ",
           spec->obs_dim, spec->act_dim, spec->max_episode_steps, (unsigned long long)cfg->seed,
           (long long)cfg->steps, cfg->envs_per_proc, cfg->procs, (long long)cfg->eval_every,
           cfg->eval_episodes, (unsigned long long)cfg->eval_seed, (long long)cfg->checkpoint_every,
-          (long long)cfg->replay_capacity, cfg->validate_transitions, cfg->stop_at_return,
-          o2o_learner_obs_mean(l) != NULL);
+          (long long)cfg->replay_capacity, cfg->validate_transitions);
+  o2o_json_num(f, cfg->stop_at_return);
+  fprintf(f, ",\n  \"obs_norm\": %d,\n  ", o2o_learner_obs_mean(l) != NULL);
   o2o_json_str(f, algo->name);
   fprintf(f, ": {");
-  const void *lc = o2o_learner_config(l);
-  for (int i = 0; i < algo->num_fields; i++)
-    fprintf(f, "%s\n    \"%s\": %.9g", i ? "," : "", algo->fields[i].name,
-            o2o_learner_field_get(&algo->fields[i], lc));
+  for (int i = 0; i < algo->num_fields; i++) {
+    fprintf(f, "%s\n    \"%s\": ", i ? "," : "", algo->fields[i].name);
+    o2o_json_num(f, o2o_learner_field_resolved(l, &algo->fields[i]));
+  }
   fprintf(f, "\n  }\n}\n");
   if (fclose(f)) {
     o2o_agent_errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
