@@ -176,13 +176,13 @@ o2o_learner *o2o_learner_load(const char *path, const char *expect_algo,
  * "temperature", "actor Adam", "critic Adam", "obs_norm", ...), comma-separated, for the
  * caller to print and record (config.json). */
 typedef struct o2o_warm_report {
-  char source[1024];     /* the checkpoint path */
-  char source_algo[32];  /* its algorithm */
-  int64_t source_step;   /* its "step" metadata, -1 when absent */
-  char copied[512];      /* copied as they are (same name and shape) */
-  char converted[512];   /* converted (IQL's actor -> SAC's tanh-Gaussian head) */
-  char fresh[512];       /* left as the online learner made them (its config, its seed) */
-  char dropped[512];     /* parts of the checkpoint the online learner has no place for */
+  char source[1024];    /* the checkpoint path */
+  char source_algo[32]; /* its algorithm */
+  int64_t source_step;  /* its "step" metadata, -1 when absent */
+  char copied[512];     /* copied as they are (same name and shape) */
+  char converted[512];  /* converted (IQL's actor -> SAC's tanh-Gaussian head) */
+  char fresh[512];      /* left as the online learner made them (its config, its seed) */
+  char dropped[512];    /* parts of the checkpoint the online learner has no place for */
 } o2o_warm_report;
 
 /* The online learner algo (sac or h2o; an offline algorithm is refused) built from a
@@ -197,8 +197,8 @@ typedef struct o2o_warm_report {
  * copied / converted / left fresh / dropped. NULL + err on a file that is not a learner
  * checkpoint or does not fit. */
 struct o2o_ckpt_meta;
-o2o_learner *o2o_learner_warm_start(const o2o_learner_algo *algo, const void *cfg,
-                                    const char *path, uint64_t seed, struct o2o_ckpt_meta *meta_out,
+o2o_learner *o2o_learner_warm_start(const o2o_learner_algo *algo, const void *cfg, const char *path,
+                                    uint64_t seed, struct o2o_ckpt_meta *meta_out,
                                     o2o_warm_report *rep, char *err, size_t errlen);
 
 #ifdef __cplusplus
