@@ -225,6 +225,7 @@ int o2o_pipeline_run_job(const o2o_experiment *x, const char *run_dir, int metho
     snprintf(path, sizeof path, "%s/DONE", dir);
     return json_end(&done, path, err, errlen);
   }
+  if (strstr(err, "interrupted")) return -1; /* stopped by a signal: resumable, not failed */
   json_buf failed;
   FILE *f = json_begin(&failed, method, seed);
   if (f) {
