@@ -323,6 +323,34 @@ static void end_job(sched *s, job *j, int status) {
   event(s, 1, "FAILED %s: %s (log %s/log.txt)", name, why, j->dir);
 }
 
+/* RUN/gap.json: `o2o gap --json` of the scenario's sim variant on the dataset (for the
+ * report), once per folder; a dataset without recorded states cannot be replayed: skipped. */
+static void make_gap(sched *s) {
+  char path[1200], tmp[1300], nul[] = "/dev/null";
+  snprintf(path, sizeof path, "%s/gap.json", s->run_dir);
+  if (!s->x->dataset[0] || access(path, F_OK) == 0) return;
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen(tmp, "w", stdout) || !freopen(nul, "w", stderr)) _exit(127);
+    execle(s->o->exe, s->o->exe, "gap", s->x->dataset, "--scenario", s->x->scenario,
+           "--transitions", "5000", "--procs", "1", "--envs", "16", "--json", (char *)NULL,
+           s->envp);
+    _exit(127);
+  }
+  int st = 0;
+  if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+      rename(tmp, path) == 0) {
+    event(s, 0, "gap: %s", path);
+    return;
+  }
+  unlink(tmp);
+  event(s, 0,
+        "gap: no gap.json (o2o gap %s --scenario %s failed: a dataset without recorded "
+        "states cannot be replayed)",
+        s->x->dataset, s->x->scenario);
+}
+
 /* The report (report.h) of the run folder, at the end of every run: a failure to write it is
  * an event, not a failed run (`o2o report RUN_DIR` can redo it). */
 static void rebuild_report(sched *s) {
@@ -375,6 +403,8 @@ int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_r
       s.n++;
     }
   }
+  if (o->command) event(&s, 0, "command: %s", o->command);
+  make_gap(&s);
   int done0 = 0;
   for (int i = 0; i < s.n; i++)
     done0 += s.jobs[i].state == J_DONE;
@@ -385,7 +415,6 @@ int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_r
     rc = 0;
     goto out;
   }
-  if (o->command) event(&s, 0, "command: %s", o->command);
   event(&s, 0, "%s: %d jobs (%d DONE already), %d at a time, in %s", x->name, s.n, done0, o->jobs,
         run_dir);
   struct sigaction sa, old_int, old_term;

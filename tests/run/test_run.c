@@ -125,6 +125,11 @@ Test(run, refusals_before_anything_trains) {
   cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
   snprintf(sub, sizeof sub, "%s/r2/offline/seed1/DONE", dir);
   cr_assert_eq(access(sub, F_OK), 0, "%s", out);
+  /* the shipped pendulum-medium records its states: the gap summary is in the folder */
+  snprintf(sub, sizeof sub, "%s/r2/gap.json", dir);
+  char *gap = slurp(sub);
+  cr_assert(gap && strstr(gap, "\"scenario\": \"pendulum-gear\""), "%s", gap ? gap : sub);
+  free(gap);
   snprintf(args, sizeof args, "%s --out %s/r2 --methods offline", exp_path, dir);
   cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
   cr_assert(strstr(out, "is finished"), "%s", out);
