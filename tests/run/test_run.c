@@ -237,3 +237,55 @@ Test(run, simulator_fault_is_logged_and_survived) {
   cr_assert(strstr(log, "sac-sim/seed1: simulator fault, recovered: o2o pool: fault"), "%s", log);
   free(log);
 }
+
+/* A worker that dies (SIGKILL, its parent alive): FAILED with the reason, the other jobs go
+ * on, exit code 1; the next run retries it from its checkpoint and finishes. */
+Test(run, dead_worker_is_failed_then_retried) {
+  char out_dir[300], p[400], o2o[600];
+  snprintf(out_dir, sizeof out_dir, "%s/w", dir);
+  snprintf(o2o, sizeof o2o, "%s/o2o", build_dir());
+  snprintf(p, sizeof p, "%s/w.txt", dir);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    FILE *f = freopen(p, "w", stderr);
+    (void)f;
+    execl(o2o, o2o, "run", exp_path, "--out", out_dir, "--jobs", "1", "--methods",
+          "sac-sim,offline", (char *)NULL);
+    _exit(127);
+  }
+  /* the jobs run in method order (offline, then sac-sim): once the sac-sim worker has
+   * evaluated twice, kill it (its pid is in run.log) */
+  char log[400], metrics[400];
+  snprintf(log, sizeof log, "%s/run.log", out_dir);
+  snprintf(metrics, sizeof metrics, "%s/sac-sim/seed1/metrics.csv", out_dir);
+  long long worker = 0, v[4096];
+  for (int t = 0; t < 6000 && !worker; t++) {
+    char *text = slurp(log);
+    const char *s = text ? strstr(text, "start sac-sim/seed1 (pid ") : NULL;
+    if (s && metrics_steps(metrics, v, 4096) > 1) worker = atoll(s + 25);
+    free(text);
+    usleep(20000);
+  }
+  cr_assert_gt(worker, 0, "the sac-sim worker did not start (%s)", p);
+  cr_assert_eq(kill((pid_t)worker, SIGKILL), 0);
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit status %d", st);
+  snprintf(p, sizeof p, "%s/sac-sim/seed1/FAILED", out_dir);
+  char *failed = slurp(p);
+  cr_assert(failed && strstr(failed, "killed by signal 9"), "%s", failed ? failed : p);
+  free(failed);
+  snprintf(p, sizeof p, "%s/offline/seed1/DONE", out_dir);
+  cr_assert_eq(access(p, F_OK), 0, "the other job went on");
+  static char out[65536];
+  char args[1024];
+  snprintf(args, sizeof args, "%s --out %s --jobs 1 --methods sac-sim,offline --quiet", exp_path,
+           out_dir);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
+  snprintf(p, sizeof p, "%s/sac-sim/seed1/DONE", out_dir);
+  cr_assert_eq(access(p, F_OK), 0, "%s", out);
+  snprintf(p, sizeof p, "%s/sac-sim/seed1/FAILED", out_dir);
+  cr_assert_neq(access(p, F_OK), 0, "FAILED left after the retry");
+  assert_increasing(metrics);
+}
