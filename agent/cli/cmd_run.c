@@ -123,7 +123,23 @@ int o2o_cmd_run(int argc, char **argv) {
   }
   const char **sets = sl.v;
   int nsets = sl.n;
-  if (methods) snprintf(methods_set, sizeof methods_set, "experiment.methods=%s", methods);
+  if (methods) {
+    char buf[600], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", methods);
+    for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+      if (strcmp(t, "all") && o2o_method_find(t) < 0) {
+        const char *names[O2O_NUM_METHODS + 1] = {"all"};
+        for (int m = 0; m < O2O_NUM_METHODS; m++)
+          names[m + 1] = o2o_method_name(m);
+        const char *near = o2o_flags_suggest(t, names, O2O_NUM_METHODS + 1);
+        fprintf(stderr,
+                "o2o run: --methods: unknown method '%s'%s%s%s (methods: offline, sac-sim, naive, "
+                "wsrl, h2o, full, all)\n",
+                t, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        return 2;
+      }
+    snprintf(methods_set, sizeof methods_set, "experiment.methods=%s", methods);
+  }
   if (seeds) snprintf(seeds_set, sizeof seeds_set, "experiment.seeds=%s", seeds);
   /* the command line's --methods/--seeds win over every --set of the same keys */
   if (methods_set[0]) sets[nsets++] = methods_set;

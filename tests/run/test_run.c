@@ -117,6 +117,9 @@ Test(run, refusals_before_anything_trains) {
   snprintf(args, sizeof args, "%s --set offline.expectle=0.8", exp_path);
   cr_assert_eq(run_o2o(args, out, sizeof out), 2, "%s", out);
   cr_assert(strstr(out, "key 'expectle'") && strstr(out, "did you mean 'expectile'"), "%s", out);
+  snprintf(args, sizeof args, "%s --methods full,sacsim", exp_path);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "--methods: unknown method 'sacsim' (did you mean 'sac-sim'?)"), "%s", out);
   cr_assert_eq(run_o2o("no-such-experiment", out, sizeof out), 2, "%s", out);
   cr_assert(strstr(out, "unknown experiment 'no-such-experiment'") && strstr(out, "pendulum-gear"),
             "%s", out);
