@@ -188,3 +188,18 @@ Test(experiment, unknown_name_lists_the_files) {
   cr_assert(strstr(err, "did you mean 'pendulum-gear'?"), "%s", err);
   cr_assert(strstr(err, "pendulum-gear"), "%s", err);
 }
+
+/* every shipped experiment file loads (a typo in one is caught here, not in a long run) */
+Test(experiment, every_shipped_file_loads) {
+  static const char *const names[] = {"pendulum-gear", "hopper-gravity", "halfcheetah-friction"};
+  setenv("O2O_SCENARIO_PATH", O2O_TEST_DATA_DIR "/../scenarios", 1);
+  for (int i = 0; i < 3; i++) {
+    char p[1024];
+    cr_assert_eq(o2o_experiment_find(names[i], p, sizeof p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(o2o_experiment_load(p, NULL, 0, &x, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(x.name, names[i]);
+  }
+  cr_assert_eq(x.num_seeds, 3);
+  cr_assert_eq(x.methods, (1u << O2O_NUM_METHODS) - 1);
+  cr_assert_lt(x.reward_scale, 0);
+}
