@@ -71,6 +71,13 @@ int o2o_bench_floor_mlp(o2o_bench_floor *f, const int *d, int nl, int B, int fwd
   return rc;
 }
 
+void o2o_bench_dims(int in, int hidden, int layers, int out, int *d) {
+  d[0] = in;
+  for (int l = 1; l <= layers; l++)
+    d[l] = hidden;
+  d[layers + 1] = out;
+}
+
 double o2o_bench_mlp_flop(const int *d, int nl, int B, int fwd, int bwd, int igrad0) {
   double mac = 0.0;
   for (int l = 0; l < nl; l++) {
@@ -202,6 +209,12 @@ double o2o_bench_torch_round(const char *python, const char *script, const char 
   }
   int rc = pclose(p);
   return rc == 0 ? med : -1.0;
+}
+
+int o2o_bench_torch_available(const char *python) {
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "'%s' -c 'import torch' >/dev/null 2>&1", python);
+  return system(cmd) == 0;
 }
 
 /* ---------------- FMA peak ---------------- */

@@ -34,6 +34,8 @@ int o2o_bench_floor_mlp(o2o_bench_floor *f, const int *d, int nl, int B, int fwd
                         int igrad0);
 void o2o_bench_floor_run(const o2o_bench_floor *f);
 void o2o_bench_floor_free(o2o_bench_floor *f);
+/* d[0..layers+1] = in, hidden (layers times), out: an MLP's widths for the functions here. */
+void o2o_bench_dims(int in, int hidden, int layers, int out, int *d);
 /* Matmul FLOPs of the same MLP pass (2 per multiply-add), without running it. */
 double o2o_bench_mlp_flop(const int *d, int nl, int B, int fwd, int bwd, int igrad0);
 
@@ -60,6 +62,10 @@ void o2o_bench_sample(o2o_bench_data *d, o2o_batch *b);
 double o2o_bench_torch_round(const char *python, const char *script, const char *tag,
                              const char *coretype, int blas_threads, int torch_threads, int updates,
                              const char *extra, char *line, size_t linelen);
+
+/* 1 if `python -c "import torch"` succeeds (quietly), else 0: PyTorch is optional (Debian
+ * python3-torch), so a bench without it says so and reports the rest. */
+int o2o_bench_torch_available(const char *python);
 
 /* ---- FMA peak ---- */
 /* Single-thread fp32 FMA peak in GFLOP/s of this core, measured for about `seconds` with

@@ -8,13 +8,6 @@
 #include "cli/o2o_commands.h"
 #include "learn/h2o.h"
 
-static void dims(int in, int hidden, int layers, int out, int *d) {
-  d[0] = in;
-  for (int l = 1; l <= layers; l++)
-    d[l] = hidden;
-  d[layers + 1] = out;
-}
-
 typedef struct {
   int nl, dnl, B, S, D, K, N;
   int P[16], Q[16], SA[16], SAS[16];
@@ -30,10 +23,10 @@ static int get_shapes(const o2o_h2o_config *c, int O, int A, shapes *s) {
                 .D = c->disc_batch,
                 .K = c->gap_samples,
                 .N = c->sac.num_critics};
-  dims(O, c->sac.hidden, layers, 2 * A, s->P);
-  dims(O + A, c->sac.hidden, layers, 1, s->Q);
-  dims(O + A, c->disc_hidden, dl, 2, s->SA);
-  dims(2 * O + A, c->disc_hidden, dl, 2, s->SAS);
+  o2o_bench_dims(O, c->sac.hidden, layers, 2 * A, s->P);
+  o2o_bench_dims(O + A, c->sac.hidden, layers, 1, s->Q);
+  o2o_bench_dims(O + A, c->disc_hidden, dl, 2, s->SA);
+  o2o_bench_dims(2 * O + A, c->disc_hidden, dl, 2, s->SAS);
   return 0;
 }
 

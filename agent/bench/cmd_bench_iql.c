@@ -7,19 +7,14 @@
 #include "cli/o2o_commands.h"
 #include "learn/iql.h"
 
-static void dims(const o2o_iql_config *c, int in, int out, int *d) {
-  d[0] = in;
-  for (int l = 1; l <= c->layers; l++)
-    d[l] = c->hidden;
-  d[c->layers + 1] = out;
-}
-
 static int floor_build(o2o_bench_floor *f, const void *cfg, int O, int A) {
   const o2o_iql_config *c = cfg;
   const int nl = c->layers + 1, B = c->batch_size;
   int V[16], Q[16], P[16], rc = 0;
   if (nl >= 15 || o2o_bench_floor_init(f, 20 * nl)) return -1;
-  dims(c, O, 1, V), dims(c, O + A, 1, Q), dims(c, O, A, P);
+  o2o_bench_dims(O, c->hidden, c->layers, 1, V);
+  o2o_bench_dims(O + A, c->hidden, c->layers, 1, Q);
+  o2o_bench_dims(O, c->hidden, c->layers, A, P);
   for (int k = 0; k < 2; k++) /* target critics on (s, a) */
     rc |= o2o_bench_floor_mlp(f, Q, nl, B, 1, 0, 0);
   rc |= o2o_bench_floor_mlp(f, V, nl, B, 1, 1, 0); /* V step */
@@ -37,7 +32,9 @@ static double o2o_flop(const void *cfg, int O, int A) {
   const o2o_iql_config *c = cfg;
   const int nl = c->layers + 1, B = c->batch_size;
   int V[16], Q[16], P[16];
-  dims(c, O, 1, V), dims(c, O + A, 1, Q), dims(c, O, A, P);
+  o2o_bench_dims(O, c->hidden, c->layers, 1, V);
+  o2o_bench_dims(O + A, c->hidden, c->layers, 1, Q);
+  o2o_bench_dims(O, c->hidden, c->layers, A, P);
   return 2 * o2o_bench_mlp_flop(Q, nl, B, 1, 0, 0) + o2o_bench_mlp_flop(V, nl, B, 1, 1, 0) +
          o2o_bench_mlp_flop(V, nl, 2 * B, 1, 0, 0) + o2o_bench_mlp_flop(P, nl, B, 1, 1, 0) +
          2 * o2o_bench_mlp_flop(Q, nl, B, 1, 1, 0);

@@ -17,4 +17,5 @@ int o2o_cmd_bench(int argc, char **argv);         /* cmd_bench.c   benchmarks (d
 int o2o_bench_sac(int argc, char **argv);         /* cmd_bench_sac.c     SAC updates/s vs floor */
 int o2o_bench_dataset(int argc, char **argv);     /* cmd_bench_dataset.c HDF5 read/write speed */
 int o2o_bench_iql(int argc, char **argv);         /* cmd_bench_iql.c     IQL updates/s vs floor */
+int o2o_bench_cql(int argc, char **argv);         /* cmd_bench_cql.c     CQL updates/s vs floor */
 int o2o_bench_h2o(int argc, char **argv);         /* cmd_bench_h2o.c     H2O steps/s vs floor */
