@@ -44,14 +44,6 @@ int o2o_cli_int(const char *cmd, const char *flag, const char *s, int64_t lo, in
   return -1;
 }
 
-int o2o_cli_num(const char *cmd, const char *flag, const char *s, double lo, double hi,
-                double *out) {
-  if (!check_num(s, lo, hi, out)) return 0;
-  fprintf(stderr, "o2o %s: %s expects a number in [%g, %g], got '%s'\n", cmd, flag, lo, hi,
-          s ? s : "");
-  return -1;
-}
-
 const char *o2o_cli_field_flag(const o2o_learner_field *fl, char *buf, size_t cap) {
   snprintf(buf, cap, "%s", fl->name);
   for (char *c = buf; *c; c++)

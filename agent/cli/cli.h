@@ -11,8 +11,6 @@
 
 int o2o_cli_int(const char *cmd, const char *flag, const char *s, int64_t lo, int64_t hi,
                 int64_t *out);
-int o2o_cli_num(const char *cmd, const char *flag, const char *s, double lo, double hi,
-                double *out); /* finite values only */
 
 /* One flag per config field of algo ("--batch-size" for batch_size), parsed into cfg (the
  * algorithm's config struct) with the field's type and range; each flag's tag is set to tag.

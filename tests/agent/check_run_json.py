@@ -8,6 +8,9 @@ json module (what a user's script would use).
   check_run_json.py scenarios JSON_TEXT_FILE DIR           every DIR/*.ini listed once, and
       pendulum-gear with task pendulum and sim gear_scale 0.3
   check_run_json.py rollout JSON_TEXT_FILE EPISODES SEED   o2o-sim --random-episodes --json
+  check_run_json.py dataset JSON_TEXT_FILE                  o2o dataset info --json: every key's
+      shape a list of ints, observations [rows, obs_dim]
+  check_run_json.py bench JSON_TEXT_FILE NAME               o2o bench NAME --json on stdout
 Exit 0 when every check holds, else 1 with the first failing one on stderr."""
 import glob
 import json
@@ -102,6 +105,17 @@ def main():
         mean = sum(e["return"] for e in eps) / len(eps)
         if abs(mean - r["mean_return"]) > 1e-9 or not all(e["length"] > 0 for e in eps):
             fail("rollout mean/lengths %r" % r)
+    elif what == "dataset":
+        d = json.load(open(sys.argv[2]))
+        for k, v in d["keys"].items():
+            if not isinstance(v["shape"], list) or not all(isinstance(n, int) for n in v["shape"]):
+                fail("key %s: shape %r is not a list of integers" % (k, v["shape"]))
+        if d["keys"]["observations"]["shape"] != [d["rows"], d["obs_dim"]]:
+            fail("observations shape %r, rows %r, obs_dim %r" % (d["keys"]["observations"]["shape"], d["rows"], d["obs_dim"]))
+    elif what == "bench":
+        b = json.load(open(sys.argv[2]))
+        if b.get("bench") != sys.argv[3] or not isinstance(b.get("ratio_o2o_floor"), (int, float)):
+            fail("bench JSON %r" % b)
     else:
         fail("unknown check %s" % what)
 

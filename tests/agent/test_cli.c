@@ -127,6 +127,17 @@ Test(cli, scenarios_json_lists_every_scenario_with_its_gap) {
   cr_assert(strstr(out, "pendulum-gear") && strstr(out, "sim: gear_scale=0.3"), "%s", out);
 }
 
+/* --json is a flag that prints on stdout in every command (bench and render took a file) */
+Test(cli, json_outputs_parse) {
+  o2o_require_python3();
+  const char *b = build_dir();
+  cr_assert_eq(sh("%s/o2o dataset info pendulum-random --json > %s/d.json", b, dir), 0, "%s", out);
+  cr_assert_eq(sh("python3 %s dataset %s/d.json", CHECK, dir), 0, "%s", out);
+  cr_assert_eq(sh("%s/o2o bench iql --updates 5 --rounds 1 --json > %s/b.json 2>/dev/null", b, dir),
+               0, "%s", out);
+  cr_assert_eq(sh("python3 %s bench %s/b.json iql", CHECK, dir), 0, "%s", out);
+}
+
 Test(cli, train_online_config_json_and_failed_marker) {
   o2o_require_python3();
   const char *b = build_dir();
