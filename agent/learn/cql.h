@@ -85,6 +85,9 @@ double o2o_cql_test_critic_loss(void *self, const o2o_batch *b, int first, char 
 /* The penalty's samples of the last update: uniform actions [n][B][A] and the normal noise
  * [3][n][B][A] of the pi(s), pi(s') and max-backup a' samples, writable (set them, then call
  * with first = 0). */
+/* Rows per block of the stacked critic pass (default: cache-sized, at least 64; >= R = one
+ * pass). */
+void o2o_cql_test_set_block_rows(void *self, int rows);
 float *o2o_cql_test_uniform(void *self);
 float *o2o_cql_test_eps(void *self);
 /* Losses of the last update/critic loss: TD part, penalty part (alpha-weighted, summed over

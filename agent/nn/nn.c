@@ -151,6 +151,19 @@ o2o_nn_acts *o2o_nn_acts_create(const o2o_nn_mlp *m, int max_batch) {
   return a;
 }
 
+void o2o_nn_acts_view(const o2o_nn_mlp *m, const o2o_nn_acts *a, int row0, int rows,
+                      o2o_nn_acts *view) {
+  const size_t r0 = (size_t)row0, E = (size_t)m->ensemble;
+  *view = *a;
+  view->max_batch = rows;
+  for (int l = 0; l < m->num_layers; l++) {
+    const size_t w = (size_t)m->dims[l + 1];
+    view->out[l] = a->out[l] + r0 * E * w;
+    if (a->xhat[l]) view->xhat[l] = a->xhat[l] + r0 * E * w;
+    if (a->rstd[l]) view->rstd[l] = a->rstd[l] + r0 * E;
+  }
+}
+
 void o2o_nn_acts_destroy(o2o_nn_acts *a) {
   if (!a) return;
   for (int l = 0; l < O2O_NN_MAX_LAYERS; l++) {

@@ -83,6 +83,12 @@ typedef struct o2o_nn_acts {
 
 o2o_nn_acts *o2o_nn_acts_create(const o2o_nn_mlp *m, int max_batch);
 void o2o_nn_acts_destroy(o2o_nn_acts *a);
+/* A view of rows [row0, row0 + rows) of a's saved activations (same buffers; the backward
+ * scratch d0/d1 is shared), for passes over a tall batch in cache-sized blocks: forward and
+ * backward of each block through its view give the whole batch's result (backward adds the
+ * weight gradients). Never destroy a view. */
+void o2o_nn_acts_view(const o2o_nn_mlp *m, const o2o_nn_acts *a, int row0, int rows,
+                      o2o_nn_acts *view);
 
 /* Forward B rows of x ([B][dims[0]], row stride ldx) through all members. The output is
  * acts->out[num_layers-1], [B][E*dims[L]]. B <= acts->max_batch. */

@@ -219,6 +219,45 @@ static void free_batch(o2o_batch *b) {
   free(b->obs), free(b->next_obs), free(b->act), free(b->rew), free(b->done), free(b->mc_return);
 }
 
+/* The stacked critic pass in row blocks (a partial last one too; LayerNorm's saved statistics
+ * as well) gives the loss and gradient of one pass over all rows. */
+Test(cql, stack_in_blocks_matches_one_pass) {
+  for (int ln = 0; ln <= 1; ln++) {
+    o2o_cql_config c;
+    o2o_cql_config_default(&c);
+    c.sac.hidden = 16;
+    c.sac.critic_layernorm = ln;
+    c.sac.batch_size = 32;
+    c.n_actions = 3; /* R = 10 x 32 = 320 rows */
+    char err[256] = "";
+    void *self = o2o_algo_cql.create(O, A, &c, 5, err, sizeof err);
+    cr_assert_not_null(self, "%s", err);
+    o2o_sac *s = o2o_cql_test_sac(self);
+    o2o_batch b = random_batch(32, 0, 11);
+    const size_t np = s->critic_m.num_params;
+    float *g1 = malloc(sizeof(float) * np);
+    o2o_cql_test_set_block_rows(self, 1 << 30);
+    double l1 = o2o_cql_test_critic_loss(self, &b, 1, err, sizeof err);
+    cr_assert(isfinite(l1), "%s", err);
+    memcpy(g1, s->critic_g, sizeof(float) * np);
+    o2o_cql_test_set_block_rows(self, 48); /* 6 blocks of 48 and one of 32 */
+    double l2 = o2o_cql_test_critic_loss(self, &b, 0, err, sizeof err);
+    cr_assert(fabs(l1 - l2) <= 1e-5 * (1 + fabs(l1)), "layernorm %d: loss %.9g vs %.9g", ln, l1,
+              l2);
+    double gmax = 0.0;
+    for (size_t i = 0; i < np; i++)
+      gmax = fmax(gmax, fabs(g1[i]));
+    cr_assert_gt(gmax, 1e-3, "layernorm %d: the gradient is ~0", ln);
+    for (size_t i = 0; i < np; i++)
+      cr_assert(fabsf(g1[i] - s->critic_g[i]) <= 1e-5f * (float)(1 + gmax),
+                "layernorm %d: critic gradient %zu: %.9g in one pass, %.9g in blocks", ln, i,
+                (double)g1[i], (double)s->critic_g[i]);
+    free(g1);
+    free_batch(&b);
+    o2o_algo_cql.destroy(self);
+  }
+}
+
 Test(cql, learners_register_update_and_refuse) {
   cr_assert_eq(o2o_learner_find("cql"), &o2o_algo_cql);
   cr_assert_eq(o2o_learner_find("calql"), &o2o_algo_calql);

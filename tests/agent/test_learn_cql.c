@@ -10,7 +10,7 @@
  * cql.py does by default (normalize=True). Without it CQL is slow here: the pole angle
  * (observation 1) has std 0.025 against 0.2-0.6 for the others, so the critics hardly resolve
  * it -- measured (seed 1, raw observations, `o2o train-offline`): 103, 163, 218, 274 at
- * 2.5k..10k steps (0.86x at 10k). With normalisation, this test (seed 1): 117, 139, 372, 1000,
+ * 2.5k..10k steps (0.86x at 10k). With normalisation, this test (seed 1): 117, 138, 286, 1000,
  * 1000 at 1k..5k steps = 3.13x (1000 is the episode cap); seeds 2 and 3 through the command:
  * 1000 and 995 at 5k. Past 5k steps seed 1 falls back (598 at 7.5k, 380 at 10k). */
 #include <criterion/criterion.h>
