@@ -18,7 +18,9 @@
  * All 1 + 3n actions per state go through ONE stacked critic forward ([(1 + 3n) B] rows: the
  * data row then the samples), so each layer is one matrix product per critic member, and one
  * backward adds the penalty's gradient (and the max-backup correction of the TD gradient) into
- * SAC's accumulated critic gradients (o2o_sac_update_with).
+ * SAC's accumulated critic gradients (o2o_sac_update_with). Both passes run over the stack in
+ * cache-sized blocks of rows (each mixing samples of many states; 512 rows for 2x256 critics),
+ * which measured ~20% faster than one 7936-row product per layer.
  *
  * Differences from the reference codes, on purpose:
  *   - the actor is SAC's (log-std head clamped to [log_std_min, log_std_max]), without
