@@ -76,7 +76,6 @@ static double o2o_flop(const void *cfg, int O, int A) {
 }
 
 int o2o_bench_cql(int argc, char **argv) {
-  static const o2o_bench_spec spec = {"cql", "CORL's CQL update (cql.py)",
-                                      floor_build, o2o_flop};
+  static const o2o_bench_spec spec = {"cql", "CORL's CQL update (cql.py)", floor_build, o2o_flop};
   return o2o_bench_learner_main(argc, argv, &spec);
 }

@@ -146,8 +146,8 @@ static float config_float(const o2o_learner_algo *algo, const void *cfg, const c
   return f ? (float)o2o_learner_field_get(f, cfg) : dflt;
 }
 
-o2o_learner *o2o_learner_warm_start(const o2o_learner_algo *algo, const void *cfg,
-                                    const char *path, uint64_t seed, struct o2o_ckpt_meta *meta_out,
+o2o_learner *o2o_learner_warm_start(const o2o_learner_algo *algo, const void *cfg, const char *path,
+                                    uint64_t seed, struct o2o_ckpt_meta *meta_out,
                                     o2o_warm_report *rep, char *err, size_t errlen) {
   o2o_warm_report local;
   if (!rep) rep = &local;

@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""The offline-learner benchmark's table, from the run folders offline.sh writes.
+
+usage: table.py [OUT]      (OUT default runs/bench-offline)
+One row per dataset x algorithm: seeds finished, and per seed the final evaluation's D4RL
+score (the budget's last step) with its step; then the mean and std over finished seeds.
+Standard library only.
+"""
+import csv
+import glob
+import math
+import os
+import sys
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "runs/bench-offline"
+    print("| dataset | algo | seed: final D4RL score (step) | finished | mean +- std (finished) |")
+    print("|---|---|---|---|---|")
+    for d in sorted(glob.glob(os.path.join(out, "*"))):
+        name = os.path.basename(d)
+        ds, algo = name.rsplit("-", 1)
+        cells, done = [], []
+        for s in sorted(glob.glob(os.path.join(d, "offline", "seed*"))):
+            try:
+                rows = list(csv.DictReader(open(os.path.join(s, "metrics.csv"))))
+            except OSError:
+                continue
+            if not rows:
+                continue
+            last = rows[-1]
+            score = float(last["d4rl_score"])
+            fin = os.path.exists(os.path.join(s, "final.safetensors"))
+            cells.append("%s: %.1f (%s%s)" % (os.path.basename(s), score, last["step"],
+                                              "" if fin else ", running"))
+            if fin:
+                done.append(score)
+        if done:
+            m = sum(done) / len(done)
+            sd = math.sqrt(sum((x - m) ** 2 for x in done) / len(done))
+            agg = "%.1f +- %.1f" % (m, sd)
+        else:
+            agg = "-"
+        print("| %s | %s | %s | %d | %s |" % (ds, algo, "; ".join(cells), len(done), agg))
+
+
+if __name__ == "__main__":
+    main()
