@@ -299,3 +299,20 @@ double o2o_bench_fma_peak(double seconds, const char **isa) {
 #endif
   return time_loop(fma_scalar, 1, seconds, &sink);
 }
+
+void o2o_bench_json_torch(FILE *f, double updates_per_s, const char *coretype, int blas_threads,
+                          int torch_threads, double ratio) {
+  fprintf(f,
+          ",\n \"torch_updates_per_s\": %.2f, \"torch_coretype\": \"%s\", "
+          "\"torch_openblas_threads\": %d, \"torch_threads\": %d, \"ratio_o2o_torch\": %.4f",
+          updates_per_s, coretype, blas_threads, torch_threads, ratio);
+}
+
+void o2o_bench_json_rounds(FILE *f, const double *o2o, const double *floor, const double *torch,
+                           int rounds) {
+  fprintf(f, ",\n \"rounds_detail\": [");
+  for (int r = 0; r < rounds; r++)
+    fprintf(f, "%s{\"o2o\": %.2f, \"floor\": %.2f, \"torch\": %.2f}", r ? ", " : "", o2o[r],
+            floor[r], torch ? torch[r] : 0.0);
+  fprintf(f, "]}\n");
+}

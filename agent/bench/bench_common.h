@@ -5,6 +5,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "o2o_agent.h"
 
@@ -52,6 +53,14 @@ void o2o_bench_data_free(o2o_bench_data *d);
 /* A batch of `size` rows (columns allocated together; is_real allocated when with_real). */
 int o2o_bench_batch_alloc(o2o_batch *b, int size, int obs_dim, int act_dim, int with_real);
 void o2o_bench_batch_free(o2o_batch *b);
+
+/* The --json tail every learner bench writes: the torch figures (when torch ran), then
+ * "rounds_detail" (per round o2o / floor / torch updates/s; torch NULL = 0) and the closing
+ * brace of the object. */
+void o2o_bench_json_torch(FILE *f, double updates_per_s, const char *coretype, int blas_threads,
+                          int torch_threads, double ratio);
+void o2o_bench_json_rounds(FILE *f, const double *o2o, const double *floor, const double *torch,
+                           int rounds);
 /* Fill rows [0, b->size) by uniform sampling, as a replay buffer would. */
 void o2o_bench_sample(o2o_bench_data *d, o2o_batch *b);
 

@@ -418,15 +418,9 @@ int o2o_bench_sac(int argc, char **argv) {
               o.act, o.critics, o.layernorm, R, o.updates, m_o2o, m_floor, f_o2o / 1e9,
               f_floor / 1e9, fl.n, m_rf);
       if (torch_ok)
-        fprintf(f,
-                ",\n \"torch_updates_per_s\": %.2f, \"torch_coretype\": \"%s\", "
-                "\"torch_openblas_threads\": %d, \"torch_threads\": %d, \"ratio_o2o_torch\": %.4f",
-                m_torch, o.torch_coretype, o.torch_blas_threads, o.torch_threads, m_rt);
-      fprintf(f, ",\n \"rounds_detail\": [");
-      for (int r = 0; r < R; r++)
-        fprintf(f, "%s{\"o2o\": %.2f, \"floor\": %.2f, \"torch\": %.2f}", r ? ", " : "", ups_o2o[r],
-                ups_floor[r], torch_ok ? ups_torch[r] : 0.0);
-      fprintf(f, "]}\n");
+        o2o_bench_json_torch(f, m_torch, o.torch_coretype, o.torch_blas_threads, o.torch_threads,
+                             m_rt);
+      o2o_bench_json_rounds(f, ups_o2o, ups_floor, torch_ok ? ups_torch : NULL, R);
     }
   }
   free(block_ratio);

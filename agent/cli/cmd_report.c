@@ -38,26 +38,17 @@ int o2o_cmd_report(int argc, char **argv) {
   o2o_report_options o;
   o2o_report_options_default(&o);
   o.progress = 1;
-  int json = 0, help = 0, version = 0;
+  int json = 0;
   o2o_flags *f = o2o_flags_create("o2o report");
   o2o_flags_str(f, "out", &o.out_dir, "DIR", "where to write (default RUN_DIR)");
   o2o_flags_bool(f, "json", &json, "also the summary as one JSON object on stdout");
   o2o_flags_fn(f, "size", parse_size, &o, NULL, "WxH", "report.png size (default 1200x700)");
-  o2o_flags_bool(f, "help", &help, "this text");
-  o2o_flags_bool(f, "version", &version, "print the version");
+  o2o_flags_std(f, usage, "o2o " O2O_VERSION);
   o2o_flags_positionals(f, 0, 1, "RUN_DIR");
-  int bad = o2o_flags_parse(f, argc, argv);
-  const char *run_dir = !bad && o2o_flags_npos(f) ? o2o_flags_pos(f, 0) : NULL;
+  int rc = o2o_flags_parse(f, argc, argv);
+  const char *run_dir = !rc && o2o_flags_npos(f) ? o2o_flags_pos(f, 0) : NULL;
   o2o_flags_destroy(f);
-  if (bad) return 2;
-  if (help) {
-    usage(stdout);
-    return 0;
-  }
-  if (version) {
-    printf("o2o %s\n", O2O_VERSION);
-    return 0;
-  }
+  if (rc) return rc < 0 ? 2 : 0;
   if (!run_dir) {
     fprintf(stderr, "o2o report: give the RUN_DIR\n");
     usage(stderr);

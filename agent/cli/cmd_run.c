@@ -94,7 +94,7 @@ static int add_set(const o2o_flag *fl, const char *value, char *err, size_t errl
 int o2o_cmd_run(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "--worker")) return worker(argc, argv);
   const char *out = NULL, *sim = NULL, *methods = NULL, *seeds = NULL;
-  int quiet = 0, help = 0, version = 0;
+  int quiet = 0;
   int64_t jobs = online_cpus();
   static set_list sl;
   static char methods_set[600], seeds_set[600];
@@ -106,21 +106,12 @@ int o2o_cmd_run(int argc, char **argv) {
   o2o_flags_str(f, "out", &out, "DIR", "run folder");
   o2o_flags_str(f, "sim-exe", &sim, "PATH", "o2o-sim to spawn");
   o2o_flags_bool(f, "quiet", &quiet, "no progress lines");
-  o2o_flags_bool(f, "help", &help, "this text");
-  o2o_flags_bool(f, "version", &version, "print the version");
+  o2o_flags_std(f, usage, "o2o " O2O_VERSION);
   o2o_flags_positionals(f, 0, 1, "EXPERIMENT");
-  int bad = o2o_flags_parse(f, argc, argv);
-  const char *name = !bad && o2o_flags_npos(f) ? o2o_flags_pos(f, 0) : NULL;
+  int rc = o2o_flags_parse(f, argc, argv);
+  const char *name = !rc && o2o_flags_npos(f) ? o2o_flags_pos(f, 0) : NULL;
   o2o_flags_destroy(f);
-  if (bad) return 2;
-  if (help) {
-    usage(stdout);
-    return 0;
-  }
-  if (version) {
-    printf("o2o %s\n", O2O_VERSION);
-    return 0;
-  }
+  if (rc) return rc < 0 ? 2 : 0;
   const char **sets = sl.v;
   int nsets = sl.n;
   if (methods) {
@@ -169,7 +160,7 @@ int o2o_cmd_run(int argc, char **argv) {
     len += (size_t)snprintf(command + len, sizeof command - len, " %s", argv[i]);
   o2o_run_options o = {
       .exe = exe, .sim_exe = sim, .jobs = (int)jobs, .quiet = quiet, .command = command};
-  int rc = o2o_run_experiment(&x, dir, &o, err, sizeof err);
+  rc = o2o_run_experiment(&x, dir, &o, err, sizeof err);
   if (rc < 0) fprintf(stderr, "o2o run: %s\n", err);
   return rc ? 1 : 0;
 }
