@@ -1,5 +1,6 @@
 /* cmd_report.c: `o2o report RUN_DIR`: the report of an `o2o run` folder (run/report.h), also
- * of a partial run; the same report `o2o run` writes at its end. */
+ * of a partial run; the same report `o2o run` writes at its end. Also of a folder of
+ * `o2o train-offline` runs (the offline benchmark). */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,9 @@ static void usage(FILE *f) {
              "  metrics.csv + DONE/FAILED, gap.json, run.log) and writes report.html\n"
              "  (self-contained), report.png and summary.csv. Works on a partial run: missing,\n"
              "  running and failed jobs are listed.\n"
+             "  A folder of o2o train-offline runs (the offline benchmark: <dataset>-<algo>/\n"
+             "  offline/seed<k>/, or one such folder; no experiment.ini) gets curves of the\n"
+             "  D4RL score vs gradient step per dataset and a table of final and best scores.\n"
              "  --out DIR    where to write (default RUN_DIR)\n"
              "  --json       also the summary as one JSON object on stdout\n"
              "  --size WxH   report.png size in pixels (default 1200x700)\n"

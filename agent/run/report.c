@@ -48,8 +48,7 @@ const char *rpt_ini(const rpt_run *r, const char *key) {
   return NULL;
 }
 
-/* The whole file, NUL-terminated, or NULL (missing or unreadable). */
-static char *slurp(const char *path) {
+char *rpt_slurp(const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   size_t cap = 4096, n = 0;
@@ -67,12 +66,12 @@ static char *slurp(const char *path) {
   return b;
 }
 
-static int is_dir(const char *path) {
+int rpt_is_dir(const char *path) {
   struct stat st;
   return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
-static int exists(const char *path) {
+int rpt_exists(const char *path) {
   struct stat st;
   return !stat(path, &st);
 }
@@ -126,7 +125,7 @@ static void add_event(rpt_run *r, const char *prefix, const char *line) {
 /* The job's log.txt (the worker's stderr): the pool's fault lines (a simulator restarted or
  * reconnected) become events and are counted. */
 static void read_job_log(rpt_run *r, const char *dir, const char *job, rpt_job *j) {
-  char p[1500], prefix[160], line[2048];
+  char p[1500], prefix[420], line[2048];
   snprintf(p, sizeof p, "%s/log.txt", dir);
   snprintf(prefix, sizeof prefix, "%s: ", job);
   FILE *f = fopen(p, "r");
@@ -140,7 +139,7 @@ static void read_job_log(rpt_run *r, const char *dir, const char *job, rpt_job *
   fclose(f);
 }
 
-static rpt_method *method_get(rpt_run *r, const char *name) {
+rpt_method *rpt_method_get(rpt_run *r, const char *name) {
   for (int i = 0; i < r->nmethods; i++)
     if (!strcmp(r->methods[i].name, name)) return &r->methods[i];
   if (r->nmethods >= RPT_MAX_METHODS) return NULL;
@@ -154,7 +153,7 @@ static rpt_method *method_get(rpt_run *r, const char *name) {
   return m;
 }
 
-static rpt_job *job_get(rpt_method *m, int seed) {
+rpt_job *rpt_job_get(rpt_method *m, int seed) {
   for (int i = 0; i < m->njobs; i++)
     if (m->jobs[i].seed == seed) return &m->jobs[i];
   if (m->njobs >= RPT_MAX_SEEDS) return NULL;
@@ -252,10 +251,10 @@ done:
 /* One job's folder: status, rows, DONE / FAILED / config.json facts. */
 static int read_job(rpt_run *r, rpt_method *m, rpt_job *j, char *err, size_t errlen) {
   char dir[1400], p[1500];
-  snprintf(dir, sizeof dir, "%s/%s/seed%d", r->dir, m->name, j->seed);
+  snprintf(dir, sizeof dir, "%s/%s/seed%d", r->dir, m->dir[0] ? m->dir : m->name, j->seed);
   j->wall_s = j->pretrained = j->first_after = NAN;
   j->final_ret = j->best_ret = j->final_d4rl = j->best_d4rl = j->ratio = NAN;
-  if (!is_dir(dir)) {
+  if (!rpt_is_dir(dir)) {
     j->status = RPT_MISSING;
     return 0;
   }
@@ -265,15 +264,17 @@ static int read_job(rpt_run *r, rpt_method *m, rpt_job *j, char *err, size_t err
   j->warmup = !strcmp(m->name, "naive") ? 0 : r->K;
   snprintf(p, sizeof p, "%s/FAILED", dir);
   char *t, s[1024];
-  if ((t = slurp(p))) {
+  if ((t = rpt_slurp(p))) {
     j->status = RPT_FAILED;
     if (!rpt_json_string(t, "error", j->error, sizeof j->error))
       snprintf(j->error, sizeof j->error, "%s", t);
     free(t);
   } else {
+    char fin[1500];
+    snprintf(fin, sizeof fin, "%s/final.safetensors", dir); /* train-offline's last write */
     snprintf(p, sizeof p, "%s/DONE", dir);
-    j->status = exists(p) ? RPT_DONE : RPT_RUNNING;
-    if ((t = slurp(p))) {
+    j->status = rpt_exists(p) || (r->bench && rpt_exists(fin)) ? RPT_DONE : RPT_RUNNING;
+    if ((t = rpt_slurp(p))) {
       rpt_json_number(t, "wall_s", &j->wall_s);
       if (rpt_json_string(t, "init_from", s, sizeof s) && s[0]) j->warm = 1;
       rpt_json_number(t, "warmup_steps", &j->warmup);
@@ -285,12 +286,15 @@ static int read_job(rpt_run *r, rpt_method *m, rpt_job *j, char *err, size_t err
     }
   }
   if (!isfinite(j->wall_s) && j->nrows) j->wall_s = j->rows[j->nrows - 1].wall;
-  char job[128];
-  snprintf(job, sizeof job, "%s/seed%d", m->name, j->seed);
+  char job[400];
+  snprintf(job, sizeof job, "%s/seed%d", m->dir[0] ? m->dir : m->name, j->seed);
   read_job_log(r, dir, job, j);
   snprintf(p, sizeof p, "%s/config.json", dir);
-  if ((t = slurp(p))) {
+  if ((t = rpt_slurp(p))) {
     if (!r->task[0]) rpt_json_string(t, "task", r->task, sizeof r->task);
+    /* train-offline's own record of the data, for a job without DONE (a standalone run) */
+    if (m->offline && !isfinite(r->dataset_mean))
+      rpt_json_number(t, "dataset_return_mean", &r->dataset_mean);
     if (rpt_json_string(t, "init_from", s, sizeof s) && s[0]) j->warm = 1;
     rpt_json_number(t, "warmup_steps", &j->warmup);
     free(t);
@@ -381,6 +385,21 @@ static int by_method(const void *a, const void *b) {
   return d ? d : strcmp(x->name, y->name);
 }
 
+int rpt_scan_seeds(rpt_method *m, const char *dir) {
+  DIR *sd = opendir(dir);
+  if (!sd) return 0;
+  int n = 0;
+  for (struct dirent *s; (s = readdir(sd));) {
+    char *end;
+    long k = strncmp(s->d_name, "seed", 4) ? -1 : strtol(s->d_name + 4, &end, 10);
+    if (k < 0 || end == s->d_name + 4 || *end || k > 1000000000) continue;
+    n++;
+    if (m) rpt_job_get(m, (int)k);
+  }
+  closedir(sd);
+  return n;
+}
+
 /* Method folders: the known names, and any folder holding seed<k> folders. */
 static void scan_dirs(rpt_run *r) {
   DIR *d = opendir(r->dir);
@@ -389,18 +408,10 @@ static void scan_dirs(rpt_run *r) {
     if (e->d_name[0] == '.' || strlen(e->d_name) >= 64) continue;
     char p[1400];
     snprintf(p, sizeof p, "%s/%s", r->dir, e->d_name);
-    if (!is_dir(p)) continue;
-    DIR *sd = opendir(p);
-    if (!sd) continue;
-    rpt_method *m = rank_of(e->d_name) < NKNOWN ? method_get(r, e->d_name) : NULL;
-    for (struct dirent *s; (s = readdir(sd));) {
-      char *end;
-      long k = strncmp(s->d_name, "seed", 4) ? -1 : strtol(s->d_name + 4, &end, 10);
-      if (k < 0 || end == s->d_name + 4 || *end) continue;
-      if (!m) m = method_get(r, e->d_name);
-      if (m) job_get(m, (int)k);
-    }
-    closedir(sd);
+    if (!rpt_is_dir(p)) continue;
+    if (rank_of(e->d_name) == NKNOWN && !rpt_scan_seeds(NULL, p)) continue;
+    rpt_method *m = rpt_method_get(r, e->d_name);
+    if (m) rpt_scan_seeds(m, p);
   }
   closedir(d);
 }
@@ -421,15 +432,15 @@ static void expected_jobs(rpt_run *r) {
     snprintf(list, sizeof list, "%s", ml); /* strtok_r cut it */
     warm |= want && known[k].warm;
     if (!want) continue;
-    rpt_method *m = method_get(r, known[k].name);
+    rpt_method *m = rpt_method_get(r, known[k].name);
     for (int i = 0; m && i < ns; i++)
-      job_get(m, seeds[i]);
+      rpt_job_get(m, seeds[i]);
   }
   /* offline comes first in known[], so a warm method listed later adds it here */
   if (warm) {
-    rpt_method *m = method_get(r, "offline");
+    rpt_method *m = rpt_method_get(r, "offline");
     for (int i = 0; m && i < ns; i++)
-      job_get(m, seeds[i]);
+      rpt_job_get(m, seeds[i]);
   }
 }
 
@@ -466,7 +477,7 @@ static void read_log(rpt_run *r) {
 static int read_gap(rpt_run *r, char *err, size_t errlen) {
   char p[1400];
   snprintf(p, sizeof p, "%s/gap.json", r->dir);
-  char *t = slurp(p);
+  char *t = rpt_slurp(p);
   if (!t) return 0;
   long at;
   if (rpt_json_check(t, &at)) {
@@ -496,21 +507,40 @@ static int read_gap(rpt_run *r, char *err, size_t errlen) {
   return 0;
 }
 
+int rpt_read_jobs(rpt_run *r, char *err, size_t errlen) {
+  qsort(r->methods, (size_t)r->nmethods, sizeof r->methods[0], by_method);
+  for (int i = 0; i < r->nmethods; i++) {
+    rpt_method *m = &r->methods[i];
+    qsort(m->jobs, (size_t)m->njobs, sizeof m->jobs[0], by_seed);
+    for (int k = 0; k < m->njobs; k++)
+      if (read_job(r, m, &m->jobs[k], err, errlen)) return -1;
+  }
+  /* a benchmark's methods are all offline learners: none is another's pretrain */
+  const rpt_method *off = !r->bench && r->methods[0].offline ? &r->methods[0] : NULL;
+  for (int i = 0; i < r->nmethods; i++)
+    aggregate(r, &r->methods[i], off);
+  return 0;
+}
+
+void rpt_dir_name(const char *path, char *dir, size_t dcap, char *name, size_t ncap) {
+  snprintf(dir, dcap, "%s", path);
+  size_t len = strlen(dir);
+  while (len > 1 && dir[len - 1] == '/')
+    dir[--len] = 0;
+  const char *base = strrchr(dir, '/');
+  snprintf(name, ncap, "%s", base ? base + 1 : dir);
+}
+
 static int read_run(rpt_run *r, const char *run_dir, char *err, size_t errlen) {
-  snprintf(r->dir, sizeof r->dir, "%s", run_dir);
-  size_t len = strlen(r->dir);
-  while (len > 1 && r->dir[len - 1] == '/')
-    r->dir[--len] = 0;
-  const char *base = strrchr(r->dir, '/');
-  snprintf(r->name, sizeof r->name, "%.255s", base ? base + 1 : r->dir);
+  rpt_dir_name(run_dir, r->dir, sizeof r->dir, r->name, sizeof r->name);
   r->K = r->dataset_mean = NAN;
-  if (!is_dir(r->dir)) {
+  if (!rpt_is_dir(r->dir)) {
     o2o_agent_errf(err, errlen, "%s: not a directory", run_dir);
     return -1;
   }
   char p[1400];
   snprintf(p, sizeof p, "%s/experiment.ini", r->dir);
-  if ((r->ini_text = slurp(p))) {
+  if ((r->ini_text = rpt_slurp(p))) {
     int line = ini_parse(p, on_ini, r);
     if (line) {
       o2o_agent_errf(err, errlen, "%s:%d: not INI", p, line);
@@ -527,24 +557,16 @@ static int read_run(rpt_run *r, const char *run_dir, char *err, size_t errlen) {
   if (!r->nmethods) {
     o2o_agent_errf(err, errlen,
                    "%s: not a run folder of o2o run (no experiment.ini, no method folders with "
-                   "seed<k> folders: offline/seed1, full/seed1, ...)",
+                   "seed<k> folders: offline/seed1, full/seed1, ...) nor of the offline "
+                   "benchmark (<dataset>-<algo>/offline/seed1, ...)",
                    run_dir);
     return -1;
   }
-  qsort(r->methods, (size_t)r->nmethods, sizeof r->methods[0], by_method);
-  for (int i = 0; i < r->nmethods; i++) {
-    rpt_method *m = &r->methods[i];
-    qsort(m->jobs, (size_t)m->njobs, sizeof m->jobs[0], by_seed);
-    for (int k = 0; k < m->njobs; k++)
-      if (read_job(r, m, &m->jobs[k], err, errlen)) return -1;
-  }
-  const rpt_method *off = r->methods[0].offline ? &r->methods[0] : NULL;
-  for (int i = 0; i < r->nmethods; i++)
-    aggregate(r, &r->methods[i], off);
+  if (rpt_read_jobs(r, err, errlen)) return -1;
   return read_gap(r, err, errlen);
 }
 
-static void free_run(rpt_run *r) {
+void rpt_free_run(rpt_run *r) {
   free(r->ini_text);
   for (int i = 0; i < r->nmethods; i++)
     for (int k = 0; k < r->methods[i].njobs; k++)
@@ -557,27 +579,15 @@ static void free_run(rpt_run *r) {
 int o2o_report_write(const char *run_dir, const o2o_report_options *opt, char *err, size_t errlen) {
   o2o_report_options def;
   if (!opt) o2o_report_options_default(&def), opt = &def;
+  const int bench = rpt_bench_kind(run_dir);
+  if (bench) return rpt_bench_write(run_dir, bench, opt, err, errlen);
   rpt_run *r = calloc(1, sizeof *r);
   if (!r) {
     o2o_agent_errf(err, errlen, "out of memory");
     return -1;
   }
-  int rc = -1;
-  if (read_run(r, run_dir, err, errlen)) goto done;
-  const char *out = opt->out_dir ? opt->out_dir : r->dir;
-  if (opt->out_dir && o2o_train_mkdirs(out, err, errlen)) goto done;
-  char png[1400], csv[1400], html[1400];
-  snprintf(png, sizeof png, "%s/report.png", out);
-  snprintf(csv, sizeof csv, "%s/summary.csv", out);
-  snprintf(html, sizeof html, "%s/report.html", out);
-  if (rpt_write_png(r, png, opt->width > 0 ? opt->width : 1200, opt->height > 0 ? opt->height : 700,
-                    err, errlen) ||
-      rpt_write_csv(r, csv, err, errlen) || rpt_write_html(r, png, html, err, errlen))
-    goto done;
-  if (opt->json) rpt_write_json(r, out, opt->json);
-  if (opt->progress) fprintf(stderr, "o2o report: wrote %s, %s and %s\n", html, png, csv);
-  rc = 0;
-done:
-  free_run(r);
+  const int rc =
+      read_run(r, run_dir, err, errlen) ? -1 : rpt_write_outputs(r, NULL, opt, err, errlen);
+  rpt_free_run(r);
   return rc;
 }

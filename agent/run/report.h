@@ -38,7 +38,27 @@
  * restarted), sim_faults (o2o-sim faults in log.txt), wall_s. "all" rows aggregate the seeds that
  * have evaluations and did not fail: final/best are the mean over those seeds with the population
  * std (ddof 0), pretrained/first their means and the ratio of those means, restarts, faults and
- * wall_s the sums. Empty cell = not applicable / unknown. */
+ * wall_s the sums. Empty cell = not applicable / unknown.
+ *
+ * The second layout: a folder of `o2o train-offline` runs (the offline benchmark,
+ * agent/bench/results/offline.sh), recognised when RUN_DIR has no experiment.ini and either
+ * holds offline/seed<k>/ (one group, with no online method folder beside it) or folders
+ * <dataset>-<algo>/offline/seed<k>/ (the benchmark; the name splits at its last '-'):
+ *
+ *   <group>/offline/seed<k>/      metrics.csv (step = gradient step), config.json ("task" for
+ *                                 the D4RL reference scores, "dataset_return_mean"), and
+ *                                 final.safetensors or DONE (done), FAILED (failed), else running
+ *
+ *   report.png   one panel per dataset: every algorithm's D4RL score (the eval return where the
+ *                task has no reference scores) vs gradient step, mean over seeds with a min-max
+ *                band, its seeds' state in the legend, the dataset's own mean score dotted
+ *   summary.csv  columns dataset, algo, seed (k or "all"), status, seeds_done, seeds_failed,
+ *                seeds_running ("all" only), evals, last_step ("all": the furthest seed),
+ *                final_return, final_return_std, best_return, best_return_std, final_d4rl,
+ *                final_d4rl_std, best_d4rl, best_d4rl_std, dataset_return_mean, dataset_d4rl,
+ *                wall_s; "all" aggregates as above (a running seed counts as it stands)
+ *   report.html  the plot, per dataset the table of final and best scores mean +- std and
+ *                the seeds, unfinished and failed runs with their errors */
 #pragma once
 #include <stddef.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include "o2o_agent.h"
 #include "run/report_internal.h"
 
-static void esc(FILE *f, const char *s) {
+void rpt_html_esc(FILE *f, const char *s) {
   for (; s && *s; s++)
     switch (*s) {
     case '&':
@@ -32,8 +32,8 @@ static void esc(FILE *f, const char *s) {
     }
 }
 
-/* The file at path as base64 (RFC 4648) into f. Returns 0, or -1 when unreadable. */
-static int base64_file(FILE *f, const char *path) {
+/* The file at path as base64 (RFC 4648) into f. */
+int rpt_html_base64(FILE *f, const char *path) {
   static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   FILE *in = fopen(path, "rb");
   if (!in) return -1;
@@ -51,7 +51,7 @@ static int base64_file(FILE *f, const char *path) {
 }
 
 /* "812.3 &plusmn; 4.1" (std only with more than one seed), or "&ndash;". */
-static void pm(FILE *f, double mean, double std, int n) {
+void rpt_html_pm(FILE *f, double mean, double std, int n) {
   if (!isfinite(mean)) {
     fputs("&ndash;", f);
     return;
@@ -60,17 +60,15 @@ static void pm(FILE *f, double mean, double std, int n) {
   if (n > 1 && isfinite(std)) fprintf(f, " &plusmn; %.1f", std);
 }
 
-/* <td>v</td> (&ndash; when not finite) */
-static void td(FILE *f, const char *fmt, double v) {
+void rpt_html_td(FILE *f, const char *fmt, double v) {
   char b[64];
   rpt_fmt(b, sizeof b, fmt, v);
   fprintf(f, "<td>%s</td>", b[0] ? b : "&ndash;");
 }
 
-/* <tr><td class=l>name</td> */
-static void row(FILE *f, const char *cls, const char *name) {
+void rpt_html_row(FILE *f, const char *cls, const char *name) {
   fprintf(f, "<tr%s%s><td class=l>", cls ? " class=" : "", cls ? cls : "");
-  esc(f, name);
+  rpt_html_esc(f, name);
   fputs("</td>", f);
 }
 
@@ -85,23 +83,34 @@ static void summary_table(FILE *f, const rpt_run *r) {
           d4 ? "<th>final D4RL</th><th>best D4RL</th>" : "");
   for (int i = 0; i < r->nmethods; i++) {
     const rpt_method *m = &r->methods[i];
-    row(f, NULL, m->name);
+    rpt_html_row(f, NULL, m->name);
     fprintf(f, "<td>%d / %d / %d / %d</td><td>", m->done, m->failed, m->running, m->missing);
-    pm(f, m->final_mean, m->final_std, m->nagg);
+    rpt_html_pm(f, m->final_mean, m->final_std, m->nagg);
     fputs("</td><td>", f);
-    pm(f, m->best_mean, m->best_std, m->nagg);
+    rpt_html_pm(f, m->best_mean, m->best_std, m->nagg);
     fputs("</td>", f);
-    if (d4) td(f, "%.1f", m->final_d4rl), td(f, "%.1f", m->best_d4rl);
-    td(f, "%.3f", m->ratio);
-    td(f, "%.0f", m->restarts);
-    td(f, "%.0f", m->sim_faults);
-    td(f, "%.0f", m->wall_sum);
+    if (d4) rpt_html_td(f, "%.1f", m->final_d4rl), rpt_html_td(f, "%.1f", m->best_d4rl);
+    rpt_html_td(f, "%.3f", m->ratio);
+    rpt_html_td(f, "%.0f", m->restarts);
+    rpt_html_td(f, "%.0f", m->sim_faults);
+    rpt_html_td(f, "%.0f", m->wall_sum);
     fputs("</tr>\n", f);
   }
   fputs("</table>\n<p class=note>Final: the last evaluation of each seed; best: its best "
         "evaluation; mean &plusmn; std (ddof 0) over the seeds that have evaluations and did not "
         "fail. Every return is measured on the real variant.</p>\n",
         f);
+}
+
+void rpt_html_seed_cells(FILE *f, const rpt_job *j, int d4) {
+  fprintf(f, "<td class=%s>%s</td><td>%d</td>", rpt_status_name(j->status),
+          rpt_status_name(j->status), j->nrows);
+  rpt_html_td(f, "%.0f", j->nrows ? j->rows[j->nrows - 1].step : NAN);
+  if (d4) rpt_html_td(f, "%.1f", j->final_d4rl), rpt_html_td(f, "%.1f", j->best_d4rl);
+  rpt_html_td(f, "%.1f", j->final_ret);
+  rpt_html_td(f, "%.1f", j->best_ret);
+  rpt_html_td(f, "%.0f", j->wall_s);
+  fputs("</tr>\n", f);
 }
 
 static void seed_table(FILE *f, const rpt_run *r) {
@@ -112,14 +121,9 @@ static void seed_table(FILE *f, const rpt_run *r) {
   for (int i = 0; i < r->nmethods; i++)
     for (int k = 0; k < r->methods[i].njobs; k++) {
       const rpt_job *j = &r->methods[i].jobs[k];
-      row(f, NULL, r->methods[i].name);
-      fprintf(f, "<td>%d</td><td class=%s>%s</td><td>%d</td>", j->seed, rpt_status_name(j->status),
-              rpt_status_name(j->status), j->nrows);
-      td(f, "%.0f", j->nrows ? j->rows[j->nrows - 1].step : NAN);
-      td(f, "%.1f", j->final_ret);
-      td(f, "%.1f", j->best_ret);
-      td(f, "%.0f", j->wall_s);
-      fputs("</tr>\n", f);
+      rpt_html_row(f, NULL, r->methods[i].name);
+      fprintf(f, "<td>%d</td>", j->seed);
+      rpt_html_seed_cells(f, j, 0);
     }
   fputs("</table></details>\n", f);
 }
@@ -145,19 +149,19 @@ static void dip_table(FILE *f, const rpt_run *r) {
     if (!m->warm) continue;
     for (int k = 0; k < m->njobs; k++) {
       const rpt_job *j = &m->jobs[k];
-      row(f, NULL, m->name);
+      rpt_html_row(f, NULL, m->name);
       fprintf(f, "<td>%d</td>", j->seed);
-      td(f, "%.0f", j->warmup);
-      td(f, "%.1f", j->pretrained);
-      td(f, "%.1f", j->first_after);
-      td(f, "%.3f", j->ratio);
+      rpt_html_td(f, "%.0f", j->warmup);
+      rpt_html_td(f, "%.1f", j->pretrained);
+      rpt_html_td(f, "%.1f", j->first_after);
+      rpt_html_td(f, "%.3f", j->ratio);
       fputs("</tr>\n", f);
     }
-    row(f, "agg", m->name);
+    rpt_html_row(f, "agg", m->name);
     fputs("<td>mean</td><td></td>", f);
-    td(f, "%.1f", m->pre_mean);
-    td(f, "%.1f", m->first_mean);
-    td(f, "%.3f", m->ratio);
+    rpt_html_td(f, "%.1f", m->pre_mean);
+    rpt_html_td(f, "%.1f", m->first_mean);
+    rpt_html_td(f, "%.3f", m->ratio);
     fputs("</tr>\n", f);
   }
   fputs("</table>\n", f);
@@ -178,15 +182,15 @@ static void gap_section(FILE *f, const rpt_run *r) {
     return;
   }
   fputs("<p>The ", f);
-  esc(f, r->gap_variant[0] ? r->gap_variant : "sim");
+  rpt_html_esc(f, r->gap_variant[0] ? r->gap_variant : "sim");
   fputs(" variant of <code>", f);
-  esc(f, r->gap_scenario);
+  rpt_html_esc(f, r->gap_scenario);
   fputs("</code> replaying <code>", f);
-  esc(f, r->gap_dataset);
+  rpt_html_esc(f, r->gap_dataset);
   fputs("</code>: ", f);
   num(f, "%.0f", r->gap_transitions);
   fputs(" transitions from ", f);
-  esc(f, r->gap_source);
+  rpt_html_esc(f, r->gap_source);
   fputs("; mean |error| over dimensions <b>", f);
   num(f, "%.3f", r->gap_overall);
   fputs("</b> dataset stds, largest single error ", f);
@@ -196,8 +200,8 @@ static void gap_section(FILE *f, const rpt_run *r) {
         f);
   for (int d = 0; d < r->gap_dims; d++) {
     fprintf(f, "<tr><td>%d</td>", d);
-    td(f, "%.4f", r->gap_mean_std[d]);
-    td(f, "%.4f", r->gap_p95_std[d]);
+    rpt_html_td(f, "%.4f", r->gap_mean_std[d]);
+    rpt_html_td(f, "%.4f", r->gap_p95_std[d]);
     fputs("</tr>\n", f);
   }
   fputs("</table>\n", f);
@@ -219,7 +223,7 @@ static void jobs_section(FILE *f, const rpt_run *r) {
         const rpt_job *j = &r->methods[i].jobs[k];
         if (j->status != RPT_RUNNING && j->status != RPT_MISSING) continue;
         fputs("<li>", f);
-        esc(f, r->methods[i].name);
+        rpt_html_esc(f, r->methods[i].name);
         fprintf(f, "/seed%d: %s</li>\n", j->seed,
                 j->status == RPT_MISSING ? "not started (no folder)"
                                          : "running or interrupted (no DONE, no FAILED)");
@@ -233,9 +237,9 @@ static void jobs_section(FILE *f, const rpt_run *r) {
         const rpt_job *j = &r->methods[i].jobs[k];
         if (j->status != RPT_FAILED) continue;
         fputs("<tr><td class=l>", f);
-        esc(f, r->methods[i].name);
+        rpt_html_esc(f, r->methods[i].name);
         fprintf(f, "/seed%d</td><td class=l><code>", j->seed);
-        esc(f, j->error);
+        rpt_html_esc(f, j->error);
         fputs("</code></td></tr>\n", f);
       }
     fputs("</table>\n", f);
@@ -256,7 +260,7 @@ static void log_section(FILE *f, const rpt_run *r) {
           "</p><pre>",
           r->events_total, r->events_total == 1 ? "" : "s");
   for (int i = 0; i < r->nevents; i++) {
-    esc(f, r->events[i]);
+    rpt_html_esc(f, r->events[i]);
     fputc('\n', f);
   }
   if (r->events_total > r->nevents)
@@ -264,7 +268,7 @@ static void log_section(FILE *f, const rpt_run *r) {
   fputs("</pre>\n", f);
 }
 
-static const char *css =
+static const char *const css =
     "body{font-family:'DejaVu Sans',sans-serif;margin:24px auto;max-width:1240px;color:#222}"
     "h1{font-size:24px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}"
     "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 10px;"
@@ -276,6 +280,18 @@ static const char *css =
     "break:break-all}"
     "img{max-width:100%;border:1px solid #ddd}";
 
+void rpt_html_head(FILE *f, const char *what, const char *name) {
+  fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", f);
+  rpt_html_esc(f, what);
+  fputs(": ", f);
+  rpt_html_esc(f, name);
+  fprintf(f, "</title><style>%s</style></head><body>\n<h1>", css);
+  rpt_html_esc(f, what);
+  fputs(": ", f);
+  rpt_html_esc(f, name);
+  fputs("</h1>\n", f);
+}
+
 int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, char *err,
                    size_t errlen) {
   FILE *f = fopen(path, "w");
@@ -286,12 +302,9 @@ int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, cha
   int total = 0, done = 0, failed = 0;
   for (int i = 0; i < r->nmethods; i++)
     total += r->methods[i].njobs, done += r->methods[i].done, failed += r->methods[i].failed;
-  fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>o2o run report: ", f);
-  esc(f, r->name);
-  fprintf(f, "</title><style>%s</style></head><body>\n<h1>o2o run report: ", css);
-  esc(f, r->name);
-  fputs("</h1>\n<p class=note>run folder <code>", f);
-  esc(f, r->dir);
+  rpt_html_head(f, "o2o run report", r->name);
+  fputs("<p class=note>run folder <code>", f);
+  rpt_html_esc(f, r->dir);
   fputs("</code></p>\n<p>", f);
   const char *k[] = {"experiment.description", "experiment.scenario", "experiment.dataset"};
   const char *lab[] = {"", "scenario: ", "dataset: "};
@@ -299,7 +312,7 @@ int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, cha
     if (rpt_ini(r, k[i])) {
       fputs(i ? " &middot; " : "", f);
       fputs(lab[i], f);
-      esc(f, rpt_ini(r, k[i]));
+      rpt_html_esc(f, rpt_ini(r, k[i]));
     }
   fprintf(f, "</p>\n<p>Jobs: %d of %d done", done, total);
   if (failed) fprintf(f, ", <span class=failed>%d failed</span> (see Failed jobs)", failed);
@@ -312,7 +325,7 @@ int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, cha
           "are unknown.</p>\n",
           f);
   fputs("<img alt=\"return vs env step of every method\" src=\"data:image/png;base64,", f);
-  if (base64_file(f, png_path)) {
+  if (rpt_html_base64(f, png_path)) {
     fclose(f);
     o2o_agent_errf(err, errlen, "cannot read %s to embed it in %s", png_path, path);
     return -1;
@@ -325,13 +338,13 @@ int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, cha
   jobs_section(f, r);
   log_section(f, r);
   fputs("<h2>Resolved config (experiment.ini)</h2>\n<pre>", f);
-  esc(f, r->ini_text ? r->ini_text : "(missing)");
+  rpt_html_esc(f, r->ini_text ? r->ini_text : "(missing)");
   fputs("</pre>\n<h2>Reproduce</h2>\n<pre>", f);
   if (r->command[0]) {
-    esc(f, r->command);
+    rpt_html_esc(f, r->command);
   } else {
     fputs("./build/o2o run ", f);
-    esc(f, r->dir);
+    rpt_html_esc(f, r->dir);
     fputs("/experiment.ini --out NEW_RUN_DIR", f);
   }
   fputs("</pre>\n<p class=note>experiment.ini is the resolved experiment (every key, defaults "
@@ -339,7 +352,7 @@ int rpt_write_html(const rpt_run *r, const char *png_path, const char *path, cha
         "rebuilds the report.</p>\n",
         f);
   fputs("<p class=note>The report again, at any time: <code>./build/o2o report ", f);
-  esc(f, r->dir);
+  rpt_html_esc(f, r->dir);
   fputs("</code></p>\n</body></html>\n", f);
   if (fclose(f)) {
     o2o_agent_errf(err, errlen, "cannot write %s: %s", path, strerror(errno));

@@ -9,17 +9,40 @@
 #include "io/json_out.h"
 #include "o2o_agent.h"
 #include "o2o_plot.h"
-#include "run/report_internal.h"
+#include "run/report_bench.h"
+#include "run/train.h"
+
+/* ---- the output folder ---- */
+
+int rpt_write_outputs(const rpt_run *r, const rpt_bench *b, const o2o_report_options *opt,
+                      char *err, size_t errlen) {
+  const char *out = opt->out_dir ? opt->out_dir : r ? r->dir : b->dir;
+  if (opt->out_dir && o2o_train_mkdirs(out, err, errlen)) return -1;
+  char png[1400], csv[1400], html[1400];
+  snprintf(png, sizeof png, "%s/report.png", out);
+  snprintf(csv, sizeof csv, "%s/summary.csv", out);
+  snprintf(html, sizeof html, "%s/report.html", out);
+  const int w = opt->width > 0 ? opt->width : 1200, h = opt->height > 0 ? opt->height : 700;
+  if (r ? rpt_write_png(r, png, w, h, err, errlen) || rpt_write_csv(r, csv, err, errlen) ||
+              rpt_write_html(r, png, html, err, errlen)
+        : rpt_bench_png(b, png, w, h, err, errlen) || rpt_bench_csv(b, csv, err, errlen) ||
+              rpt_bench_html(b, png, html, err, errlen))
+    return -1;
+  if (opt->json && r) rpt_write_json(r, out, opt->json);
+  if (opt->json && !r) rpt_bench_json(b, out, opt->json);
+  if (opt->progress) fprintf(stderr, "o2o report: wrote %s, %s and %s\n", html, png, csv);
+  return 0;
+}
 
 /* ---- summary.csv ---- */
 
-static void cell(FILE *f, const char *fmt, double v) {
+void rpt_csv_cell(FILE *f, const char *fmt, double v) {
   char b[64];
   rpt_fmt(b, sizeof b, fmt, v);
   fprintf(f, ",%s", b);
 }
 
-static const char *agg_status(const rpt_method *m) {
+const char *rpt_agg_status(const rpt_method *m) {
   if (m->done == m->njobs) return "done";
   if (m->failed == m->njobs) return "failed";
   if (m->missing == m->njobs) return "missing";
@@ -41,33 +64,33 @@ int rpt_write_csv(const rpt_run *r, const char *path, char *err, size_t errlen) 
     for (int k = 0; k < m->njobs; k++) {
       const rpt_job *j = &m->jobs[k];
       fprintf(f, "%s,%d,%s,,,,,%d", m->name, j->seed, rpt_status_name(j->status), j->nrows);
-      cell(f, "%.0f", j->nrows ? j->rows[j->nrows - 1].step : NAN);
-      cell(f, "%.4f", j->final_ret);
-      cell(f, "%.4f", NAN);
-      cell(f, "%.4f", j->best_ret);
-      cell(f, "%.4f", NAN);
-      cell(f, "%.3f", j->final_d4rl);
-      cell(f, "%.3f", j->best_d4rl);
-      cell(f, "%.4f", j->pretrained);
-      cell(f, "%.4f", j->first_after);
-      cell(f, "%.4f", j->ratio);
+      rpt_csv_cell(f, "%.0f", j->nrows ? j->rows[j->nrows - 1].step : NAN);
+      rpt_csv_cell(f, "%.4f", j->final_ret);
+      rpt_csv_cell(f, "%.4f", NAN);
+      rpt_csv_cell(f, "%.4f", j->best_ret);
+      rpt_csv_cell(f, "%.4f", NAN);
+      rpt_csv_cell(f, "%.3f", j->final_d4rl);
+      rpt_csv_cell(f, "%.3f", j->best_d4rl);
+      rpt_csv_cell(f, "%.4f", j->pretrained);
+      rpt_csv_cell(f, "%.4f", j->first_after);
+      rpt_csv_cell(f, "%.4f", j->ratio);
       fprintf(f, ",%d,%d", j->restarts, j->sim_faults);
-      cell(f, "%.1f", j->wall_s);
+      rpt_csv_cell(f, "%.1f", j->wall_s);
       fputc('\n', f);
     }
-    fprintf(f, "%s,all,%s,%d,%d,%d,%d,,", m->name, agg_status(m), m->done, m->failed, m->running,
-            m->missing);
-    cell(f, "%.4f", m->final_mean); /* evals and last_step are per seed */
-    cell(f, "%.4f", m->final_std);
-    cell(f, "%.4f", m->best_mean);
-    cell(f, "%.4f", m->best_std);
-    cell(f, "%.3f", m->final_d4rl);
-    cell(f, "%.3f", m->best_d4rl);
-    cell(f, "%.4f", m->pre_mean);
-    cell(f, "%.4f", m->first_mean);
-    cell(f, "%.4f", m->ratio);
+    fprintf(f, "%s,all,%s,%d,%d,%d,%d,,", m->name, rpt_agg_status(m), m->done, m->failed,
+            m->running, m->missing);
+    rpt_csv_cell(f, "%.4f", m->final_mean); /* evals and last_step are per seed */
+    rpt_csv_cell(f, "%.4f", m->final_std);
+    rpt_csv_cell(f, "%.4f", m->best_mean);
+    rpt_csv_cell(f, "%.4f", m->best_std);
+    rpt_csv_cell(f, "%.3f", m->final_d4rl);
+    rpt_csv_cell(f, "%.3f", m->best_d4rl);
+    rpt_csv_cell(f, "%.4f", m->pre_mean);
+    rpt_csv_cell(f, "%.4f", m->first_mean);
+    rpt_csv_cell(f, "%.4f", m->ratio);
     fprintf(f, ",%d,%d", m->restarts, m->sim_faults);
-    cell(f, "%.1f", m->wall_sum);
+    rpt_csv_cell(f, "%.1f", m->wall_sum);
     fputc('\n', f);
   }
   if (fclose(f)) {
@@ -79,7 +102,7 @@ int rpt_write_csv(const rpt_run *r, const char *path, char *err, size_t errlen) 
 
 /* ---- --json ---- */
 
-static void jkey(FILE *f, const char *k, double v) {
+void rpt_json_key(FILE *f, const char *k, double v) {
   fprintf(f, ", \"%s\": ", k);
   o2o_json_num(f, v);
 }
@@ -93,41 +116,41 @@ void rpt_write_json(const rpt_run *r, const char *out_dir, FILE *f) {
   o2o_json_str(f, out_dir);
   fprintf(f, ", \"task\": ");
   o2o_json_str(f, r->task);
-  jkey(f, "warmup_steps", r->K);
-  jkey(f, "dataset_return_mean", r->dataset_mean);
-  jkey(f, "gap_overall_mean_std", r->has_gap ? r->gap_overall : NAN);
+  rpt_json_key(f, "warmup_steps", r->K);
+  rpt_json_key(f, "dataset_return_mean", r->dataset_mean);
+  rpt_json_key(f, "gap_overall_mean_std", r->has_gap ? r->gap_overall : NAN);
   fprintf(f, ", \"log_events\": %d, \"methods\": [", r->events_total);
   for (int i = 0; i < r->nmethods; i++) {
     const rpt_method *m = &r->methods[i];
     fprintf(f, "%s{\"method\": ", i ? ", " : "");
     o2o_json_str(f, m->name);
     fprintf(f, ", \"status\": ");
-    o2o_json_str(f, agg_status(m));
+    o2o_json_str(f, rpt_agg_status(m));
     fprintf(f,
             ", \"seeds_done\": %d, \"seeds_failed\": %d, \"seeds_running\": %d, "
             "\"seeds_missing\": %d",
             m->done, m->failed, m->running, m->missing);
-    jkey(f, "final_return", m->final_mean);
-    jkey(f, "final_return_std", m->final_std);
-    jkey(f, "best_return", m->best_mean);
-    jkey(f, "best_return_std", m->best_std);
-    jkey(f, "final_d4rl", m->final_d4rl);
-    jkey(f, "best_d4rl", m->best_d4rl);
-    jkey(f, "pretrained_return", m->pre_mean);
-    jkey(f, "first_eval_after_warmup", m->first_mean);
-    jkey(f, "warm_start_ratio", m->ratio);
-    jkey(f, "wall_s", m->wall_sum);
+    rpt_json_key(f, "final_return", m->final_mean);
+    rpt_json_key(f, "final_return_std", m->final_std);
+    rpt_json_key(f, "best_return", m->best_mean);
+    rpt_json_key(f, "best_return_std", m->best_std);
+    rpt_json_key(f, "final_d4rl", m->final_d4rl);
+    rpt_json_key(f, "best_d4rl", m->best_d4rl);
+    rpt_json_key(f, "pretrained_return", m->pre_mean);
+    rpt_json_key(f, "first_eval_after_warmup", m->first_mean);
+    rpt_json_key(f, "warm_start_ratio", m->ratio);
+    rpt_json_key(f, "wall_s", m->wall_sum);
     fprintf(f, ", \"eval_restarts\": %d, \"sim_faults\": %d, \"seeds\": [", m->restarts,
             m->sim_faults);
     for (int k = 0; k < m->njobs; k++) {
       const rpt_job *j = &m->jobs[k];
       fprintf(f, "%s{\"seed\": %d, \"status\": \"%s\", \"evals\": %d", k ? ", " : "", j->seed,
               rpt_status_name(j->status), j->nrows);
-      jkey(f, "final_return", j->final_ret);
-      jkey(f, "best_return", j->best_ret);
-      jkey(f, "first_eval_after_warmup", j->first_after);
-      jkey(f, "warm_start_ratio", j->ratio);
-      jkey(f, "wall_s", j->wall_s);
+      rpt_json_key(f, "final_return", j->final_ret);
+      rpt_json_key(f, "best_return", j->best_ret);
+      rpt_json_key(f, "first_eval_after_warmup", j->first_after);
+      rpt_json_key(f, "warm_start_ratio", j->ratio);
+      rpt_json_key(f, "wall_s", j->wall_s);
       if (j->status == RPT_FAILED) {
         fprintf(f, ", \"error\": ");
         o2o_json_str(f, j->error);
@@ -141,18 +164,12 @@ void rpt_write_json(const rpt_run *r, const char *out_dir, FILE *f) {
 
 /* ---- report.png ---- */
 
-typedef struct {
-  int n;
-  double *x, *y, *lo, *hi;
-} curve;
-
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
 
-/* Mean and min-max over the method's seeds (not failed) at every evaluated step. */
-static int make_curve(const rpt_method *m, curve *c, int *seeds) {
+int rpt_make_curve(const rpt_method *m, rpt_curve *c, int *seeds) {
   memset(c, 0, sizeof *c);
   int total = 0;
   *seeds = 0;
@@ -197,7 +214,7 @@ static int make_curve(const rpt_method *m, curve *c, int *seeds) {
   return c->n;
 }
 
-static void free_curve(curve *c) {
+void rpt_free_curve(rpt_curve *c) {
   free(c->x);
   free(c->y);
   free(c->lo);
@@ -217,13 +234,13 @@ static void series_label(char *b, size_t cap, const rpt_method *m, int seeds) {
 
 int rpt_write_png(const rpt_run *r, const char *path, int width, int height, char *err,
                   size_t errlen) {
-  curve cv[RPT_MAX_METHODS];
+  rpt_curve cv[RPT_MAX_METHODS];
   int seeds[RPT_MAX_METHODS], online = 0, rc = -1;
   const rpt_method *off = NULL;
   double ylo = INFINITY, yhi = -INFINITY;
   memset(cv, 0, sizeof cv);
   for (int i = 0; i < r->nmethods; i++) {
-    if (make_curve(&r->methods[i], &cv[i], &seeds[i]) < 0) {
+    if (rpt_make_curve(&r->methods[i], &cv[i], &seeds[i]) < 0) {
       o2o_agent_errf(err, errlen, "out of memory drawing %s", path);
       goto done;
     }
@@ -324,6 +341,6 @@ bad_size:
   o2o_plot_destroy(pl[0]);
 done:
   for (int i = 0; i < r->nmethods; i++)
-    free_curve(&cv[i]);
+    rpt_free_curve(&cv[i]);
   return rc;
 }

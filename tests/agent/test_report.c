@@ -5,7 +5,9 @@
  * a partial run names its missing and running jobs; bad input (no folder, an empty folder, a
  * malformed metrics.csv or gap.json) is an error naming the file and the line. A simulator
  * fault in a job's log.txt is counted and listed; without its offline job a warm-started job
- * compares with its own step-0 evaluation, and the dip is read once updates began. */
+ * compares with its own step-0 evaluation, and the dip is read once updates began. A folder of
+ * the offline benchmark (train-offline runs, no experiment.ini) gets its own summary.csv:
+ * per dataset and algorithm the exact final and best means, stds and D4RL scores. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -122,7 +124,7 @@ static const char *sc(double ret) {
 }
 
 static int has_line(const char *text, const char *line) {
-  char want[1024];
+  char want[4096];
   snprintf(want, sizeof want, "\n%s\n", line);
   return strstr(text, want) != NULL;
 }
@@ -333,5 +335,164 @@ Test(
   cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
   csv = slurp("summary.csv");
   cr_assert(strstr(csv, ",300.0000,310.0000,1.0333,0,1,20.0\n"), "%s", csv);
+  free(csv);
+}
+
+/* ---- the offline benchmark's folder: <dataset>-<algo>/offline/seed<k>/ of o2o train-offline,
+ * no experiment.ini, no DONE (final.safetensors marks a finished run) ---- */
+
+#define IQL_HDR                                                                                    \
+  OFF_HDR_NO_NL ",value_loss,actor_loss,critic_loss,q_mean,v_mean,adv_mean,weight_mean,"           \
+                "actor_lr\n"
+#define OFF_HDR_NO_NL                                                                              \
+  "step,wall_s,eval_return_mean,eval_return_std,eval_return_min,eval_return_max,"                  \
+  "eval_episodes,d4rl_score,updates_per_s"
+#define IQL_TAIL ",0.01,0.8,0.03,2.0,1.0,-0.01,0.97,0.0003\n"
+
+/* config.json as train-offline writes it (the keys the report reads, and some it does not) */
+static void put_config(const char *group, int seed, const char *algo, const char *task) {
+  char rel[300], text[900];
+  snprintf(rel, sizeof rel, "%s/offline/seed%d/config.json", group, seed);
+  snprintf(text, sizeof text,
+           "{\n  \"command\": \"train-offline\",\n  \"command_line\": [\"o2o\", \"train-offline\"],"
+           "\n  \"algorithm\": \"%s\",\n  \"dataset\": \"/x/hopper-medium.hdf5\",\n  \"scenario\": "
+           "\"%s\",\n  \"task\": \"%s\",\n  \"seed\": %d, \"steps\": 10000, \"eval_every\": 5000,"
+           "\n  \"dataset_transitions\": 200000, \"dataset_episodes\": 459, "
+           "\"dataset_return_mean\": 1332.5, \"reward_scale\": 1, \"normalize_obs\": 1,\n  "
+           "\"%s\": {\"hidden\": 256}\n}\n",
+           algo, task, task, seed, algo);
+  put(rel, text);
+}
+
+/* hopper-medium: iql 2 seeds done, cql seed1 running and seed2 failed; pendulum-medium: iql
+ * one seed done (no D4RL reference: returns). A report.png of an earlier report lies there. */
+static void make_bench(void) {
+  put_config("hopper-medium-iql", 1, "iql", "hopper");
+  put("hopper-medium-iql/offline/seed1/metrics.csv",
+      IQL_HDR "5000,10,1000,50,900,1100,10,30.5,90" IQL_TAIL "10000,20,1500,50,1400,1600,10,46,"
+              "90" IQL_TAIL);
+  put("hopper-medium-iql/offline/seed1/final.safetensors", "");
+  put_config("hopper-medium-iql", 2, "iql", "hopper");
+  put("hopper-medium-iql/offline/seed2/metrics.csv",
+      IQL_HDR "5000,15,1800,50,1700,1900,10,55.9,90" IQL_TAIL "10000,30,1300,50,1200,1400,10,"
+              "40.6,90" IQL_TAIL);
+  put("hopper-medium-iql/offline/seed2/final.safetensors", "");
+  put("hopper-medium-iql/offline/seed2/checkpoint.safetensors", "");
+  put_config("hopper-medium-cql", 1, "cql", "hopper");
+  put("hopper-medium-cql/offline/seed1/metrics.csv",
+      OFF_HDR "5000,40,900,5,0,0,10,28,20\n10000,80,9");             /* a row being written */
+  put("hopper-medium-cql/offline/seed1/checkpoint.safetensors", ""); /* running */
+  put_config("hopper-medium-cql", 2, "cql", "hopper");
+  put("hopper-medium-cql/offline/seed2/metrics.csv", OFF_HDR "5000,40,500,5,0,0,10,16,20\n");
+  put("hopper-medium-cql/offline/seed2/FAILED", "{\"error\": \"loss is <nan>\"}\n");
+  put_config("pendulum-medium-iql", 1, "iql", "pendulum");
+  put("pendulum-medium-iql/offline/seed1/metrics.csv",
+      OFF_HDR "500,1,200,5,0,0,3,,90\n1000,2,560,5,0,0,3,,90\n");
+  put("pendulum-medium-iql/offline/seed1/DONE", "{\"wall_s\": 4}\n");
+  put("report.png", "not a folder");
+}
+
+static double d4(double ret) {
+  double v;
+  cr_assert(o2o_train_d4rl_score("hopper", ret, &v));
+  return v;
+}
+
+Test(report, an_offline_benchmark_folder_gives_scores_per_dataset_and_algo) {
+  make_bench();
+  o2o_report_options o;
+  o2o_report_options_default(&o);
+  char jpath[600], err[1024] = "";
+  snprintf(jpath, sizeof jpath, "%s/summary.json", dir);
+  o.json = fopen(jpath, "w");
+  cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
+  fclose(o.json);
+  char *csv = slurp("summary.csv");
+  cr_assert(strncmp(csv, "dataset,algo,seed,status,", 25) == 0, "%s", csv);
+  /* iql: finals 1500, 1300 (mean 1400, std 100); bests 1500, 1800 (1650, 150); the D4RL std
+   * over the seeds' scores; wall time from the last rows (20 + 30 s) */
+  char l[5][512];
+  snprintf(l[0], sizeof l[0],
+           "hopper-medium,iql,all,done,2,0,0,,10000,1400.0000,100.0000,1650.0000,150.0000,%.3f,"
+           "%.3f,%.3f,%.3f,1332.5000,%.3f,50.0",
+           d4(1400), (d4(1500) - d4(1300)) / 2, d4(1650), (d4(1800) - d4(1500)) / 2, d4(1332.5));
+  snprintf(l[1], sizeof l[1],
+           "hopper-medium,iql,2,done,,,,2,10000,1300.0000,,1800.0000,,%.3f,,%.3f,,1332.5000,%.3f,"
+           "30.0",
+           d4(1300), d4(1800), d4(1332.5));
+  /* cql: the failed seed is listed, not aggregated; the running one is, as it stands */
+  snprintf(l[2], sizeof l[2],
+           "hopper-medium,cql,all,partial,0,1,1,,5000,900.0000,0.0000,900.0000,0.0000,%.3f,0.000,"
+           "%.3f,0.000,1332.5000,%.3f,80.0",
+           d4(900), d4(900), d4(1332.5));
+  snprintf(l[3], sizeof l[3], "hopper-medium,cql,2,failed,,,,1,5000,500.0000,,500.0000,,%.3f,,",
+           d4(500));
+  snprintf(l[4], sizeof l[4],
+           "pendulum-medium,iql,all,done,1,0,0,,1000,560.0000,0.0000,560.0000,0.0000,,,,,"
+           "1332.5000,,4.0");
+  for (int i = 0; i < 5; i++)
+    cr_assert(i == 3 ? strstr(csv, l[i]) != NULL : has_line(csv, l[i]),
+              "summary.csv lacks\n%s\nit is:\n%s", l[i], csv);
+  cr_assert(strstr(csv, "\nhopper-medium,cql,1,running,,,,1,5000,900.0000,"), "%s", csv);
+  /* datasets by name, algorithms by name within one */
+  cr_assert(strstr(csv, "\nhopper-medium,cql,") < strstr(csv, "\nhopper-medium,iql,") &&
+            strstr(csv, "\nhopper-medium,iql,") < strstr(csv, "\npendulum-medium,iql,"));
+  free(csv);
+  char *html = slurp("report.html");
+  dump_on_fail("report.html", html, "<h2>hopper-medium</h2>");
+  char row[300];
+  snprintf(row, sizeof row, "<td><b>%.1f &plusmn; %.1f</b></td><td><b>%.1f &plusmn; %.1f</b></td>",
+           d4(1400), (d4(1500) - d4(1300)) / 2, d4(1650), (d4(1800) - d4(1500)) / 2);
+  dump_on_fail("report.html", html, row);
+  dump_on_fail("report.html", html,
+               "<code>hopper-medium-cql/offline/seed2</code>: <span "
+               "class=failed>failed</span>: <code>loss is &lt;nan&gt;");
+  dump_on_fail("report.html", html,
+               "hopper-medium-cql/offline/seed1</code>: running or "
+               "interrupted at step 5000");
+  dump_on_fail("report.html", html, "Runs: 3 of 5 done, <span class=failed>1 failed</span>");
+  free(html);
+  char *json = slurp("summary.json");
+  dump_on_fail("summary.json", json, "{\"algo\": \"iql\", \"status\": \"done\", \"seeds_done\": 2");
+  free(json);
+  char *png = slurp("report.png");
+  cr_assert_eq(memcmp(png, "\x89PNG\r\n\x1a\n", 8), 0, "report.png replaced by a PNG");
+  unsigned w = (unsigned)png[16] << 24 | (unsigned char)png[17] << 16 |
+               (unsigned char)png[18] << 8 | (unsigned char)png[19];
+  cr_assert_eq(w, 1200, "two panels of 600 px: %u", w);
+  free(png);
+
+  /* one group: only its rows */
+  char group[600];
+  snprintf(group, sizeof group, "%s/hopper-medium-iql", dir);
+  cr_assert_eq(o2o_report_write(group, NULL, err, sizeof err), 0, "%s", err);
+  csv = slurp("hopper-medium-iql/summary.csv");
+  cr_assert(has_line(csv, l[0]), "%s", csv);
+  cr_assert_null(strstr(csv, ",cql,"), "%s", csv);
+  free(csv);
+}
+
+/* an o2o run folder whose only jobs so far are offline/seed<k> is still a run report with its
+ * experiment.ini; without one it is one group of train-offline runs */
+Test(report, offline_jobs_alone_are_a_run_with_experiment_ini_else_a_benchmark_group) {
+  make_run("1-2");
+  char cmd[800];
+  snprintf(cmd, sizeof cmd, "cd '%s' && rm -rf full sac-sim", dir);
+  cr_assert_eq(system(cmd), 0);
+  char err[1024] = "";
+  cr_assert_eq(o2o_report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+  char *csv = slurp("summary.csv");
+  cr_assert(strncmp(csv, "method,seed,", 12) == 0, "%s", csv);
+  free(csv);
+  snprintf(cmd, sizeof cmd, "rm '%s/experiment.ini'", dir);
+  cr_assert_eq(system(cmd), 0);
+  cr_assert_eq(o2o_report_write(dir, NULL, err, sizeof err), 0, "%s", err);
+  csv = slurp("summary.csv");
+  cr_assert(strncmp(csv, "dataset,algo,", 13) == 0, "%s", csv);
+  /* the folder's name has no '-': dataset = the name, algorithm = "offline" (no config.json);
+   * the dataset mean from the DONE files o2o run writes */
+  cr_assert(strstr(csv, ",offline,all,done,2,0,0,,1000,250.0000,50.0000,250.0000,50.0000,,,,,"
+                        "120.0000,,5.0\n"),
+            "%s", csv);
   free(csv);
 }
