@@ -420,16 +420,45 @@ int o2o_flags_edit_distance(const char *a, const char *b) {
   return row[lb];
 }
 
-const char *o2o_flags_suggest(const char *word, const char *const *candidates, int n) {
-  const char *best = NULL;
-  int best_d = 1 << 30;
-  size_t lw = strlen(word);
+/* How near word is to c: its edit distance, or (a longer name) the distance to c's start of
+ * about word's length, at least 1, so "trian" is near train-online; *prefix says the start
+ * was nearer. */
+static int suggest_distance(const char *word, const char *c, int *prefix) {
+  size_t lw = strlen(word), lc = strlen(c);
+  int d = o2o_flags_edit_distance(word, c), p = 1 << 30;
+  if (lw >= 3 && lw < 256 && lc > lw) {
+    char head[258];
+    for (size_t k = lw - 1; k <= lw + 1 && k < lc; k++) {
+      memcpy(head, c, k);
+      head[k] = 0;
+      int e = o2o_flags_edit_distance(word, head);
+      if (e < p) p = e;
+    }
+    if (p < 1) p = 1;
+  }
+  *prefix = p < d;
+  return p < d ? p : d;
+}
+
+int o2o_flags_suggest_all(const char *word, const char *const *candidates, int n, const char **out,
+                          int cap) {
+  int best_d = 1 << 30, best_p = 1, prefix;
   for (int i = 0; i < n; i++) {
     if (!candidates[i]) continue;
-    int d = o2o_flags_edit_distance(word, candidates[i]);
-    if (lw >= 3 && !strncmp(candidates[i], word, lw)) d = d < 1 ? d : 1; /* a longer name */
-    if (d < best_d) best_d = d, best = candidates[i];
+    int d = suggest_distance(word, candidates[i], &prefix);
+    if (d < best_d || (d == best_d && !prefix)) best_d = d, best_p = prefix;
   }
-  int limit = (int)lw / 3 > 2 ? (int)lw / 3 : 2;
-  return best && best_d <= limit && best_d < (int)lw ? best : NULL;
+  int lw = (int)strlen(word), limit = lw / 3 > 2 ? lw / 3 : 2;
+  if (best_d > limit || best_d >= lw) return 0;
+  int k = 0; /* every candidate as near (a whole-name match beats a start that is as near) */
+  for (int i = 0; i < n && k < cap; i++)
+    if (candidates[i] && suggest_distance(word, candidates[i], &prefix) == best_d &&
+        prefix == best_p)
+      out[k++] = candidates[i];
+  return k;
+}
+
+const char *o2o_flags_suggest(const char *word, const char *const *candidates, int n) {
+  const char *best = NULL;
+  return o2o_flags_suggest_all(word, candidates, n, &best, 1) ? best : NULL;
 }

@@ -117,10 +117,15 @@ const o2o_flag *o2o_flags_at(const o2o_flags *f, int i);
 void o2o_flags_help(const o2o_flags *f, FILE *out);
 
 /* Levenshtein distance, and the candidate nearest to word when it is close enough to be a
- * plausible typo (distance <= 2, or <= a third of the word; a candidate that starts with word
- * counts as close), else NULL. For "did you mean" on commands and scenario names. */
+ * plausible typo (distance <= 2, or <= a third of the word), else NULL. A longer name is also
+ * measured by its start of about word's length (at least 1), so a typo of a prefix counts:
+ * "trian" is near train-online. For "did you mean" on commands and scenario names.
+ * o2o_flags_suggest_all: every candidate as near as the nearest, up to cap, into out; returns
+ * how many (0: none close enough). */
 int o2o_flags_edit_distance(const char *a, const char *b);
 const char *o2o_flags_suggest(const char *word, const char *const *candidates, int n);
+int o2o_flags_suggest_all(const char *word, const char *const *candidates, int n, const char **out,
+                          int cap);
 
 #ifdef __cplusplus
 }

@@ -57,11 +57,12 @@ int main(int argc, char **argv) {
   const char *names[sizeof commands / sizeof commands[0]];
   for (int i = 0; i < num_commands; i++)
     names[i] = commands[i].name;
-  const char *near = o2o_flags_suggest(argv[1], names, num_commands);
-  if (near)
-    fprintf(stderr, "o2o: unknown command '%s' (did you mean %s?)\n\n", argv[1], near);
-  else
-    fprintf(stderr, "o2o: unknown command '%s'\n\n", argv[1]);
+  const char *near[sizeof commands / sizeof commands[0]];
+  int k = o2o_flags_suggest_all(argv[1], names, num_commands, near, num_commands);
+  fprintf(stderr, "o2o: unknown command '%s'", argv[1]);
+  for (int i = 0; i < k; i++) /* "trian": both train-online and train-offline */
+    fprintf(stderr, "%s%s", i == 0 ? " (did you mean " : i + 1 < k ? ", " : " or ", near[i]);
+  fprintf(stderr, "%s\n\n", k ? "?)" : "");
   usage(stderr);
   return 2;
 }

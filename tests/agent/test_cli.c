@@ -63,6 +63,11 @@ Test(cli, unknown_names_get_did_you_mean_and_exit_2) {
   const char *b = build_dir();
   cr_assert_eq(sh("%s/o2o trian-online", b), 2, "%s", out);
   cr_assert(strstr(out, "unknown command 'trian-online' (did you mean train-online?)"), "%s", out);
+  cr_assert_eq(sh("%s/o2o trian", b), 2, "%s", out);
+  cr_assert(strstr(out, "unknown command 'trian' (did you mean train-online or train-offline?)"),
+            "%s", out);
+  cr_assert_eq(sh("%s/o2o xyzzy", b), 2, "%s", out);
+  cr_assert(strstr(out, "unknown command 'xyzzy'\n"), "%s", out);
   cr_assert_eq(sh("%s/o2o eval --chekpoint x", b), 2, "%s", out);
   cr_assert(strstr(out, "o2o eval: unknown option '--chekpoint' (did you mean --checkpoint?)"),
             "%s", out);

@@ -208,6 +208,15 @@ Test(flags, suggest_and_distance) {
   cr_assert_str_eq(o2o_flags_suggest("evl", cmds, 5), "eval");
   cr_assert_str_eq(o2o_flags_suggest("scenario", cmds, 5), "scenarios");
   cr_assert_null(o2o_flags_suggest("zzzzzz", cmds, 5));
+  /* a typo of a prefix: "trian" is far from both whole names, near both their starts */
+  cr_assert_str_eq(o2o_flags_suggest("trian", cmds, 5), "train-online");
+  const char *near[5];
+  cr_assert_eq(o2o_flags_suggest_all("trian", cmds, 5, near, 5), 2);
+  cr_assert_str_eq(near[0], "train-online");
+  cr_assert_str_eq(near[1], "train-offline");
+  cr_assert_eq(o2o_flags_suggest_all("trian-online", cmds, 5, near, 5), 1);
+  cr_assert_str_eq(o2o_flags_suggest("scen", cmds, 5), "scenarios");
+  cr_assert_null(o2o_flags_suggest("xyz", cmds, 5));
   const char *scen[] = {"pendulum", "pendulum-gear", "hopper", "hopper-gravity"};
   cr_assert_str_eq(o2o_flags_suggest("pendulm", scen, 4), "pendulum");
   cr_assert_str_eq(o2o_flags_suggest("hoper-gravity", scen, 4), "hopper-gravity");
