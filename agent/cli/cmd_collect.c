@@ -23,6 +23,7 @@
 #include "o2o_dataset.h"
 #include "o2o_version.h"
 #include "io/policy.h"
+#include "io/progress.h"
 #include "cli/cli.h"
 
 #define MAX_SEGMENTS 16
@@ -117,24 +118,23 @@ static double gauss(uint64_t *s) {
 }
 
 typedef struct progress {
-  double t0, last;
+  double t0;
   int64_t goal, done_before;
-  int quiet;
+  o2o_progress line; /* in place on a terminal (every 1 s), whole lines in a log (10 s) */
 } progress;
 
+/* The progress line; final: the segment's last, always shown and kept. */
 static void progress_show(progress *pg, int64_t rows_now, int64_t steps, int seg, int nseg,
                           int final) {
-  double t = now();
-  if (pg->quiet || (!final && t - pg->last < 1.0)) return;
-  pg->last = t;
-  double el = t - pg->t0, rate = el > 0 ? (double)steps / el : 0;
+  if (!o2o_progress_due(&pg->line, final)) return;
+  double el = now() - pg->t0, rate = el > 0 ? (double)steps / el : 0;
   int64_t total = pg->done_before + rows_now;
   double frac = pg->goal ? (double)total / (double)pg->goal : 1;
   double eta = frac > 0 && frac < 1 ? el / frac * (1 - frac) : 0;
-  fprintf(
-      stderr, "\rcollect: segment %d/%d  %lld/%lld rows (%.0f%%)  %.0f env steps/s  ETA %.0f s ",
-      seg + 1, nseg, (long long)total, (long long)pg->goal, 100 * (frac < 1 ? frac : 1), rate, eta);
-  if (final) fputc('\n', stderr);
+  o2o_progress_show(&pg->line, final,
+                    "collect: segment %d/%d  %lld/%lld rows (%.0f%%)  %.0f env steps/s  ETA %.0f s",
+                    seg + 1, nseg, (long long)total, (long long)pg->goal,
+                    100 * (frac < 1 ? frac : 1), rate, eta);
 }
 
 /* One segment: `want` rows from one policy (NULL = uniform random) on the pool. Completed
@@ -491,13 +491,15 @@ int o2o_cmd_collect(int argc, char **argv) {
   out.od = sp->obs_dim;
   out.ad = sp->act_dim;
   out.sd = a.no_states ? 0 : sp->state_dim;
-  progress pg = {.t0 = now(), .last = now(), .goal = a.steps};
+  progress pg = {.t0 = now(), .goal = a.steps};
+  o2o_progress_init(&pg.line, 1.0, 10.0);
   double t0 = now();
   for (int k = 0; k < a.num_policies; k++) {
     int64_t want = k + 1 < a.num_policies ? a.steps / a.num_policies : a.steps - out.n;
     if (collect_segment(pool, random ? NULL : pols[k], &a, a.seed + 1000003ULL * k, want, k,
                         a.num_policies, &pg, &out, err, sizeof(err))) {
-      fprintf(stderr, "\no2o collect: %s\n", err);
+      o2o_progress_end(&pg.line);
+      fprintf(stderr, "o2o collect: %s\n", err);
       goto done;
     }
   }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "io/progress.h"
 #include "learn/h2o.h"
 #include "learn/learner.h"
 #include "nn/nn.h"
@@ -264,10 +265,12 @@ static int connect_pool(gap_run *g, char *err, size_t errlen) {
   return 0;
 }
 
-static void progress(int64_t done, int64_t M, double t0) {
+/* The progress line (in place on a terminal, whole lines in a log); final: kept. */
+static void progress(o2o_progress *p, int64_t done, int64_t M, double t0, int final) {
+  if (!o2o_progress_due(p, final)) return;
   double dt = now_s() - t0, rate = done / (dt > 0 ? dt : 1e-9);
-  fprintf(stderr, "\rgap: %lld/%lld transitions  %.0f/s  ETA %.0f s   ", (long long)done,
-          (long long)M, rate, (double)(M - done) / (rate > 0 ? rate : 1));
+  o2o_progress_show(p, final, "gap: %lld/%lld transitions  %.0f/s  ETA %.0f s", (long long)done,
+                    (long long)M, rate, (double)(M - done) / (rate > 0 ? rate : 1));
 }
 
 /* Replay every picked row: set, step, record the next observation. */
@@ -279,6 +282,7 @@ static int replay(gap_run *g, int64_t M, double *seconds, char *err, size_t errl
   float *obs0 = malloc(sizeof(float) * (size_t)E * g->O);
   float *act = malloc(sizeof(float) * (size_t)E * g->A), *unit = malloc(sizeof(float) * E * g->A);
   int rc = -1;
+  o2o_progress line = {0};
   if (!tmpl || !states || !obs0 || !act || !unit) {
     o2o_agent_errf(err, errlen, "gap: out of memory");
     goto done;
@@ -287,7 +291,7 @@ static int replay(gap_run *g, int64_t M, double *seconds, char *err, size_t errl
   for (int j = 0; j < E; j++)
     if (o2o_pool_get_state(g->pool, j, tmpl + (size_t)j * g->S, err, errlen)) goto done;
   const double t0 = now_s();
-  double last = t0;
+  o2o_progress_init(&line, 0.5, 10.0);
   for (int64_t i0 = 0; i0 < M; i0 += E) {
     const int m = M - i0 < E ? (int)(M - i0) : E;
     for (int j = 0; j < E; j++) { /* envs past m replay the chunk's first row (ignored) */
@@ -311,18 +315,13 @@ static int replay(gap_run *g, int64_t M, double *seconds, char *err, size_t errl
       memcpy(g->sim_next + (size_t)(i0 + j) * g->O, out.final_obs + (size_t)j * g->O,
              sizeof(float) * g->O);
     }
-    if (g->cfg->progress && now_s() - last > 0.5) {
-      progress(i0 + m, M, t0);
-      last = now_s();
-    }
+    if (g->cfg->progress) progress(&line, i0 + m, M, t0, 0);
   }
   *seconds = now_s() - t0;
-  if (g->cfg->progress) {
-    progress(M, M, t0);
-    fputc('\n', stderr);
-  }
+  if (g->cfg->progress) progress(&line, M, M, t0, 1);
   rc = 0;
 done:
+  o2o_progress_end(&line); /* an error starts on a line of its own */
   free(tmpl);
   free(states);
   free(obs0);

@@ -12,6 +12,7 @@
 
 #include "io/checkpoint.h"
 #include "io/json_out.h"
+#include "io/progress.h"
 #include "o2o_bridge.h"
 #include "o2o_version.h"
 #include "replay/replay.h"
@@ -56,6 +57,7 @@ typedef struct run {
   int stats_n;
   double *returns;
   double t0;
+  o2o_progress line; /* the [offline] line: in place on a terminal, whole lines in a log */
 } run;
 
 /* 1. the dataset: checked against the scenario, read into the replay buffer */
@@ -218,7 +220,8 @@ static int evaluate(run *r, int64_t step, double ups, o2o_offline_result *res, c
   return 0;
 }
 
-static void progress(run *r, int64_t step, double ups, const o2o_offline_result *res) {
+/* The [offline] line; keep: an evaluation's, which stays on a terminal too. */
+static void progress(run *r, int64_t step, double ups, const o2o_offline_result *res, int keep) {
   const int64_t left = r->cfg->steps - step;
   double eta = ups > 0 ? left / ups : -1;
   char ev[64] = "";
@@ -226,10 +229,11 @@ static void progress(run *r, int64_t step, double ups, const o2o_offline_result 
     int k = snprintf(ev, sizeof ev, " | eval %.1f", res->last_eval_mean);
     if (isfinite(res->last_score)) snprintf(ev + k, sizeof ev - k, " (D4RL %.1f)", res->last_score);
   }
-  fprintf(stderr, "[offline %s] step %lld/%lld (%.0f%%) | %.0f upd/s%s | ETA %.0fm%02.0fs\n",
-          r->algo->name, (long long)step, (long long)r->cfg->steps,
-          100.0 * (double)step / (double)r->cfg->steps, ups, ev, eta > 0 ? floor(eta / 60) : 0,
-          eta > 0 ? fmod(eta, 60) : 0);
+  o2o_progress_show(&r->line, keep,
+                    "[offline %s] step %lld/%lld (%.0f%%) | %.0f upd/s%s | ETA %.0fm%02.0fs",
+                    r->algo->name, (long long)step, (long long)r->cfg->steps,
+                    100.0 * (double)step / (double)r->cfg->steps, ups, ev,
+                    eta > 0 ? floor(eta / 60) : 0, eta > 0 ? fmod(eta, 60) : 0);
 }
 
 /* The run folder: new (exclusive), or the resumed checkpoint's. */
@@ -390,7 +394,8 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
   uint64_t rng;
   o2o_replay_rng_seed(&rng, o2o_seed_stream(c->seed, O2O_STREAM_REPLAY) ^ (uint64_t)r.start_step);
   r.t0 = now_s();
-  double last_print = r.t0, rate_t = r.t0;
+  double rate_t = r.t0;
+  o2o_progress_init(&r.line, 0.5, 10.0);
   int64_t rate_step = r.start_step;
   double ups = 0;
   char last_ckpt[1100] = "";
@@ -419,10 +424,7 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
       if (ups == 0) ups = (double)(step - r.start_step) / (t - r.t0 > 0 ? t - r.t0 : 1e-9);
       if (evaluate(&r, step, ups, res, err, errlen)) goto done;
     }
-    if (c->progress && (eval_now || t - last_print > 10.0)) {
-      progress(&r, step, ups, res);
-      last_print = t;
-    }
+    if (c->progress && o2o_progress_due(&r.line, eval_now)) progress(&r, step, ups, res, eval_now);
     if (step < c->steps && c->checkpoint_every > 0 && step % c->checkpoint_every == 0 && r.dir[0]) {
       if (save(&r, "checkpoint.safetensors", step, err, errlen)) goto done;
       snprintf(last_ckpt, sizeof last_ckpt, "%s/checkpoint.safetensors", r.dir);
@@ -436,7 +438,8 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
   res->wall_s = now_s() - r.t0;
   rc = 0;
 done:
-  if (rc && r.metrics) /* the folder holds a run: say it did not finish */
+  o2o_progress_end(&r.line); /* an error starts on a line of its own */
+  if (rc && r.metrics)       /* the folder holds a run: say it did not finish */
     o2o_train_mark_failed(r.dir, err ? err : "",
                           res->steps > r.start_step ? res->steps : r.start_step);
   if (r.metrics) fclose(r.metrics);

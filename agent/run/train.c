@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Set by SIGINT/SIGTERM during o2o_train_online: the loop saves a checkpoint and stops. */
 static volatile sig_atomic_t stop_requested;
@@ -172,7 +171,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   }
   if (cfg->validate_transitions && check_finite_rows(r.obs, E, O, "obs", 0, err, errlen)) goto done;
 
-  r.tty = isatty(2);
+  o2o_progress_init(&r.prog, 0.5, 10.0);
   double last_t = trn_now_s();
   int64_t last_steps = env_steps, last_updates = 0;
   const int64_t warmup_end = r.warmup_end;
@@ -266,11 +265,12 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     res->last_eval_std = trn_eval_std(&r);
   }
   if (cfg->progress)
-    fprintf(stderr, "%s[train] done: %lld env steps, %lld updates in %.1f s%s\n",
-            r.tty ? "\r\033[K" : "", (long long)env_steps, (long long)updates, res->wall_s,
-            stopped_early ? " (stopped early: eval return reached the target)" : "");
+    o2o_progress_note(&r.prog, "[train] done: %lld env steps, %lld updates in %.1f s%s",
+                      (long long)env_steps, (long long)updates, res->wall_s,
+                      stopped_early ? " (stopped early: eval return reached the target)" : "");
   rc = 0;
 done:
+  o2o_progress_end(&r.prog); /* an error starts on a line of its own */
   if (rc && err && errlen) {
     /* Say what is on disk: the last good checkpoint is never overwritten after an error. */
     size_t k = strnlen(err, errlen - 1);

@@ -120,9 +120,9 @@ int trn_evaluate(trn_run *r, o2o_train_result *res, int64_t env_steps, int64_t u
   if (cfg->progress) {
     char sc[48] = "";
     if (has_score) snprintf(sc, sizeof(sc), " (D4RL %.1f)", score);
-    fprintf(stderr, "%s[eval] step %lld: return %.1f +- %.1f over %d episodes%s%s\n",
-            r->tty ? "\r\033[K" : "", (long long)env_steps, mean, sqrt(var), n, sc,
-            restarted ? " (a simulator restarted: not the fixed-seed episodes)" : "");
+    o2o_progress_note(&r->prog, "[eval] step %lld: return %.1f +- %.1f over %d episodes%s%s",
+                      (long long)env_steps, mean, sqrt(var), n, sc,
+                      restarted ? " (a simulator restarted: not the fixed-seed episodes)" : "");
   }
   if (mean > res->best_eval_mean || res->evals == 0) {
     res->best_eval_mean = mean;
@@ -134,10 +134,9 @@ int trn_evaluate(trn_run *r, o2o_train_result *res, int64_t env_steps, int64_t u
 
 void trn_progress_line(trn_run *r, int64_t env_steps, int64_t updates, double *last_t,
                        int64_t *last_steps, int64_t *last_updates) {
-  const int tty = r->tty;
+  if (!o2o_progress_due(&r->prog, 0)) return;
   double t = trn_now_s();
   double dt = t - *last_t;
-  if (dt < (tty ? 0.5 : 10.0)) return;
   double sps = (double)(env_steps - *last_steps) / dt;
   double ups = (double)(updates - *last_updates) / dt;
   char eta[32];
@@ -149,12 +148,13 @@ void trn_progress_line(trn_run *r, int64_t env_steps, int64_t updates, double *l
           sizeof(eta));
   char ev[48] = "";
   if (r->have_eval) snprintf(ev, sizeof(ev), " | eval %.1f", r->last_eval_mean);
-  fprintf(stderr,
-          "%s[train %s/%s] step %lld/%lld (%.0f%%) | %.0f steps/s | %.0f upd/s | return last %.1f "
-          "mean%d %.1f%s | alpha %.3g | ETA %s%s",
-          tty ? "\r\033[K" : "", r->spec->scenario, r->spec->variant, (long long)env_steps,
-          (long long)r->cfg->steps, 100.0 * (double)env_steps / (double)r->cfg->steps, sps, ups,
-          r->last_return, TRN_RECENT, trn_recent_mean(r), ev, r->last_alpha, eta, tty ? "" : "\n");
+  o2o_progress_show(&r->prog, 0,
+                    "[train %s/%s] step %lld/%lld (%.0f%%) | %.0f steps/s | %.0f upd/s | return "
+                    "last %.1f mean%d %.1f%s | alpha %.3g | ETA %s",
+                    r->spec->scenario, r->spec->variant, (long long)env_steps,
+                    (long long)r->cfg->steps, 100.0 * (double)env_steps / (double)r->cfg->steps,
+                    sps, ups, r->last_return, TRN_RECENT, trn_recent_mean(r), ev, r->last_alpha,
+                    eta);
   *last_t = t;
   *last_steps = env_steps;
   *last_updates = updates;

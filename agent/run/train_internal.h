@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "io/checkpoint.h"
+#include "io/progress.h"
 #include "run/dataset_load.h"
 #include "run/train.h"
 #include "replay/replay.h"
@@ -48,7 +49,7 @@ typedef struct {
   double learn_start_t;
   double t0, last_eval_mean;
   int have_eval;
-  int tty; /* stderr is a terminal: progress overwrites one line */
+  o2o_progress prog; /* the [train] line: in place on a terminal, whole lines in a log */
 } trn_run;
 
 /* train_state.c */
@@ -70,6 +71,6 @@ void trn_add_stats(trn_run *r, const o2o_learner_stats *st);
  * then res's best and count of evaluations (the first one is the best so far). */
 int trn_evaluate(trn_run *r, o2o_train_result *res, int64_t env_steps, int64_t updates, char *err,
                  size_t errlen);
-/* The [train] line, at most every 0.5 s on a terminal, 10 s otherwise. */
+/* The [train] line (r->prog: at most every 0.5 s on a terminal, 10 s otherwise). */
 void trn_progress_line(trn_run *r, int64_t env_steps, int64_t updates, double *last_t,
                        int64_t *last_steps, int64_t *last_updates);

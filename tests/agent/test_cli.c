@@ -186,3 +186,23 @@ Test(cli, train_offline_config_json_and_failed_marker) {
                   CHECK, dir),
                0, "%s", out);
 }
+
+/* stderr that is not a terminal (a log file, here a pipe) gets whole progress lines, never
+ * "\r" updates of one line (which leave a log a single line of carriage returns). */
+Test(cli, progress_in_a_log_is_whole_lines) {
+  const char *b = build_dir();
+  cr_assert_eq(sh("%s/o2o collect --scenario pendulum --steps 300 --out %s/c.hdf5", b, dir), 0,
+               "%s", out);
+  cr_assert_null(strchr(out, '\r'), "%s", out);
+  cr_assert(strstr(out, "\ncollect: segment 1/1  300/300 rows (100%)"), "%s", out);
+  cr_assert_eq(sh("%s/o2o gap %s/c.hdf5 --scenario pendulum --transitions 200", b, dir), 0, "%s",
+               out);
+  cr_assert_null(strchr(out, '\r'), "%s", out);
+  cr_assert(strstr(out, "\ngap: 200/200 transitions"), "%s", out);
+  cr_assert_eq(sh("%s/o2o train-online --scenario pendulum --steps 200 --eval-every 100 "
+                  "--eval-episodes 2 --out %s/t",
+                  b, dir),
+               0, "%s", out);
+  cr_assert_null(strchr(out, '\r'), "%s", out);
+  cr_assert(strstr(out, "\n[eval] step 200: ") && strstr(out, "\n[train] done: "), "%s", out);
+}
