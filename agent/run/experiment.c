@@ -44,7 +44,7 @@ static const char *const EXP_KEYS[] = {"name",       "description",   "scenario"
                                        "eval_every", "eval_episodes", "eval_seed"};
 static const char *const OFF_KEYS[] = {"algo", "steps", "checkpoint_every", "reward_scale",
                                        "normalize_obs"};
-static const char *const WARM_KEYS[] = {"steps"};
+static const char *const WARM_KEYS[] = {"steps", "critic_updates"};
 static const char *const ON_KEYS[] = {"steps", "checkpoint_every"};
 #define NKEYS(a) (int)(sizeof a / sizeof a[0])
 
@@ -299,6 +299,7 @@ static void defaults(o2o_experiment *x, const char *path) {
   x->offline_steps = 5000;
   x->offline_checkpoint_every = 1000;
   x->warmup_steps = 5000;
+  x->critic_updates = 5000;
   x->online_steps = 20000;
   x->online_checkpoint_every = 1000;
 }
@@ -355,6 +356,8 @@ static int apply_run_key(const entry *e, o2o_experiment *x, char *err, size_t er
     }
     return 0;
   case SEC_WARMSTART:
+    if (!strcmp(k, "critic_updates"))
+      return parse_i64(e, 0, 1 << 30, &x->critic_updates, err, errlen);
     return parse_i64(e, 0, INT64_MAX / 4, &x->warmup_steps, err, errlen);
   case SEC_ONLINE:
     if (!strcmp(k, "steps")) return parse_i64(e, 1, INT64_MAX / 4, &x->online_steps, err, errlen);

@@ -55,7 +55,8 @@ typedef struct o2o_experiment {
   int64_t offline_steps, offline_checkpoint_every;
   double reward_scale; /* 0 none, > 0 multiply, < 0 auto */
   int normalize_obs;
-  int64_t warmup_steps;
+  int64_t warmup_steps;   /* K: env steps with the pretrained policy, no updates (WSRL) */
+  int64_t critic_updates; /* then this many critic-only updates (the learner's actor_delay) */
   int64_t online_steps, online_checkpoint_every;
   /* learner config structs (o2o_learner_algo config_size bytes each) */
   _Alignas(16) unsigned char offline_cfg[O2O_EXP_CFG_BYTES];

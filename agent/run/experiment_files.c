@@ -56,7 +56,8 @@ int o2o_experiment_write(FILE *f, const o2o_experiment *x) {
           x->offline_algo, (long long)x->offline_steps, (long long)x->offline_checkpoint_every, rs,
           x->normalize_obs);
   write_fields(f, o2o_learner_find(x->offline_algo), x->offline_cfg);
-  fprintf(f, "\n[warmstart]\nsteps = %lld\n", (long long)x->warmup_steps);
+  fprintf(f, "\n[warmstart]\nsteps = %lld\ncritic_updates = %lld\n", (long long)x->warmup_steps,
+          (long long)x->critic_updates);
   fprintf(f, "\n[online]\nsteps = %lld\ncheckpoint_every = %lld\n", (long long)x->online_steps,
           (long long)x->online_checkpoint_every);
   fprintf(f, "\n[sac]\n");

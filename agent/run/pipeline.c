@@ -168,9 +168,24 @@ static int run_online(const o2o_experiment *x, const char *run_dir, const char *
   c.progress = progress;
   c.out_dir = dir;
   c.algorithm = h2o ? "h2o" : "sac";
-  c.learner_config = h2o                         ? (const void *)x->h2o_cfg
-                     : method == O2O_METHOD_WSRL ? (const void *)x->wsrl_cfg
-                                                 : (const void *)x->sac_cfg;
+  const unsigned char *lcfg = h2o                         ? x->h2o_cfg
+                              : method == O2O_METHOD_WSRL ? x->wsrl_cfg
+                                                          : x->sac_cfg;
+  /* the warm-started methods begin with critic-only updates: [warmstart] critic_updates */
+  _Alignas(16) unsigned char warm_cfg[O2O_EXP_CFG_BYTES];
+  if (warm) {
+    const o2o_learner_algo *la = o2o_learner_find(c.algorithm);
+    const o2o_learner_field *fd = la ? o2o_learner_field_find(la, "actor_delay") : NULL;
+    char t[32];
+    snprintf(t, sizeof t, "%lld", (long long)x->critic_updates);
+    memcpy(warm_cfg, lcfg, sizeof warm_cfg);
+    if (!fd || o2o_learner_field_parse(fd, warm_cfg, t, err, errlen)) {
+      if (!fd) o2o_agent_errf(err, errlen, "%s: no actor_delay field", c.algorithm);
+      return -1;
+    }
+    lcfg = warm_cfg;
+  }
+  c.learner_config = lcfg;
   if (h2o) c.real_dataset = x->dataset;
   c.init_from = pre[0] ? pre : NULL; /* ignored on resume */
   c.warmup_steps = warm ? x->warmup_steps : 0;

@@ -253,6 +253,7 @@ static int read_job(rpt_run *r, rpt_method *m, rpt_job *j, char *err, size_t err
   char dir[1400], p[1500];
   snprintf(dir, sizeof dir, "%s/%s/seed%d", r->dir, m->dir[0] ? m->dir : m->name, j->seed);
   j->wall_s = j->pretrained = j->first_after = NAN;
+  j->actor_delay = 0;
   j->final_ret = j->best_ret = j->final_d4rl = j->best_d4rl = j->ratio = NAN;
   if (!rpt_is_dir(dir)) {
     j->status = RPT_MISSING;
@@ -297,6 +298,11 @@ static int read_job(rpt_run *r, rpt_method *m, rpt_job *j, char *err, size_t err
       rpt_json_number(t, "dataset_return_mean", &r->dataset_mean);
     if (rpt_json_string(t, "init_from", s, sizeof s) && s[0]) j->warm = 1;
     rpt_json_number(t, "warmup_steps", &j->warmup);
+    char algo[32], key[64]; /* the learner's own section: "h2o": {..., "actor_delay": N} */
+    if (rpt_json_string(t, "algorithm", algo, sizeof algo)) {
+      snprintf(key, sizeof key, "%s.actor_delay", algo);
+      rpt_json_number(t, key, &j->actor_delay);
+    }
     free(t);
   }
   if (j->warm) m->warm = 1;
@@ -335,9 +341,9 @@ static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
       const rpt_row *w = &j->rows[k];
       j->restarts += w->restarted > 0;
       if (!(w->mean <= j->best_ret)) j->best_ret = isfinite(w->mean) ? w->mean : j->best_ret;
-      /* the first evaluation once online updates began (after K, and after the learner's
-       * first batch: a row's "updates" column, when the file has one) */
-      if (!isfinite(j->first_after) && w->step > j->warmup && !(w->updates <= 0))
+      /* the first evaluation once the policy began to change: after K, and after the
+       * learner's critic-only updates (a row's "updates" column, when the file has one) */
+      if (!isfinite(j->first_after) && w->step > j->warmup && !(w->updates <= j->actor_delay))
         j->first_after = w->mean;
     }
     if (j->nrows) j->final_ret = j->rows[j->nrows - 1].mean;

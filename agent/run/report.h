@@ -32,8 +32,8 @@
  * final_return_std, best_return (best evaluation), best_return_std, final_d4rl, best_d4rl
  * (D4RL-normalised where the task has reference scores), pretrained_return (the offline job of
  * the same seed, its last evaluation; without one, the job's own evaluation at step 0),
- * first_eval_after_warmup (first evaluation at a step > K with updates > 0: once
- * online updates began; K = 0 for naive), warm_start_ratio
+ * first_eval_after_warmup (first evaluation at a step > K with updates > actor_delay: once
+ * the actor began to learn, after the critic-only updates; K = 0 for naive), warm_start_ratio
  * (first_eval_after_warmup / pretrained_return), eval_restarts (evaluations whose simulator was
  * restarted), sim_faults (o2o-sim faults in log.txt), wall_s. "all" rows aggregate the seeds that
  * have evaluations and did not fail: final/best are the mean over those seeds with the population

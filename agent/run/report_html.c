@@ -137,12 +137,12 @@ static void dip_table(FILE *f, const rpt_run *r) {
     fputs("<p>No warm-started method (naive, wsrl, full) in this run.</p>\n", f);
     return;
   }
-  fputs("<p class=note>The first evaluation once online updates began (an env step &gt; K with "
-        "updates &gt; 0; K = 0 for naive) against the pretrained score (the offline job of the "
-        "same seed, its last "
-        "evaluation). A ratio below 0.9 is a collapse at the switch to online updates.</p>\n"
-        "<table><tr><th>method</th><th>seed</th><th>K</th><th>pretrained</th>"
-        "<th>first after warm-up</th><th>ratio</th></tr>\n",
+  fputs("<p class=note>The first evaluation once the policy began to learn (an env step &gt; K "
+        "with more updates than the critic-only ones; K = 0 and none for naive) against the "
+        "pretrained score (the offline job of the same seed, its last evaluation). A ratio "
+        "below 0.9 is a collapse at the switch to online updates.</p>\n"
+        "<table><tr><th>method</th><th>seed</th><th>K</th><th>critic-only updates</th>"
+        "<th>pretrained</th><th>first after warm-up</th><th>ratio</th></tr>\n",
         f);
   for (int i = 0; i < r->nmethods; i++) {
     const rpt_method *m = &r->methods[i];
@@ -152,13 +152,14 @@ static void dip_table(FILE *f, const rpt_run *r) {
       rpt_html_row(f, NULL, m->name);
       fprintf(f, "<td>%d</td>", j->seed);
       rpt_html_td(f, "%.0f", j->warmup);
+      rpt_html_td(f, "%.0f", j->actor_delay);
       rpt_html_td(f, "%.1f", j->pretrained);
       rpt_html_td(f, "%.1f", j->first_after);
       rpt_html_td(f, "%.3f", j->ratio);
       fputs("</tr>\n", f);
     }
     rpt_html_row(f, "agg", m->name);
-    fputs("<td>mean</td><td></td>", f);
+    fputs("<td>mean</td><td></td><td></td>", f);
     rpt_html_td(f, "%.1f", m->pre_mean);
     rpt_html_td(f, "%.1f", m->first_mean);
     rpt_html_td(f, "%.3f", m->ratio);

@@ -29,6 +29,7 @@ typedef struct {
   double wall_s;      /* DONE's, else the last row's; NAN unknown */
   int warm;           /* warm-started from the offline job */
   double warmup;      /* K of this job */
+  double actor_delay; /* critic-only updates after K (config.json's actor_delay), 0 if none */
   double pretrained;  /* the offline job of this seed: its last evaluation; NAN none */
   double first_after; /* first evaluation at a step > K; NAN none */
   double final_ret, best_ret, final_d4rl, best_d4rl, ratio;
@@ -134,9 +135,9 @@ int rpt_bench_kind(const char *dir);
 int rpt_bench_write(const char *dir, int kind, const o2o_report_options *opt, char *err,
                     size_t errlen);
 
-/* report_json.c: top-level members of a JSON object. Each returns 1 when key holds a value of
- * that type, 0 otherwise (absent, null, another type). rpt_json_check: 0 when text is one
- * JSON object, else -1 with the byte offset of the first error in *at. */
+/* report_json.c: members of a JSON object ("a.b": member b of the object a). Each returns 1 when
+ * key holds a value of that type, 0 otherwise (absent, null, another type). rpt_json_check: 0 when
+ * text is one JSON object, else -1 with the byte offset of the first error in *at. */
 int rpt_json_check(const char *text, long *at);
 int rpt_json_number(const char *text, const char *key, double *out);
 int rpt_json_string(const char *text, const char *key, char *out, size_t cap);

@@ -137,21 +137,36 @@ static const char *member(const char *text, const char *key) {
   return NULL;
 }
 
+/* member() through dots: "h2o.actor_delay" is member actor_delay of the object h2o. */
+static const char *member_path(const char *text, const char *path) {
+  char head[128];
+  const char *dot;
+  while (text && (dot = strchr(path, '.'))) {
+    size_t n = (size_t)(dot - path);
+    if (n >= sizeof head) return NULL;
+    memcpy(head, path, n);
+    head[n] = 0;
+    text = member(text, head);
+    path = dot + 1;
+  }
+  return text ? member(text, path) : NULL;
+}
+
 int rpt_json_number(const char *text, const char *key, double *out) {
-  const char *v = member(text, key);
+  const char *v = member_path(text, key);
   if (!v || !(*v == '-' || (*v >= '0' && *v <= '9'))) return 0;
   *out = strtod(v, NULL);
   return 1;
 }
 
 int rpt_json_string(const char *text, const char *key, char *out, size_t cap) {
-  const char *v = member(text, key);
+  const char *v = member_path(text, key);
   scan c;
   return v && *v == '"' && string(&c, v, out, cap);
 }
 
 int rpt_json_numbers(const char *text, const char *key, double *out, int cap, int *n) {
-  const char *v = member(text, key);
+  const char *v = member_path(text, key);
   *n = 0;
   if (!v || *v != '[') return 0;
   v = ws(v + 1);

@@ -349,6 +349,30 @@ Test(
   "eval_episodes,d4rl_score,updates_per_s"
 #define IQL_TAIL ",0.01,0.8,0.03,2.0,1.0,-0.01,0.97,0.0003\n"
 
+/* A warm-started job with critic-only updates (actor_delay): its dip is read at the first
+ * evaluation once the actor learns (more updates than actor_delay), not at the first one
+ * after K, while the actor is still the pretrained one. */
+Test(report, the_dip_waits_for_the_critic_only_updates) {
+  make_run("1");
+  put("full/seed1/config.json", "{\"algorithm\": \"h2o\", \"task\": \"pendulum\", "
+                                "\"h2o\": {\"hidden\": 64, \"actor_delay\": 600}}\n");
+  put("full/seed1/metrics.csv", "step,wall_s,eval_return_mean,eval_return_std,updates\n"
+                                "500,1,200,1,0\n1000,2,200,1,0\n1500,3,200,1,500\n"
+                                "2000,4,90,1,1000\n2500,5,250,1,1500\n");
+  o2o_report_options o;
+  o2o_report_options_default(&o);
+  char err[1024] = "";
+  cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
+  char *csv = slurp("summary.csv");
+  /* pretrained 200 (offline/seed1's last eval), first after = 90 at step 2000: ratio 0.45 */
+  cr_assert(strstr(csv, "\nfull,1,done,,,,,5,2500,250.0000,,250.0000,,,,200.0000,90.0000,0.4500,"),
+            "%s", csv);
+  free(csv);
+  char *html = slurp("report.html");
+  dump_on_fail("report.html", html, "<th>critic-only updates</th>");
+  free(html);
+}
+
 /* config.json as train-offline writes it (the keys the report reads, and some it does not) */
 static void put_config(const char *group, int seed, const char *algo, const char *task) {
   char rel[300], text[900];

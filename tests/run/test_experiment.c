@@ -52,6 +52,8 @@ Test(experiment, default_file_loads) {
   cr_assert_eq(field("sac", x.wsrl_cfg, "critic_layernorm"), 0);
   cr_assert_eq(field("sac", x.wsrl_cfg, "target_subset"), 2);
   cr_assert_eq(field("sac", x.sac_cfg, "target_subset"), 0);
+  cr_assert_eq(x.warmup_steps, 2000);
+  cr_assert_eq(x.critic_updates, 4000);
 }
 
 Test(experiment, wsrl_takes_a_cql_pretrains_ensemble) {
@@ -128,12 +130,15 @@ Test(experiment, set_overrides_and_is_checked) {
   cr_assert(x.num_seeds == 2 && x.seeds[0] == 2 && x.seeds[1] == 5);
   cr_assert_eq(o2o_experiment_load(default_file(), lists + 1, 1, &x, err, sizeof err), 0);
   cr_assert(x.num_seeds == 3 && x.seeds[0] == 4 && x.seeds[2] == 6);
-  const char *bad[] = {"online.bogus=1", "offline.expectile=2", "nosection.steps=1",
-                       "online.steps"};
+  const char *warm[] = {"warmstart.critic_updates=77"};
+  cr_assert_eq(o2o_experiment_load(default_file(), warm, 1, &x, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(x.critic_updates, 77);
+  const char *bad[] = {"online.bogus=1", "offline.expectile=2", "nosection.steps=1", "online.steps",
+                       "warmstart.critic_updates=-1"};
   const char *want[] = {"--set online.bogus=1: key 'bogus': unknown key in [online]",
                         "key 'expectile'", "unknown section [nosection]",
-                        "expected section.key=value"};
-  for (int i = 0; i < 4; i++) {
+                        "expected section.key=value", "key 'critic_updates'"};
+  for (int i = 0; i < 5; i++) {
     cr_assert_eq(o2o_experiment_load(default_file(), bad + i, 1, &x, err, sizeof err), -1);
     cr_assert(strstr(err, want[i]), "%s", err);
   }

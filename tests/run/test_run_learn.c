@@ -2,8 +2,9 @@
  * with no argument: pendulum-gear, methods full, sac-sim, offline, seed 1), read from the
  * run's files:
  *   - offline pretraining reaches >= the dataset's mean return (offline DONE);
- *   - the first evaluation after the K warm-up steps is >= 90% of the pretrained score (no
- *     collapse at the switch): full's first metrics.csv row past K vs the offline final eval;
+ *   - the first evaluation after the warm-up is >= 90% of the pretrained score (no collapse at
+ *     the switch): full's first metrics.csv row past the K warm-up steps and the critic-only
+ *     updates (once its actor has begun to learn) vs the offline final eval;
  *   - the full method's final real-variant score > sim-only SAC's and >= the offline-only one.
  * O2O_TEST_RUN_DIR=DIR checks an existing run folder of the default experiment instead. */
 #include <criterion/criterion.h>
@@ -51,28 +52,37 @@ static long long ini_num(const char *run, const char *section, const char *key) 
   return v;
 }
 
-/* the first evaluation of metrics.csv with step > after: (step, mean return) */
-static void first_eval_after(const char *run, const char *method, long long after, long long *step,
-                             double *ret) {
+/* the first evaluation of metrics.csv with step > after and more than min_updates updates (the
+ * policy has begun to learn): (step, mean return) */
+static void first_eval_after(const char *run, const char *method, long long after,
+                             long long min_updates, long long *step, double *ret) {
   char p[1200], line[8192];
   snprintf(p, sizeof p, "%s/%s/seed1/metrics.csv", run, method);
   FILE *f = fopen(p, "r");
   cr_assert_not_null(f, "%s", p);
   cr_assert_not_null(fgets(line, sizeof line, f));
   cr_assert(!strncmp(line, "step,wall_s,eval_return_mean,", 29), "%s: header %s", p, line);
+  int ucol = -1, col = 0;
+  for (char *t = strtok(line, ",\n"); t; t = strtok(NULL, ",\n"), col++)
+    if (!strcmp(t, "updates")) ucol = col;
+  cr_assert_geq(ucol, 0, "%s: no updates column", p);
   *step = -1;
   while (fgets(line, sizeof line, f)) {
-    char *e;
-    long long s = strtoll(line, &e, 10);
-    if (s > after) {
-      *step = s;
-      strtod(e + 1, &e); /* wall_s */
-      *ret = strtod(e + 1, NULL);
+    double v[64];
+    int n = 0;
+    for (char *t = line; n < 64; t++) {
+      v[n++] = strtod(t, &t);
+      if (*t != ',') break;
+    }
+    if (n > ucol && v[0] > after && v[ucol] > min_updates) {
+      *step = (long long)v[0];
+      *ret = v[2];
       break;
     }
   }
   fclose(f);
-  cr_assert_geq(*step, 0, "%s: no evaluation after step %lld", p, after);
+  cr_assert_geq(*step, 0, "%s: no evaluation after step %lld with > %lld updates", p, after,
+                min_updates);
 }
 
 Test(run_learn, default_experiment_meets_the_bar, .timeout = 3600) {
@@ -92,9 +102,10 @@ Test(run_learn, default_experiment_meets_the_bar, .timeout = 3600) {
   const double sac = done_num(run, "sac-sim", "final_eval_mean");
   const double full = done_num(run, "full", "final_eval_mean");
   const long long K = ini_num(run, "warmstart", "steps");
+  const long long critic_only = ini_num(run, "warmstart", "critic_updates");
   long long after_step;
   double after;
-  first_eval_after(run, "full", K, &after_step, &after);
+  first_eval_after(run, "full", K, critic_only, &after_step, &after);
   fprintf(stderr,
           "run_learn: dataset %.1f, pretrained %.1f, full first eval after warm-up (step %lld) "
           "%.1f (%.0f%%), final: full %.1f, sac-sim %.1f, offline %.1f\n",
