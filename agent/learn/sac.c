@@ -581,10 +581,8 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
 }
 
 void o2o_sac_apply_grads(o2o_sac *s) {
-  if (s->updates >= s->cfg.actor_delay) {
-    o2o_nn_adam_step(&s->alpha_opt, s->log_alpha, s->log_alpha_g);
-    o2o_nn_adam_step(&s->actor_opt, s->actor_p, s->actor_g);
-  }
+  o2o_nn_adam_step(&s->alpha_opt, s->log_alpha, s->log_alpha_g);
+  if (s->updates >= s->cfg.actor_delay) o2o_nn_adam_step(&s->actor_opt, s->actor_p, s->actor_g);
   o2o_sac_critic_step(s);
   s->updates++;
 }

@@ -29,9 +29,10 @@ typedef struct o2o_sac_config {
   int critic_steps;  /* the batch is split into this many minibatches, one critic step (+ Polyak)
                         each, then one actor and one temperature step on the whole batch (UTD
                         critic_steps per update); default 1 = the one-step update */
-  int actor_delay;   /* the first actor_delay updates step only the critics (the actor and the
-                        temperature stay as they are): policy evaluation of a warm-started policy
-                        under this TD target before policy improvement; default 0 */
+  int actor_delay;   /* the first actor_delay updates step the critics and the temperature only
+                        (the actor stays as it is): policy evaluation of a warm-started policy
+                        under this TD target, the temperature fitted to its entropy, before
+                        policy improvement; default 0 */
 } o2o_sac_config;
 
 /* Every field of o2o_sac_config once, with its accepted range and help text:
@@ -59,7 +60,8 @@ typedef struct o2o_sac_config {
   X(last_layer_gain, FLOAT, 0, 1e3, "xavier gain of last layers (0 = PyTorch default init)")       \
   X(target_subset, INT, 0, 64, "target critics in the TD target's min, drawn at random (0 = all)") \
   X(critic_steps, INT, 1, 64, "critic steps (+ Polyak) per update on batch/critic_steps rows")     \
-  X(actor_delay, INT, 0, 1 << 30, "first updates with the actor and temperature frozen")
+  X(actor_delay, INT, 0, 1 << 30,                                                                  \
+    "first updates with the actor frozen (critics and temperature learn)")
 
 void o2o_sac_config_default(o2o_sac_config *cfg);
 /* 0 if cfg is usable for these dimensions, else -1 with err naming the field and its value

@@ -120,10 +120,8 @@ int o2o_sac_update_redq(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, char 
     st->q_mean = (float)(q_sum / ((double)B * N));
     st->log_pi_mean = (float)lpm;
   }
-  if (s->updates >= s->cfg.actor_delay) {
-    o2o_nn_adam_step(&s->alpha_opt, s->log_alpha, s->log_alpha_g);
-    o2o_nn_adam_step(&s->actor_opt, s->actor_p, s->actor_g);
-  }
+  o2o_nn_adam_step(&s->alpha_opt, s->log_alpha, s->log_alpha_g);
+  if (s->updates >= s->cfg.actor_delay) o2o_nn_adam_step(&s->actor_opt, s->actor_p, s->actor_g);
   s->updates++;
   return 0;
 }

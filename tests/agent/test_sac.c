@@ -381,10 +381,10 @@ Test(sac, single_critic_and_a_batch_smaller_than_configured) {
   o2o_sac_destroy(s);
 }
 
-/* actor_delay: the first updates step the critics only (a warm-started policy is evaluated
- * under SAC's target before it moves), then the actor and temperature learn; the same in the
- * REDQ path (critic_steps > 1). */
-Test(sac, actor_delay_freezes_actor_and_temperature_for_its_updates) {
+/* actor_delay: the first updates step the critics and the temperature only (a warm-started
+ * policy is evaluated under SAC's target before it moves), then the actor learns too; the same
+ * in the REDQ path (critic_steps > 1). */
+Test(sac, actor_delay_freezes_the_actor_for_its_updates) {
   for (int redq = 0; redq < 2; redq++) {
     const int O = 3, A = 2, B = 8, D = 3;
     o2o_sac_config c;
@@ -406,13 +406,12 @@ Test(sac, actor_delay_freezes_actor_and_temperature_for_its_updates) {
     for (int u = 0; u < D; u++)
       cr_assert_eq(o2o_sac_update(s, &t.b, NULL, err, sizeof err), 0, "%s", err);
     cr_assert_eq(memcmp(actor0, s->actor_p, na * sizeof(float)), 0, "actor moved (redq %d)", redq);
-    cr_assert_eq(s->log_alpha[0], alpha0, "temperature moved (redq %d)", redq);
+    cr_assert_neq(s->log_alpha[0], alpha0, "temperature did not learn (redq %d)", redq);
     cr_assert_neq(memcmp(critic0, s->critic_p, nc * sizeof(float)), 0, "critics did not learn");
     cr_assert_eq(s->updates, D);
     cr_assert_eq(o2o_sac_update(s, &t.b, NULL, err, sizeof err), 0, "%s", err);
     cr_assert_neq(memcmp(actor0, s->actor_p, na * sizeof(float)), 0,
                   "actor still frozen after %d updates (redq %d)", D, redq);
-    cr_assert_neq(s->log_alpha[0], alpha0);
     free(actor0);
     free(critic0);
     free(t.mem);
