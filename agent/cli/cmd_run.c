@@ -64,6 +64,10 @@ static int worker(int argc, char **argv) {
     fprintf(stderr, "o2o run --worker: unknown method '%s'\n", argv[3]);
     return 2;
   }
+  cpu_set_t cs; /* the parent pins a job when it runs several at a time: say so in the log */
+  if (sched_getaffinity(0, sizeof cs, &cs) == 0 && CPU_COUNT(&cs) == 1)
+    for (int c = 0; c < CPU_SETSIZE; c++)
+      if (CPU_ISSET(c, &cs)) fprintf(stderr, "o2o run: this job runs on CPU %d (o2o-sim too)\n", c);
   static o2o_experiment x;
   char path[1200], err[4096];
   snprintf(path, sizeof path, "%s/experiment.ini", run_dir);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +37,7 @@ typedef struct job {
   double eval;      /* last evaluation's mean return, NAN = none yet */
   double phase_eta; /* s, -1 unknown */
   long scanned;     /* bytes of log.txt searched for simulator faults */
+  int cpu;          /* the CPU the worker and its o2o-sim children are pinned to, -1 none */
 } job;
 
 typedef struct sched {
@@ -256,6 +258,22 @@ static int start_job(sched *s, job *j, char *err, size_t errlen) {
   int a = 6;
   if (s->o->sim_exe) argv[a++] = "--sim-exe", argv[a++] = s->o->sim_exe;
   argv[a] = NULL;
+  /* With several jobs at a time, each runs on a CPU of its own, its o2o-sim children too
+   * (they inherit the mask): jobs do not migrate onto each other's core. The CPU is the
+   * first allowed one no running job holds. */
+  cpu_set_t mine, one;
+  CPU_ZERO(&one);
+  j->cpu = -1;
+  if (s->o->jobs >= 2 && sched_getaffinity(0, sizeof mine, &mine) == 0 && CPU_COUNT(&mine) >= 2) {
+    for (int c = 0; c < CPU_SETSIZE && j->cpu < 0; c++) {
+      if (!CPU_ISSET(c, &mine)) continue;
+      int taken = 0;
+      for (int i = 0; i < s->n; i++)
+        taken |= s->jobs[i].state == J_RUNNING && s->jobs[i].cpu == c;
+      if (!taken) j->cpu = c;
+    }
+    if (j->cpu >= 0) CPU_SET(j->cpu, &one);
+  }
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
@@ -267,6 +285,7 @@ static int start_job(sched *s, job *j, char *err, size_t errlen) {
     /* the worker goes when the parent goes (SIGTERM: it checkpoints and stops) */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(1);
+    if (j->cpu >= 0) sched_setaffinity(0, sizeof one, &one);
     dup2(fd, 1);
     dup2(fd, 2);
     execve(argv[0], (char *const *)argv, s->envp);
@@ -283,7 +302,9 @@ static int start_job(sched *s, job *j, char *err, size_t errlen) {
   j->rate = 0;
   j->eval = NAN;
   char name[128];
-  event(s, 0, "start %s (pid %d, log %s)", job_name(j, name, sizeof name), (int)pid, logp);
+  char on[32] = "";
+  if (j->cpu >= 0) snprintf(on, sizeof on, ", CPU %d", j->cpu);
+  event(s, 0, "start %s (pid %d%s, log %s)", job_name(j, name, sizeof name), (int)pid, on, logp);
   return 0;
 }
 

@@ -292,3 +292,39 @@ Test(run, dead_worker_is_failed_then_retried) {
   cr_assert_neq(access(p, F_OK), 0, "FAILED left after the retry");
   assert_increasing(metrics);
 }
+
+/* Two jobs at a time on a machine with >= 2 CPUs: each worker (and its o2o-sim children) is
+ * pinned to a CPU of its own; run.log names it and the worker's log says where it runs. */
+Test(run, parallel_jobs_are_pinned_to_cpus_of_their_own) {
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 2) cr_skip_test("one CPU: nothing to pin");
+  char out_dir[400], args[1024], p[600];
+  static char out[65536];
+  snprintf(out_dir, sizeof out_dir, "%s/par", dir);
+  snprintf(args, sizeof args,
+           "%s --out %s --jobs 2 --methods sac-sim,offline --set online.steps=1000 --quiet",
+           exp_path, out_dir);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
+  snprintf(p, sizeof p, "%s/run.log", out_dir);
+  FILE *f = fopen(p, "r");
+  cr_assert_not_null(f);
+  static char log[65536];
+  log[fread(log, 1, sizeof log - 1, f)] = 0;
+  fclose(f);
+  const char *a = strstr(log, "start offline/seed1 (pid "),
+             *b = strstr(log, "start sac-sim/seed1 (pid ");
+  cr_assert(a && b, "%s", log);
+  int ca = -1, cb = -1;
+  const char *x = strstr(a, ", CPU "), *y = strstr(b, ", CPU ");
+  cr_assert(x && y, "no CPU named: %s", log);
+  ca = atoi(x + 6), cb = atoi(y + 6);
+  cr_assert_neq(ca, cb, "both jobs on CPU %d: %s", ca, log);
+  snprintf(p, sizeof p, "%s/sac-sim/seed1/log.txt", out_dir);
+  f = fopen(p, "r");
+  cr_assert_not_null(f);
+  log[fread(log, 1, sizeof log - 1, f)] = 0;
+  fclose(f);
+  char want[64];
+  snprintf(want, sizeof want, "this job runs on CPU %d", cb);
+  cr_assert(strstr(log, want), "%s", log);
+}
