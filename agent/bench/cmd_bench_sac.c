@@ -95,8 +95,9 @@ static double o2o_flop(const bench_opts *o) {
   double A = Ob * H + H * H + H * 2 * Ac, C = (Ob + Ac) * H + H * H + H, C1 = (Ob + Ac) * H;
   double A1 = Ob * H;
   if (o->redq) { /* sac_redq.c: K critic steps on B/K rows, then the actor step on B */
-    double m = B / o->critic_steps, mac = 0;
-    mac += o->critic_steps * (m * A + m * N * C + m * N * C); /* actor, target, critic fwd */
+    double m = B / o->critic_steps, mac = 0, S = o->target_subset ? o->target_subset : N;
+    /* actor, target (only the drawn subset), critic forwards */
+    mac += o->critic_steps * (m * A + m * S * C + m * N * C);
     mac += o->critic_steps * (m * N * C + m * N * (C - C1));  /* critic weight + hidden grads */
     mac += B * A + B * N * C + B * N * (C - C1) + B * N * C1; /* actor step: forwards, dQ/da */
     mac += B * A + B * (A - A1);                              /* actor backward */

@@ -250,10 +250,15 @@ o2o_sac *o2o_sac_create(int obs_dim, int act_dim, const o2o_sac_config *cfg, uin
   ALLOC(s->ga, B * A);
   ALLOC(s->gl, B);
   ALLOC(s->d_actor_out, B * 2 * A);
-#undef ALLOC
   ok &= (s->actor_acts = o2o_nn_acts_create(&s->actor_m, 2 * c.batch_size)) != NULL;
   ok &= (s->critic_acts = o2o_nn_acts_create(&s->critic_m, 2 * c.batch_size)) != NULL;
   ok &= (s->target_acts = o2o_nn_acts_create(&s->critic_m, c.batch_size)) != NULL;
+  if (c.target_subset > 0 && c.target_subset < c.num_critics) {
+    o2o_nn_mlp_init(&s->subset_m, c.target_subset, c.layers + 1, dims, c.critic_layernorm);
+    ALLOC(s->subset_p, s->subset_m.num_params);
+    ok &= (s->subset_acts = o2o_nn_acts_create(&s->subset_m, c.batch_size)) != NULL;
+  }
+#undef ALLOC
   ok &= o2o_nn_adam_init(&s->actor_opt, pa, c.actor_lr) == 0;
   ok &= o2o_nn_adam_init(&s->critic_opt, pc, c.critic_lr) == 0;
   ok &= o2o_nn_adam_init(&s->alpha_opt, 1, c.alpha_lr) == 0;
@@ -306,6 +311,8 @@ void o2o_sac_destroy(o2o_sac *s) {
   o2o_nn_acts_destroy(s->actor_acts);
   o2o_nn_acts_destroy(s->critic_acts);
   o2o_nn_acts_destroy(s->target_acts);
+  o2o_nn_acts_destroy(s->subset_acts);
+  free(s->subset_p);
   o2o_nn_adam_free(&s->actor_opt);
   o2o_nn_adam_free(&s->critic_opt);
   o2o_nn_adam_free(&s->alpha_opt);
@@ -439,14 +446,27 @@ void o2o_sac_targets(o2o_sac *s, const o2o_batch *b, const float *pi_next, const
     memcpy(s->x_target + (size_t)r * OA, b->next_obs + (size_t)r * O, sizeof(float) * O);
     memcpy(s->x_target + (size_t)r * OA + O, pi_next + (size_t)r * A, sizeof(float) * A);
   }
-  o2o_nn_mlp_forward(&s->critic_m, s->target_p, s->x_target, OA, B, s->target_acts);
-  const float *qt = s->target_acts->out[L - 1];
-  const float ent = s->cfg.backup_entropy ? alpha : 0.0f;
   const int M = s->num_subset, *ks = s->subset;
+  int sub_idx[64];
+  const float *qt;
+  int ld = N;
+  if (s->subset_acts && M == s->subset_m.ensemble) { /* only the drawn critics */
+    o2o_nn_mlp_gather(&s->critic_m, s->target_p, ks, &s->subset_m, s->subset_p);
+    o2o_nn_mlp_forward(&s->subset_m, s->subset_p, s->x_target, OA, B, s->subset_acts);
+    qt = s->subset_acts->out[L - 1];
+    ld = M;
+    for (int k = 0; k < M; k++)
+      sub_idx[k] = k;
+    ks = sub_idx;
+  } else {
+    o2o_nn_mlp_forward(&s->critic_m, s->target_p, s->x_target, OA, B, s->target_acts);
+    qt = s->target_acts->out[L - 1];
+  }
+  const float ent = s->cfg.backup_entropy ? alpha : 0.0f;
   for (int r = 0; r < B; r++) {
-    float m = qt[(size_t)r * N + ks[0]];
+    float m = qt[(size_t)r * ld + ks[0]];
     for (int k = 1; k < M; k++) { /* a min that keeps NaN (fminf would drop it) */
-      float v = qt[(size_t)r * N + ks[k]];
+      float v = qt[(size_t)r * ld + ks[k]];
       if (v < m || v != v) m = v;
     }
     s->y[r] = b->rew[r] + s->cfg.gamma * (1.0f - b->done[r]) * (m - ent * logp_next[r]);

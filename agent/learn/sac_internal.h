@@ -13,6 +13,11 @@ struct o2o_sac {
   float log_alpha[1], log_alpha_g[1];
   o2o_nn_adam actor_opt, critic_opt, alpha_opt;
   o2o_nn_acts *actor_acts, *critic_acts, *target_acts;
+  /* REDQ (0 < target_subset < num_critics): the drawn target critics are copied here and
+   * only they are evaluated (the others' outputs would be discarded) */
+  o2o_nn_mlp subset_m;
+  float *subset_p;
+  o2o_nn_acts *subset_acts;
   /* per-update buffers (allocated once) */
   float *x_actor;             /* [2B][obs]: obs rows then next_obs rows */
   float *x_critic;            /* [2B][obs+act]: (obs, pi(obs)) rows then (obs, act) rows */

@@ -1,5 +1,6 @@
 /* blas_setup.c: the OpenBLAS kernel trap and thread count (blas_setup.h). */
 #include "nn/blas_setup.h"
+#include "nn/par.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -98,6 +99,9 @@ static void setup_threads(void) {
     openblas_set_num_threads(atoi(t));
   else if (!getenv("OPENBLAS_NUM_THREADS") && !getenv("OPENBLAS_NUM_THREAD"))
     openblas_set_num_threads(1);
+  /* o2o's own worker (par.h): opt-in until it is measured faster on an idle machine */
+  const char *p = getenv("O2O_PAR_THREADS");
+  if (p && atoi(p) >= 1) o2o_par_set_threads(atoi(p));
 }
 
 void o2o_blas_setup(int argc, char **argv) {

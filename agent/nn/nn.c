@@ -1,6 +1,7 @@
 /* nn.c: MLP ensembles (forward with saved activations, hand-written backward), init, Adam,
  * Polyak, RNG. Every matrix product is a row-major cblas_sgemm. See nn.h for the layouts. */
 #include "nn/nn.h"
+#include "nn/par.h"
 
 /* The element-wise loops (bias+ReLU, masks, Adam, Polyak) must vectorise and stay
  * branch-free: at the project's -O2, GCC 12 leaves them scalar with a branch per element
@@ -179,9 +180,9 @@ void o2o_nn_acts_destroy(o2o_nn_acts *a) {
 /* ---------------- forward ---------------- */
 /* z += b, then (hidden) ReLU; NaN propagates (v < 0 is false for NaN), as in PyTorch. */
 SIMD_CLONES static void bias_act(float *restrict out, const float *restrict b, int B, int EO,
-                                 int relu) {
+                                 int ld, int relu) {
   for (int r = 0; r < B; r++) {
-    float *restrict row = out + (size_t)r * EO;
+    float *restrict row = out + (size_t)r * ld;
     if (relu)
       for (int j = 0; j < EO; j++) {
         float v = row[j] + b[j];
@@ -203,14 +204,15 @@ static inline float lane_sum(const float *acc) {
   return t;
 }
 
-/* z += b, LayerNorm per (row, member), ReLU. Saves xhat and rstd for backward. */
+/* z += b, LayerNorm per (row, member), ReLU, for members [k0, k1). Saves xhat and rstd for
+ * backward. */
 SIMD_CLONES static void bias_ln_relu(float *restrict out, const float *restrict b,
                                      const float *restrict g, const float *restrict be,
                                      float *restrict xhat, float *restrict rstd, int B, int E,
-                                     int O) {
+                                     int O, int k0, int k1) {
   const int O16 = O - O % LANES;
   for (int r = 0; r < B; r++)
-    for (int k = 0; k < E; k++) {
+    for (int k = k0; k < k1; k++) {
       size_t o = (size_t)r * E * O + (size_t)k * O;
       float *restrict z = out + o, *restrict xh = xhat + o;
       const float *bk = b + (size_t)k * O, *gk = g + (size_t)k * O, *bek = be + (size_t)k * O;
@@ -243,38 +245,81 @@ SIMD_CLONES static void bias_ln_relu(float *restrict out, const float *restrict 
     }
 }
 
-void o2o_nn_mlp_forward(const o2o_nn_mlp *m, const float *params, const float *x, int ldx, int B,
-                        o2o_nn_acts *acts) {
+/* Members [k0, k1) through all layers, B rows (acts may be a row view). */
+static void forward_members(const o2o_nn_mlp *m, const float *params, const float *x, int ldx,
+                            int B, o2o_nn_acts *acts, int k0, int k1) {
   const int E = m->ensemble, L = m->num_layers;
   const float *in = x;
   for (int l = 0; l < L; l++) {
-    const int I = m->dims[l], O = m->dims[l + 1];
+    const int I = m->dims[l], O = m->dims[l + 1], EO = E * O, c0 = k0 * O;
     const float *W = params + m->w_off[l];
     float *out = acts->out[l];
-    if (l == 0) /* all members at once: [B][I] x [E*O][I]^T */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, E * O, I, 1.0f, x, ldx, W, I, 0.0f,
-                  out, E * O);
+    if (l == 0) /* the members at once: [B][I] x [(k1-k0)*O][I]^T */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, (k1 - k0) * O, I, 1.0f, x, ldx,
+                  W + (size_t)c0 * I, I, 0.0f, out + c0, EO);
     else
-      for (int k = 0; k < E; k++)
+      for (int k = k0; k < k1; k++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, I, 1.0f, in + (size_t)k * I,
-                    E * I, W + (size_t)k * O * I, I, 0.0f, out + (size_t)k * O, E * O);
+                    E * I, W + (size_t)k * O * I, I, 0.0f, out + (size_t)k * O, EO);
     const float *b = params + m->b_off[l];
     if (l == L - 1)
-      bias_act(out, b, B, E * O, 0);
+      bias_act(out + c0, b + c0, B, (k1 - k0) * O, EO, 0);
     else if (m->layernorm)
       bias_ln_relu(out, b, params + m->g_off[l], params + m->be_off[l], acts->xhat[l],
-                   acts->rstd[l], B, E, O);
+                   acts->rstd[l], B, E, O, k0, k1);
     else
-      bias_act(out, b, B, E * O, 1);
+      bias_act(out + c0, b + c0, B, (k1 - k0) * O, EO, 1);
     in = out;
   }
 }
 
+/* Only ensembles split, by members: each member's products keep their 1-thread shapes, so
+ * OpenBLAS picks the same kernels and every value is bit-identical. (Splitting a single
+ * network by rows changes the shapes, and OpenBLAS's small-matrix kernels round differently.)
+ * Below ~1M multiply-adds a second thread costs more than it gains. */
+static int worth_splitting(const o2o_nn_mlp *m, int B) {
+  double mac = 0;
+  for (int l = 0; l < m->num_layers; l++)
+    mac += (double)m->dims[l] * m->dims[l + 1];
+  return o2o_par_threads() > 1 && m->ensemble > 1 && mac * B * m->ensemble >= 1e6;
+}
+
+typedef struct {
+  const o2o_nn_mlp *m;
+  const float *params, *x, *dout;
+  int ldx, B, w_row0, w_rows;
+  o2o_nn_acts *acts;
+  float *grads;
+} pass_job;
+
+static void forward_part(void *ctx, int part, int parts) {
+  const pass_job *j = ctx;
+  const int E = j->m->ensemble;
+  forward_members(j->m, j->params, j->x, j->ldx, j->B, j->acts, E * part / parts,
+                  E * (part + 1) / parts);
+}
+
+void o2o_nn_mlp_forward(const o2o_nn_mlp *m, const float *params, const float *x, int ldx, int B,
+                        o2o_nn_acts *acts) {
+  if (!worth_splitting(m, B)) {
+    forward_members(m, params, x, ldx, B, acts, 0, m->ensemble);
+    return;
+  }
+  pass_job j = {.m = m, .params = params, .x = x, .ldx = ldx, .B = B, .acts = acts};
+  o2o_par_run(forward_part, &j);
+}
+
 /* ---------------- backward ---------------- */
-/* In place: d (gradient w.r.t. the ReLU output h) -> gradient w.r.t. the pre-activation. */
-SIMD_CLONES static void relu_backward(float *restrict d, const float *restrict h, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    d[i] = h[i] > 0.0f ? d[i] : 0.0f;
+/* In place: d (gradient w.r.t. the ReLU output h) -> gradient w.r.t. the pre-activation,
+ * columns [c0, c1) of rows of ld floats. */
+SIMD_CLONES static void relu_backward(float *restrict d, const float *restrict h, int B, int ld,
+                                      int c0, int c1) {
+  for (int r = 0; r < B; r++) {
+    float *restrict dr = d + (size_t)r * ld;
+    const float *restrict hr = h + (size_t)r * ld;
+    for (int i = c0; i < c1; i++)
+      dr[i] = hr[i] > 0.0f ? dr[i] : 0.0f;
+  }
 }
 
 /* In place through ReLU and LayerNorm: d = dL/dh -> dL/dz. LayerNorm parameter gradients
@@ -282,11 +327,12 @@ SIMD_CLONES static void relu_backward(float *restrict d, const float *restrict h
 SIMD_CLONES static void ln_relu_backward(float *restrict d, const float *restrict h,
                                          const float *restrict xhat, const float *restrict rstd,
                                          const float *restrict g, float *restrict gg,
-                                         float *restrict gbe, int B, int E, int O, int w0, int wn) {
+                                         float *restrict gbe, int B, int E, int O, int w0, int wn,
+                                         int k0, int k1) {
   const int O16 = O - O % LANES;
   for (int r = 0; r < B; r++) {
     int wrow = gg && r >= w0 && r < w0 + wn;
-    for (int k = 0; k < E; k++) {
+    for (int k = k0; k < k1; k++) {
       size_t o = (size_t)r * E * O + (size_t)k * O;
       float *restrict dk = d + o;
       const float *hk = h + o, *xk = xhat + o, *gk = g + (size_t)k * O;
@@ -321,15 +367,20 @@ SIMD_CLONES static void ln_relu_backward(float *restrict d, const float *restric
   }
 }
 
-void o2o_nn_mlp_backward(const o2o_nn_mlp *m, const float *params, const float *x, int ldx, int B,
-                         o2o_nn_acts *acts, const float *dout, float *grads, int w_row0, int w_rows,
-                         float *dx, int dx_rows, int lddx) {
-  const int E = m->ensemble, L = m->num_layers;
-  const float *dz = dout; /* gradient w.r.t. the current layer's pre-activation */
+/* Backward of members [k0, k1) down to the first layer's pre-activation gradient (left in
+ * the scratch buffer o2o_nn_mlp_backward reads for dx). */
+static void backward_members(const pass_job *j, int k0, int k1) {
+  const o2o_nn_mlp *m = j->m;
+  const int E = m->ensemble, L = m->num_layers, w_row0 = j->w_row0, w_rows = j->w_rows;
+  const int B = j->B, ldx = j->ldx;
+  const float *params = j->params, *x = j->x;
+  float *grads = j->grads;
+  o2o_nn_acts *acts = j->acts;
+  const float *dz = j->dout; /* gradient w.r.t. the current layer's pre-activation */
   float *bufs[2] = {acts->d0, acts->d1};
   int which = 0;
   for (int l = L - 1; l >= 0; l--) {
-    const int I = m->dims[l], O = m->dims[l + 1], EO = E * O;
+    const int I = m->dims[l], O = m->dims[l + 1], EO = E * O, c0 = k0 * O, c1 = k1 * O;
     const float *W = params + m->w_off[l];
     const float *in = l == 0 ? x : acts->out[l - 1];
     const int ldin = l == 0 ? ldx : E * I;
@@ -338,19 +389,20 @@ void o2o_nn_mlp_backward(const o2o_nn_mlp *m, const float *params, const float *
       if (m->layernorm)
         ln_relu_backward(d, acts->out[l], acts->xhat[l], acts->rstd[l], params + m->g_off[l],
                          grads ? grads + m->g_off[l] : NULL, grads ? grads + m->be_off[l] : NULL, B,
-                         E, O, w_row0, w_rows);
+                         E, O, w_row0, w_rows, k0, k1);
       else
-        relu_backward(d, acts->out[l], (size_t)B * EO);
+        relu_backward(d, acts->out[l], B, EO, c0, c1);
     }
     if (grads) {
       float *gW = grads + m->w_off[l], *gb = grads + m->b_off[l];
       if (w_rows <= 0) {
         /* no rows: nothing to add */
       } else if (l == 0) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, EO, I, w_rows, 1.0f,
-                    dz + (size_t)w_row0 * EO, EO, x + (size_t)w_row0 * ldx, ldx, 1.0f, gW, I);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, I, w_rows, 1.0f,
+                    dz + (size_t)w_row0 * EO + c0, EO, x + (size_t)w_row0 * ldx, ldx, 1.0f,
+                    gW + (size_t)c0 * I, I);
       } else {
-        for (int k = 0; k < E; k++)
+        for (int k = k0; k < k1; k++)
           cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, I, w_rows, 1.0f,
                       dz + (size_t)w_row0 * EO + (size_t)k * O, EO,
                       in + (size_t)w_row0 * ldin + (size_t)k * I, ldin, 1.0f,
@@ -358,20 +410,67 @@ void o2o_nn_mlp_backward(const o2o_nn_mlp *m, const float *params, const float *
       }
       for (int r = w_row0; r < w_row0 + w_rows; r++) {
         const float *row = dz + (size_t)r * EO;
-        for (int j = 0; j < EO; j++)
-          gb[j] += row[j];
+        for (int c = c0; c < c1; c++)
+          gb[c] += row[c];
       }
     }
     if (l > 0) {
       float *dn = bufs[which];
       which ^= 1;
-      for (int k = 0; k < E; k++)
+      for (int k = k0; k < k1; k++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, I, O, 1.0f, dz + (size_t)k * O,
                     EO, W + (size_t)k * O * I, I, 0.0f, dn + (size_t)k * I, E * I);
       dz = dn;
-    } else if (dx && dx_rows > 0) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dx_rows, I, EO, 1.0f, dz, EO, W, I,
-                  0.0f, dx, lddx);
+    }
+  }
+}
+
+static void backward_part(void *ctx, int part, int parts) {
+  const pass_job *j = ctx;
+  const int E = j->m->ensemble;
+  backward_members(j, E * part / parts, E * (part + 1) / parts);
+}
+
+void o2o_nn_mlp_backward(const o2o_nn_mlp *m, const float *params, const float *x, int ldx, int B,
+                         o2o_nn_acts *acts, const float *dout, float *grads, int w_row0, int w_rows,
+                         float *dx, int dx_rows, int lddx) {
+  const int E = m->ensemble, L = m->num_layers;
+  pass_job j = {.m = m,
+                .params = params,
+                .x = x,
+                .dout = dout,
+                .ldx = ldx,
+                .B = B,
+                .w_row0 = w_row0,
+                .w_rows = w_rows,
+                .acts = acts,
+                .grads = grads};
+  if (E > 1 && worth_splitting(m, B))
+    o2o_par_run(backward_part, &j);
+  else
+    backward_members(&j, 0, E);
+  /* the first layer's input gradient sums over members: one product after the members */
+  if (dx && dx_rows > 0) {
+    const float *dz = L == 1 ? dout : (L % 2 ? acts->d1 : acts->d0);
+    const int I = m->dims[0], EO = E * m->dims[1];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dx_rows, I, EO, 1.0f, dz, EO,
+                params + m->w_off[0], I, 0.0f, dx, lddx);
+  }
+}
+
+void o2o_nn_mlp_gather(const o2o_nn_mlp *m, const float *params, const int *members,
+                       const o2o_nn_mlp *sub, float *out) {
+  for (int i = 0; i < sub->ensemble; i++) {
+    const size_t k = (size_t)members[i];
+    for (int l = 0; l < m->num_layers; l++) {
+      const size_t I = (size_t)m->dims[l], O = (size_t)m->dims[l + 1];
+      memcpy(out + sub->w_off[l] + i * O * I, params + m->w_off[l] + k * O * I,
+             sizeof(float) * O * I);
+      memcpy(out + sub->b_off[l] + i * O, params + m->b_off[l] + k * O, sizeof(float) * O);
+      if (m->layernorm && l < m->num_layers - 1) {
+        memcpy(out + sub->g_off[l] + i * O, params + m->g_off[l] + k * O, sizeof(float) * O);
+        memcpy(out + sub->be_off[l] + i * O, params + m->be_off[l] + k * O, sizeof(float) * O);
+      }
     }
   }
 }
@@ -477,24 +576,64 @@ adam_avx512(float *restrict p, const float *restrict g, float *restrict mm, floa
 #define HAVE_ADAM_AVX512 1
 #endif
 
+/* Element-wise passes over big arrays split in two halves (par.h); below this they stay on
+ * one thread (a wake-up costs more than the pass). */
+#define SPLIT_MIN ((size_t)1 << 16)
+
+typedef struct {
+  o2o_nn_adam *a;
+  float *params, *target;
+  const float *grads;
+  float step, ibc2, tau;
+  size_t n;
+  long bad[2];
+} elem_job;
+
+static int adam_use_avx512(void) {
+#ifdef HAVE_ADAM_AVX512
+  static int avx512 = -1; /* set on the first (single-threaded) call */
+  if (avx512 < 0) {
+    __builtin_cpu_init();
+    avx512 = __builtin_cpu_supports("avx512f") != 0;
+  }
+  return avx512;
+#else
+  return 0;
+#endif
+}
+
+static void adam_part(void *ctx, int part, int parts) {
+  elem_job *j = ctx;
+  o2o_nn_adam *a = j->a;
+  size_t i0, i1;
+  o2o_par_range(j->n, 64, part, parts, &i0, &i1);
+#ifdef HAVE_ADAM_AVX512
+  if (adam_use_avx512()) {
+    adam_avx512(j->params + i0, j->grads + i0, a->m + i0, a->v + i0, i1 - i0, a->beta1, a->beta2,
+                j->step, j->ibc2, a->eps);
+    return;
+  }
+#endif
+  adam_scalar(j->params, j->grads, a->m, a->v, i0, i1, a->beta1, a->beta2, j->step, j->ibc2,
+              a->eps);
+}
+
 void o2o_nn_adam_step(o2o_nn_adam *a, float *restrict params, const float *restrict grads) {
   a->t++;
   /* bias corrections in double, like PyTorch's Python-float arithmetic */
   double bc1 = 1.0 - pow((double)a->beta1, (double)a->t);
   double bc2 = 1.0 - pow((double)a->beta2, (double)a->t);
-  const float step = (float)(a->lr / bc1), inv_bc2_sqrt = (float)(1.0 / sqrt(bc2));
-#ifdef HAVE_ADAM_AVX512
-  static int avx512 = -1;
-  if (avx512 < 0) {
-    __builtin_cpu_init();
-    avx512 = __builtin_cpu_supports("avx512f") != 0;
-  }
-  if (avx512) {
-    adam_avx512(params, grads, a->m, a->v, a->n, a->beta1, a->beta2, step, inv_bc2_sqrt, a->eps);
-    return;
-  }
-#endif
-  adam_scalar(params, grads, a->m, a->v, 0, a->n, a->beta1, a->beta2, step, inv_bc2_sqrt, a->eps);
+  elem_job j = {.a = a,
+                .params = params,
+                .grads = grads,
+                .step = (float)(a->lr / bc1),
+                .ibc2 = (float)(1.0 / sqrt(bc2)),
+                .n = a->n};
+  adam_use_avx512();
+  if (a->n >= SPLIT_MIN)
+    o2o_par_run(adam_part, &j);
+  else
+    adam_part(&j, 0, 1);
 }
 
 void o2o_nn_pack_count(float f[2], int64_t v) {
@@ -525,18 +664,44 @@ int o2o_nn_unpack_rng(const float f[16], o2o_nn_rng *r) {
   return 0;
 }
 
-void o2o_nn_zero(float *x, size_t n) {
-  memset(x, 0, sizeof(float) * n);
+static void zero_part(void *ctx, int part, int parts) {
+  elem_job *j = ctx;
+  size_t i0, i1;
+  o2o_par_range(j->n, 64, part, parts, &i0, &i1);
+  memset(j->params + i0, 0, sizeof(float) * (i1 - i0));
 }
 
-SIMD_CLONES void o2o_nn_polyak(float *restrict target, const float *restrict src, size_t n,
-                               float tau) {
+void o2o_nn_zero(float *x, size_t n) {
+  elem_job j = {.params = x, .n = n};
+  if (n >= SPLIT_MIN)
+    o2o_par_run(zero_part, &j);
+  else
+    zero_part(&j, 0, 1);
+}
+
+SIMD_CLONES static void polyak_range(float *restrict target, const float *restrict src, size_t n,
+                                     float tau) {
   const float keep = 1.0f - tau;
   for (size_t i = 0; i < n; i++)
     target[i] = keep * target[i] + tau * src[i];
 }
 
-SIMD_CLONES long o2o_nn_find_nonfinite(const float *x, size_t n) {
+static void polyak_part(void *ctx, int part, int parts) {
+  elem_job *j = ctx;
+  size_t i0, i1;
+  o2o_par_range(j->n, 64, part, parts, &i0, &i1);
+  polyak_range(j->target + i0, j->grads + i0, i1 - i0, j->tau);
+}
+
+void o2o_nn_polyak(float *restrict target, const float *restrict src, size_t n, float tau) {
+  elem_job j = {.target = target, .grads = src, .n = n, .tau = tau};
+  if (n >= SPLIT_MIN)
+    o2o_par_run(polyak_part, &j);
+  else
+    polyak_part(&j, 0, 1);
+}
+
+SIMD_CLONES static long find_nonfinite_range(const float *x, size_t n) {
   /* fast path: the largest exponent field over all values (an integer max, vectorised) is
    * all ones iff some value is inf or NaN; the element-wise search runs only on failure */
   uint32_t emax = 0;
@@ -550,4 +715,21 @@ SIMD_CLONES long o2o_nn_find_nonfinite(const float *x, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!isfinite(x[i])) return (long)i;
   return -1;
+}
+
+static void nonfinite_part(void *ctx, int part, int parts) {
+  elem_job *j = ctx;
+  size_t i0, i1;
+  o2o_par_range(j->n, 64, part, parts, &i0, &i1);
+  long i = find_nonfinite_range(j->grads + i0, i1 - i0);
+  j->bad[part] = i < 0 ? -1 : (long)i0 + i;
+}
+
+long o2o_nn_find_nonfinite(const float *x, size_t n) {
+  elem_job j = {.grads = x, .n = n, .bad = {-1, -1}};
+  if (n >= SPLIT_MIN)
+    o2o_par_run(nonfinite_part, &j);
+  else
+    nonfinite_part(&j, 0, 1);
+  return j.bad[0] >= 0 ? j.bad[0] : j.bad[1]; /* the first one */
 }

@@ -108,6 +108,11 @@ void o2o_nn_mlp_backward(const o2o_nn_mlp *m, const float *params, const float *
                          o2o_nn_acts *acts, const float *dout, float *grads, int w_row0, int w_rows,
                          float *dx, int dx_rows, int lddx);
 
+/* Copy members[0..sub->ensemble) of params (layout m) into out (layout sub: the same shapes
+ * with sub->ensemble members), in that order: a forward of the subset alone. */
+void o2o_nn_mlp_gather(const o2o_nn_mlp *m, const float *params, const int *members,
+                       const o2o_nn_mlp *sub, float *out);
+
 /* Named views of member tensors: writes up to max refs into out and returns the count
  * (members named "<base><k>" when ensemble > 1 or always_index, else "<base>"). */
 int o2o_nn_mlp_tensor_refs(const o2o_nn_mlp *m, float *params, const char *base, int always_index,
