@@ -1,10 +1,17 @@
-/* agent_errf.c: the error writer and the number text declared in o2o_agent.h. */
+/* agent_errf.c: the error writer, the number text and the clock declared in o2o_agent.h. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "o2o_agent.h"
+
+double o2o_agent_now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 void o2o_agent_errf(char *err, size_t errlen, const char *fmt, ...) {
   if (!err || errlen == 0) return;

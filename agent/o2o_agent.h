@@ -39,6 +39,9 @@ static inline uint64_t o2o_seed_stream(uint64_t seed, uint64_t stream) {
   return o2o_splitmix64(&s);
 }
 
+/* Monotonic seconds (CLOCK_MONOTONIC), for rates, ETAs and wall times (agent_errf.c). */
+double o2o_agent_now_s(void);
+
 /* snprintf into an error buffer (NULL or 0-length buffers are ignored): the one error
  * writer of agent/ (agent_errf.c). */
 void o2o_agent_errf(char *err, size_t errlen, const char *fmt, ...)

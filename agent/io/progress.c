@@ -1,26 +1,21 @@
 /* progress.c: see progress.h. */
 #include "io/progress.h"
 
+#include "o2o_agent.h"
+
 #include <stdarg.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void o2o_progress_init(o2o_progress *p, double tty_every, double log_every) {
   p->tty = isatty(2);
   p->open = 0;
   p->every = p->tty ? tty_every : log_every;
-  p->last = now_s();
+  p->last = o2o_agent_now_s();
 }
 
 int o2o_progress_due(const o2o_progress *p, int force) {
-  return force || now_s() - p->last >= p->every;
+  return force || o2o_agent_now_s() - p->last >= p->every;
 }
 
 static void vline(o2o_progress *p, int keep, const char *fmt, va_list ap) {
@@ -36,7 +31,7 @@ void o2o_progress_show(o2o_progress *p, int keep, const char *fmt, ...) {
   va_start(ap, fmt);
   vline(p, keep, fmt, ap);
   va_end(ap);
-  p->last = now_s();
+  p->last = o2o_agent_now_s();
 }
 
 void o2o_progress_note(o2o_progress *p, const char *fmt, ...) {

@@ -254,7 +254,8 @@ o2o_sac *o2o_sac_create(int obs_dim, int act_dim, const o2o_sac_config *cfg, uin
   ok &= (s->critic_acts = o2o_nn_acts_create(&s->critic_m, 2 * c.batch_size)) != NULL;
   ok &= (s->target_acts = o2o_nn_acts_create(&s->critic_m, c.batch_size)) != NULL;
   if (c.target_subset > 0 && c.target_subset < c.num_critics) {
-    o2o_nn_mlp_init(&s->subset_m, c.target_subset, c.layers + 1, dims, c.critic_layernorm);
+    ok &=
+        o2o_nn_mlp_init(&s->subset_m, c.target_subset, c.layers + 1, dims, c.critic_layernorm) == 0;
     ALLOC(s->subset_p, s->subset_m.num_params);
     ok &= (s->subset_acts = o2o_nn_acts_create(&s->subset_m, c.batch_size)) != NULL;
   }

@@ -435,7 +435,7 @@ void o2o_nn_mlp_backward(const o2o_nn_mlp *m, const float *params, const float *
                 .w_rows = w_rows,
                 .acts = acts,
                 .grads = grads};
-  if (E > 1 && worth_splitting(m, B))
+  if (worth_splitting(m, B))
     o2o_par_run(backward_part, &j);
   else
     backward_members(&j, 0, E);

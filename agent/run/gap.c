@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "io/progress.h"
+
+#include "o2o_agent.h"
 #include "learn/h2o.h"
 #include "learn/learner.h"
 #include "nn/nn.h"
@@ -32,12 +34,6 @@ void o2o_gap_result_free(o2o_gap_result *r) {
   free(r->p95_std_units);
   free(r->row_error);
   memset(r, 0, sizeof *r);
-}
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static int cmp_float(const void *a, const void *b) {
@@ -268,7 +264,7 @@ static int connect_pool(gap_run *g, char *err, size_t errlen) {
 /* The progress line (in place on a terminal, whole lines in a log); final: kept. */
 static void progress(o2o_progress *p, int64_t done, int64_t M, double t0, int final) {
   if (!o2o_progress_due(p, final)) return;
-  double dt = now_s() - t0, rate = done / (dt > 0 ? dt : 1e-9);
+  double dt = o2o_agent_now_s() - t0, rate = done / (dt > 0 ? dt : 1e-9);
   o2o_progress_show(p, final, "gap: %lld/%lld transitions  %.0f/s  ETA %.0f s", (long long)done,
                     (long long)M, rate, (double)(M - done) / (rate > 0 ? rate : 1));
 }
@@ -290,7 +286,7 @@ static int replay(gap_run *g, int64_t M, double *seconds, char *err, size_t errl
   if (o2o_pool_reset(g->pool, g->cfg->seed, obs0, err, errlen)) goto done;
   for (int j = 0; j < E; j++)
     if (o2o_pool_get_state(g->pool, j, tmpl + (size_t)j * g->S, err, errlen)) goto done;
-  const double t0 = now_s();
+  const double t0 = o2o_agent_now_s();
   o2o_progress_init(&line, 0.5, 10.0);
   for (int64_t i0 = 0; i0 < M; i0 += E) {
     const int m = M - i0 < E ? (int)(M - i0) : E;
@@ -317,7 +313,7 @@ static int replay(gap_run *g, int64_t M, double *seconds, char *err, size_t errl
     }
     if (g->cfg->progress) progress(&line, i0 + m, M, t0, 0);
   }
-  *seconds = now_s() - t0;
+  *seconds = o2o_agent_now_s() - t0;
   if (g->cfg->progress) progress(&line, M, M, t0, 1);
   rc = 0;
 done:

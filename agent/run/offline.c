@@ -13,6 +13,8 @@
 #include "io/checkpoint.h"
 #include "io/json_out.h"
 #include "io/progress.h"
+
+#include "o2o_agent.h"
 #include "o2o_bridge.h"
 #include "o2o_version.h"
 #include "replay/replay.h"
@@ -29,12 +31,6 @@ void o2o_offline_config_default(o2o_offline_config *c) {
   c->eval_seed = 1000000;
   c->checkpoint_every = 10000;
   c->progress = 1;
-}
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 typedef struct run {
@@ -207,8 +203,8 @@ static int evaluate(run *r, int64_t step, double ups, o2o_offline_result *res, c
       fprintf(r->metrics, "\n");
       r->metrics_has_header = 1;
     }
-    fprintf(r->metrics, "%lld,%.3f,%.6g,%.6g,%.6g,%.6g,%d,", (long long)step, now_s() - r->t0, m,
-            sqrt(s), lo, hi, n);
+    fprintf(r->metrics, "%lld,%.3f,%.6g,%.6g,%.6g,%.6g,%d,", (long long)step,
+            o2o_agent_now_s() - r->t0, m, sqrt(s), lo, hi, n);
     if (isfinite(score)) fprintf(r->metrics, "%.4g", score);
     fprintf(r->metrics, ",%.2f", ups);
     for (int i = 0; i < r->stats.count; i++) /* means since the previous row */
@@ -393,7 +389,7 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
   /* sampling: a stream of the seed and the starting step, so a resumed run draws anew */
   uint64_t rng;
   o2o_replay_rng_seed(&rng, o2o_seed_stream(c->seed, O2O_STREAM_REPLAY) ^ (uint64_t)r.start_step);
-  r.t0 = now_s();
+  r.t0 = o2o_agent_now_s();
   double rate_t = r.t0;
   o2o_progress_init(&r.line, 0.5, 10.0);
   int64_t rate_step = r.start_step;
@@ -414,7 +410,7 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
       for (int i = 0; i < r.stats.count && i < r.stats_sum.count; i++)
         r.stats_sum.values[i] += r.stats.values[i];
     r.stats_n++;
-    double t = now_s();
+    double t = o2o_agent_now_s();
     if (t - rate_t > 2.0) {
       ups = (double)(step - rate_step) / (t - rate_t);
       rate_t = t, rate_step = step;
@@ -435,7 +431,7 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
     if (save(&r, "final.safetensors", c->steps, err, errlen)) goto done;
     snprintf(res->last_checkpoint, sizeof res->last_checkpoint, "%s/final.safetensors", r.dir);
   }
-  res->wall_s = now_s() - r.t0;
+  res->wall_s = o2o_agent_now_s() - r.t0;
   rc = 0;
 done:
   o2o_progress_end(&r.line); /* an error starts on a line of its own */

@@ -38,12 +38,6 @@ int o2o_pipeline_write_file(const char *path, const char *text, char *err, size_
   return 0;
 }
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* The "step" a checkpoint records, or -1. */
 static int64_t ckpt_step(const char *path) {
   char err[O2O_AGENT_ERRLEN];
@@ -229,14 +223,14 @@ int o2o_pipeline_run_job(const o2o_experiment *x, const char *run_dir, int metho
   if (o2o_train_mkdirs(dir, err, errlen)) return -1;
   snprintf(path, sizeof path, "%s/FAILED", dir);
   unlink(path); /* a new attempt */
-  double t0 = now_s();
+  double t0 = o2o_agent_now_s();
   json_buf done = {0};
   int rc = method == O2O_METHOD_OFFLINE
                ? run_offline(x, dir, seed, sim_exe, progress, &done, err, errlen)
                : run_online(x, run_dir, dir, method, seed, sim_exe, progress, &done, err, errlen);
   if (!rc) {
     if (!done.f) return -1;
-    kv_num(done.f, "job_wall_s", now_s() - t0);
+    kv_num(done.f, "job_wall_s", o2o_agent_now_s() - t0);
     snprintf(path, sizeof path, "%s/DONE", dir);
     return json_end(&done, path, err, errlen);
   }

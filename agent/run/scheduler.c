@@ -56,12 +56,6 @@ static void on_stop(int sig) {
   stop_sig = sig;
 }
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* An event: run.log with the time, and stderr unless quiet (errors always). */
 static void event(sched *s, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void event(sched *s, int error, const char *fmt, ...) {
@@ -297,7 +291,7 @@ static int start_job(sched *s, job *j, char *err, size_t errlen) {
   close(fd);
   j->pid = pid;
   j->state = J_RUNNING;
-  j->t_start = now_s();
+  j->t_start = o2o_agent_now_s();
   j->step = 0;
   j->rate = 0;
   j->eval = NAN;
@@ -317,7 +311,8 @@ static void end_job(sched *s, job *j, int status) {
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && file_exists(j->dir, "DONE")) {
     j->state = J_DONE;
     read_progress(j);
-    event(s, 0, "done %s in %.0f s (last eval %.1f)", name, now_s() - j->t_start, j->eval);
+    event(s, 0, "done %s in %.0f s (last eval %.1f)", name, o2o_agent_now_s() - j->t_start,
+          j->eval);
     return;
   }
   j->state = J_FAILED;
@@ -391,7 +386,7 @@ int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_r
   int lock = o2o_run_prepare(x, run_dir, o, err, errlen);
   if (lock < 0) return -1;
   char probe[1200];
-  sched s = {.x = x, .run_dir = run_dir, .o = o, .t0 = now_s()};
+  sched s = {.x = x, .run_dir = run_dir, .o = o, .t0 = o2o_agent_now_s()};
   int rc = -1;
   snprintf(probe, sizeof probe, "%s/run.log", run_dir);
   if (!(s.log = fopen(probe, "a"))) {
@@ -445,7 +440,7 @@ int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_r
   stop_sig = 0;
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
-  double last_print = now_s(), last_scan = now_s();
+  double last_print = o2o_agent_now_s(), last_scan = o2o_agent_now_s();
   for (;;) {
     int st;
     pid_t pid;
@@ -490,19 +485,19 @@ int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_r
       for (int i = 0; i < s.n; i++)
         failed += s.jobs[i].state == J_FAILED;
       event(&s, failed > 0, "%s: %d of %d jobs DONE, %d FAILED, in %.0f s", x->name, s.n - failed,
-            s.n, failed, now_s() - s.t0);
+            s.n, failed, o2o_agent_now_s() - s.t0);
       rebuild_report(&s);
       rc = failed ? 1 : 0;
       break;
     }
-    if (now_s() - last_scan >= 2.0) {
+    if (o2o_agent_now_s() - last_scan >= 2.0) {
       for (int i = 0; i < s.n; i++)
         if (s.jobs[i].state == J_RUNNING) scan_faults(&s, &s.jobs[i]);
-      last_scan = now_s();
+      last_scan = o2o_agent_now_s();
     }
-    if (!o->quiet && now_s() - last_print >= 10.0) {
+    if (!o->quiet && o2o_agent_now_s() - last_print >= 10.0) {
       print_progress(&s);
-      last_print = now_s();
+      last_print = o2o_agent_now_s();
     }
     usleep(200000);
   }

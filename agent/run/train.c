@@ -70,7 +70,7 @@ static int learn(trn_run *r, int64_t env_steps, int64_t *updates, char *err, siz
   if (env_steps < r->learn_from || o2o_replay_size(r->rb) < need) return 0;
   if (r->learn_start_step < 0) {
     r->learn_start_step = env_steps;
-    r->learn_start_t = trn_now_s();
+    r->learn_start_t = o2o_agent_now_s();
   }
   const int n_upd = r->utd * r->E;
   for (int u = 0; u < n_upd; u++) {
@@ -152,7 +152,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   r.A = r.spec->act_dim;
   r.ckpt_step = -1;
   r.last_return = NAN;
-  r.t0 = trn_now_s();
+  r.t0 = o2o_agent_now_s();
   res->init_eval_mean = res->init_eval_std = NAN;
   const int E = r.E, O = r.O, A = r.A;
   char sub[O2O_AGENT_ERRLEN];
@@ -172,7 +172,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   if (cfg->validate_transitions && check_finite_rows(r.obs, E, O, "obs", 0, err, errlen)) goto done;
 
   o2o_progress_init(&r.prog, 0.5, 10.0);
-  double last_t = trn_now_s();
+  double last_t = o2o_agent_now_s();
   int64_t last_steps = env_steps, last_updates = 0;
   const int64_t warmup_end = r.warmup_end;
   int64_t next_eval = INT64_MAX, next_ckpt = INT64_MAX;
@@ -256,7 +256,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
   }
   res->env_steps = env_steps;
   res->updates = updates;
-  res->wall_s = trn_now_s() - r.t0;
+  res->wall_s = o2o_agent_now_s() - r.t0;
   res->episodes = r.episodes;
   res->transitions = o2o_replay_added(r.rb);
   res->train_return_mean = trn_recent_mean(&r);

@@ -14,12 +14,6 @@ static const char *const metric_stats[TRN_NSTATS] = {
     "disc_sa_loss", "disc_sas_loss", "sqrt_is_ratio", "u_mean", "u_std", "omega_std",
     "penalty_diff", "q_real", "q_sim"};
 
-double trn_now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 double trn_recent_mean(const trn_run *r) {
   double s = 0;
   for (int i = 0; i < r->recent_n; i++)
@@ -73,7 +67,7 @@ void trn_add_stats(trn_run *r, const o2o_learner_stats *st) {
 
 static void metrics_row(trn_run *r, int64_t env_steps, int64_t updates, double mean, double std,
                         double mn, double mx, const char *score, int restarted) {
-  double wall = trn_now_s() - r->t0;
+  double wall = o2o_agent_now_s() - r->t0;
   double m[TRN_NSTATS];
   for (int k = 0; k < TRN_NSTATS; k++)
     m[k] = r->st_n[k] ? r->st_sum[k] / (double)r->st_n[k] : NAN;
@@ -135,7 +129,7 @@ int trn_evaluate(trn_run *r, o2o_train_result *res, int64_t env_steps, int64_t u
 void trn_progress_line(trn_run *r, int64_t env_steps, int64_t updates, double *last_t,
                        int64_t *last_steps, int64_t *last_updates) {
   if (!o2o_progress_due(&r->prog, 0)) return;
-  double t = trn_now_s();
+  double t = o2o_agent_now_s();
   double dt = t - *last_t;
   double sps = (double)(env_steps - *last_steps) / dt;
   double ups = (double)(updates - *last_updates) / dt;

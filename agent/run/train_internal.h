@@ -61,7 +61,6 @@ int trn_checkpoint(trn_run *r, const char *path, int64_t env_steps, char *err, s
 void trn_free(trn_run *r);
 
 /* train_eval.c */
-double trn_now_s(void);                   /* monotonic seconds */
 double trn_recent_mean(const trn_run *r); /* of the last TRN_RECENT training episodes */
 double trn_eval_std(const trn_run *r);    /* population std of the last evaluation's returns */
 int trn_write_metrics_header(FILE *f);
