@@ -439,33 +439,69 @@ static int check_env(o2o_client *c, int env, char *err, size_t errlen) {
   return 0;
 }
 
-int o2o_client_get_state(o2o_client *c, int env, double *state, char *err, size_t errlen) {
-  int rc = check_env(c, env, err, errlen);
-  if (rc) return rc;
+/* Envs [env, env + n) of the server, n >= 1. */
+static int check_range(o2o_client *c, int env, int n, char *err, size_t errlen) {
+  if (n < 1 || env < 0 || env > c->spec.num_envs - n) {
+    o2o_bridge_errf(err, errlen, "envs [%d, %d) out of range (server has %d envs)", env, env + n,
+                    c->spec.num_envs);
+    return O2O_BRIDGE_EINVAL;
+  }
+  return 0;
+}
+
+/* num_envs 0 is the one-env form of GET_STATE/SET_STATE; a batch says how many. */
+static int get_state_range(o2o_client *c, int env, int n, int32_t num_envs, double *states,
+                           char *err, size_t errlen) {
   o2o_wire_header h;
   o2o_wire_header_init(&h, O2O_MSG_GET_STATE, 0);
   h.env = env;
+  h.num_envs = num_envs;
   o2o_wire_msg m;
-  if ((rc = call(c, &h, NULL, 0, &m, err, errlen))) return rc;
-  if (m.h.state_dim != c->spec.state_dim || m.h.env != env) {
-    o2o_bridge_errf(err, errlen, "%s: STATE reply for env %d with %d doubles, expected env %d, %d",
-                    c->endpoint, m.h.env, m.h.state_dim, env, c->spec.state_dim);
+  int rc = call(c, &h, NULL, 0, &m, err, errlen);
+  if (rc) return rc;
+  if (m.h.state_dim != c->spec.state_dim || m.h.env != env || m.h.num_envs != num_envs) {
+    o2o_bridge_errf(err, errlen,
+                    "%s: STATE reply for envs [%d, +%d) with %d doubles each, expected [%d, +%d), "
+                    "%d",
+                    c->endpoint, m.h.env, m.h.num_envs ? m.h.num_envs : 1, m.h.state_dim, env, n,
+                    c->spec.state_dim);
     return O2O_BRIDGE_EPROTO;
   }
-  memcpy(state, m.arrays[0].data, m.arrays[0].size);
+  memcpy(states, m.arrays[0].data, m.arrays[0].size);
   return 0;
+}
+
+int o2o_client_get_state(o2o_client *c, int env, double *state, char *err, size_t errlen) {
+  int rc = check_env(c, env, err, errlen);
+  return rc ? rc : get_state_range(c, env, 1, 0, state, err, errlen);
+}
+
+int o2o_client_get_states(o2o_client *c, int env, int n, double *states, char *err, size_t errlen) {
+  int rc = check_range(c, env, n, err, errlen);
+  return rc ? rc : get_state_range(c, env, n, n, states, err, errlen);
+}
+
+static int set_state_send(o2o_client *c, int env, int n, int32_t num_envs, const double *states,
+                          char *err, size_t errlen) {
+  o2o_wire_header h;
+  o2o_wire_header_init(&h, O2O_MSG_SET_STATE, 0);
+  h.env = env;
+  h.num_envs = num_envs;
+  h.state_dim = c->spec.state_dim;
+  o2o_wire_frame a = {states, 8 * (size_t)n * (size_t)c->spec.state_dim};
+  return send_request(c, &h, &a, 1, err, errlen);
 }
 
 int o2o_client_set_state_send(o2o_client *c, int env, const double *state, char *err,
                               size_t errlen) {
   int rc = check_env(c, env, err, errlen);
-  if (rc) return rc;
-  o2o_wire_header h;
-  o2o_wire_header_init(&h, O2O_MSG_SET_STATE, 0);
-  h.env = env;
-  h.state_dim = c->spec.state_dim;
-  o2o_wire_frame a = {state, 8 * (size_t)c->spec.state_dim};
-  return send_request(c, &h, &a, 1, err, errlen);
+  return rc ? rc : set_state_send(c, env, 1, 0, state, err, errlen);
+}
+
+int o2o_client_set_states_send(o2o_client *c, int env, int n, const double *states, char *err,
+                               size_t errlen) {
+  int rc = check_range(c, env, n, err, errlen);
+  return rc ? rc : set_state_send(c, env, n, n, states, err, errlen);
 }
 
 int o2o_client_set_state_recv(o2o_client *c, char *err, size_t errlen) {
@@ -475,6 +511,12 @@ int o2o_client_set_state_recv(o2o_client *c, char *err, size_t errlen) {
 
 int o2o_client_set_state(o2o_client *c, int env, const double *state, char *err, size_t errlen) {
   int rc = o2o_client_set_state_send(c, env, state, err, errlen);
+  return rc ? rc : o2o_client_set_state_recv(c, err, errlen);
+}
+
+int o2o_client_set_states(o2o_client *c, int env, int n, const double *states, char *err,
+                          size_t errlen) {
+  int rc = o2o_client_set_states_send(c, env, n, states, err, errlen);
   return rc ? rc : o2o_client_set_state_recv(c, err, errlen);
 }
 

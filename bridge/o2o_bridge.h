@@ -75,6 +75,11 @@ int o2o_client_set_dynamics(o2o_client *c, int num_params, const char (*names)[3
                             const double *values, char *err, size_t errlen);
 int o2o_client_get_state(o2o_client *c, int env, double *state, char *err, size_t errlen);
 int o2o_client_set_state(o2o_client *c, int env, const double *state, char *err, size_t errlen);
+/* Batched: envs [env, env + n) in one message, states [n][state_dim]. SET_STATE is all or
+ * nothing: one refused state leaves every env of the batch as it was. */
+int o2o_client_get_states(o2o_client *c, int env, int n, double *states, char *err, size_t errlen);
+int o2o_client_set_states(o2o_client *c, int env, int n, const double *states, char *err,
+                          size_t errlen);
 /* RGB frame of env, [height][width][3], top row first. */
 int o2o_client_render(o2o_client *c, int env, int width, int height, uint8_t *rgb, char *err,
                       size_t errlen);
@@ -111,6 +116,8 @@ int o2o_client_step_recv(o2o_client *c, o2o_bridge_batch *out, char *err, size_t
 /* Split-phase SET_STATE (same rule: one request outstanding per client). */
 int o2o_client_set_state_send(o2o_client *c, int env, const double *state, char *err,
                               size_t errlen);
+int o2o_client_set_states_send(o2o_client *c, int env, int n, const double *states, char *err,
+                               size_t errlen);
 int o2o_client_set_state_recv(o2o_client *c, char *err, size_t errlen);
 /* step_recv abandons the request when it times out (its late reply is skipped later).
  * step_recv_timeout waits timeout_ms (0 = only what has already arrived) and on
@@ -159,12 +166,13 @@ int o2o_pool_render(o2o_pool *p, int env, int width, int height, uint8_t *rgb, c
                     size_t errlen);
 int o2o_pool_get_state(o2o_pool *p, int env, double *state, char *err, size_t errlen);
 int o2o_pool_set_state(o2o_pool *p, int env, const double *state, char *err, size_t errlen);
-/* SET_STATE of every env: states [num_envs][state_dim]; one request in flight per chunk
- * connection, so the processes (and the chunks of one process) work in parallel. Fails on
- * the first refusal, naming the env (the envs before it in its round are set). */
+/* SET_STATE of every env: states [num_envs][state_dim]; one batched message per chunk
+ * connection, all in flight together, so the processes (and the chunks of one process) work
+ * in parallel. A refused state fails the call naming the env; its chunk keeps its previous
+ * states (the server applies a batch all or nothing), the other chunks are set. */
 int o2o_pool_set_states(o2o_pool *p, const double *states, char *err, size_t errlen);
-/* GET_STATE of every env into states [num_envs][state_dim] (env by env). A process found
- * dead is recovered first (its envs then report the fresh episode's state; the next step
+/* GET_STATE of every env into states [num_envs][state_dim] (one message per process). A process
+ * found dead is recovered first (its envs then report the fresh episode's state; the next step
  * marks their rows lost). */
 int o2o_pool_get_states(o2o_pool *p, double *states, char *err, size_t errlen);
 int o2o_pool_restarts(const o2o_pool *p); /* faults recovered so far */

@@ -164,51 +164,50 @@ int o2o_pool_set_states(o2o_pool *p, const double *states, char *err, size_t err
   for (int k = 0; k < p->num_procs; k++)
     if ((rc = heal(p, k, err, errlen))) return rc;
   const size_t S = (size_t)p->spec.state_dim;
-  int longest = 0;
-  for (int c = 0; c < p->num_chunks; c++)
-    longest = p->chunks[c].count > longest ? p->chunks[c].count : longest;
-  int first_rc = 0, bad_env = -1;
+  int first_rc = 0, bad = -1, last_sent = -1;
   char first_err[O2O_BRIDGE_ERRLEN] = "", e[O2O_BRIDGE_ERRLEN];
-  for (int r = 0; r < longest && !first_rc; r++) { /* round r: row r of every chunk */
-    int last_sent = -1;
-    for (int c = 0; c < p->num_chunks && !first_rc; c++) {
-      pool_chunk *ch = &p->chunks[c];
-      if (r >= ch->count) continue;
-      rc = o2o_client_set_state_send(ch->client, ch->local + r,
-                                     states + (size_t)(ch->first + r) * S, e, sizeof e);
-      if (rc) {
-        first_rc = rc, bad_env = ch->first + r;
-        snprintf(first_err, sizeof first_err, "%s", e);
-      } else {
-        last_sent = c;
-      }
-    }
-    for (int c = 0; c <= last_sent; c++) { /* every reply is collected, even after a refusal */
-      pool_chunk *ch = &p->chunks[c];
-      if (r >= ch->count) continue;
-      rc = o2o_client_set_state_recv(ch->client, e, sizeof e);
-      if (rc && !first_rc) {
-        first_rc = rc, bad_env = ch->first + r;
-        snprintf(first_err, sizeof first_err, "%s", e);
-      }
+  for (int c = 0; c < p->num_chunks && !first_rc; c++) { /* one batch per chunk, all in flight */
+    pool_chunk *ch = &p->chunks[c];
+    rc = o2o_client_set_states_send(ch->client, ch->local, ch->count,
+                                    states + (size_t)ch->first * S, e, sizeof e);
+    if (rc) {
+      first_rc = rc, bad = c;
+      snprintf(first_err, sizeof first_err, "%s", e);
+    } else {
+      last_sent = c;
     }
   }
-  if (first_rc) o2o_pool_err(err, errlen, "set_state env %d: %s", bad_env, first_err);
+  for (int c = 0; c <= last_sent; c++) { /* every reply is collected, even after a refusal */
+    rc = o2o_client_set_state_recv(p->chunks[c].client, e, sizeof e);
+    if (rc && !first_rc) {
+      first_rc = rc, bad = c;
+      snprintf(first_err, sizeof first_err, "%s", e);
+    }
+  }
+  if (first_rc) {
+    const pool_chunk *ch = &p->chunks[bad];
+    o2o_pool_err(err, errlen,
+                 "set_states of envs [%d, %d) (process %d's envs [%d, %d), left as they were): %s",
+                 ch->first, ch->first + ch->count, ch->proc, ch->local, ch->local + ch->count,
+                 first_err);
+  }
   return first_rc;
 }
 
 int o2o_pool_get_states(o2o_pool *p, double *states, char *err, size_t errlen) {
+  int rc = check_idle(p, "get_states", err, errlen);
+  if (rc) return rc;
   const size_t S = (size_t)p->spec.state_dim;
-  for (int j = 0; j < p->total; j++) { /* one round trip per env: ~50 us on loopback */
-    o2o_client *c;
-    int local, k, rc = env_client(p, j, "get_states", &c, &local, &k, err, errlen);
-    if (!rc) rc = o2o_client_get_state(c, local, states + (size_t)j * S, err, errlen);
+  for (int k = 0; k < p->num_procs; k++) { /* one message per process */
+    const pool_proc *pr = &p->procs[k];
+    if ((rc = heal(p, k, err, errlen))) return rc;
+    double *out = states + (size_t)pr->first * S;
+    rc = o2o_client_get_states(p->chunks[pr->first_chunk].client, 0, pr->count, out, err, errlen);
     if (rc && is_fault(rc)) { /* recover like the other control calls, then retry once */
       char why[O2O_BRIDGE_ERRLEN];
       snprintf(why, sizeof why, "%s", err);
       if ((rc = o2o_pool_recover(p, k, why, err, errlen))) return rc;
-      c = p->chunks[p->procs[k].first_chunk].client;
-      rc = o2o_client_get_state(c, local, states + (size_t)j * S, err, errlen);
+      rc = o2o_client_get_states(p->chunks[pr->first_chunk].client, 0, pr->count, out, err, errlen);
     }
     if (rc) return rc;
   }

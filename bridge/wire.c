@@ -178,10 +178,11 @@ int o2o_wire_layout(const o2o_wire_header *h, size_t sizes[O2O_WIRE_MAX_ARRAYS],
   case O2O_MSG_HELLO:
   case O2O_MSG_CLOSE:
   case O2O_MSG_CLOSE | O2O_MSG_REPLY:
-  case O2O_MSG_SET_STATE | O2O_MSG_REPLY:
     return 0;
-  case O2O_MSG_GET_STATE:
+  case O2O_MSG_GET_STATE: /* envs [env, env + max(num_envs, 1)) */
+  case O2O_MSG_SET_STATE | O2O_MSG_REPLY:
     CHECK_ENV(h->env);
+    CHECK("num_envs", h->num_envs, 0, O2O_WIRE_MAX_ENVS);
     return 0;
   case O2O_MSG_RENDER:
     CHECK_ENV(h->env);
@@ -235,10 +236,11 @@ int o2o_wire_layout(const o2o_wire_header *h, size_t sizes[O2O_WIRE_MAX_ARRAYS],
     sizes[1] = 8 * a;
     return 2;
   case O2O_MSG_GET_STATE | O2O_MSG_REPLY:
-  case O2O_MSG_SET_STATE:
+  case O2O_MSG_SET_STATE: /* num_envs 0: one env (f64[s]), else f64[num_envs][s] */
     CHECK_ENV(h->env);
+    CHECK("num_envs", h->num_envs, 0, O2O_WIRE_MAX_ENVS);
     CHECK("state_dim", h->state_dim, 1, O2O_WIRE_MAX_STATE);
-    sizes[0] = 8 * (size_t)h->state_dim;
+    sizes[0] = 8 * (size_t)(h->num_envs ? h->num_envs : 1) * (size_t)h->state_dim;
     return 1;
   case O2O_MSG_RENDER | O2O_MSG_REPLY:
     CHECK_ENV(h->env);

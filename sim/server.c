@@ -38,7 +38,8 @@ struct o2o_server {
   float *actions;
   uint64_t *seeds;
   float *obs;
-  double *state;
+  double *state;      /* [num_envs][state_dim]: a GET_STATE reply or a SET_STATE's input */
+  double *state_undo; /* [num_envs][state_dim]: a batched SET_STATE's previous states */
   /* rendering: created on the first RENDER */
   o2o_renderer *renderer;
   uint8_t *rgb;
@@ -238,9 +239,12 @@ o2o_server *o2o_server_create(o2o_vecenv *env, const o2o_server_config *cfg, cha
   s->actions = malloc(sizeof(float) * n * (size_t)es->act_dim);
   s->seeds = malloc(sizeof(uint64_t) * n);
   s->obs = malloc(sizeof(float) * n * (size_t)es->obs_dim);
-  s->state = malloc(sizeof(double) * (size_t)(es->state_dim > 0 ? es->state_dim : 1));
+  size_t states = n * (size_t)(es->state_dim > 0 ? es->state_dim : 1);
+  s->state = malloc(sizeof(double) * states);
+  s->state_undo = malloc(sizeof(double) * states);
   s->tx = o2o_wire_tx_create();
-  if (!s->actions || !s->seeds || !s->obs || !s->state || !s->tx || o2o_wire_rx_init(&s->rx)) {
+  if (!s->actions || !s->seeds || !s->obs || !s->state || !s->state_undo || !s->tx ||
+      o2o_wire_rx_init(&s->rx)) {
     o2o_bridge_errf(err, errlen, "out of memory");
     o2o_server_destroy(s);
     return NULL;
@@ -288,6 +292,7 @@ void o2o_server_destroy(o2o_server *s) {
   free(s->seeds);
   free(s->obs);
   free(s->state);
+  free(s->state_undo);
   free(s);
 }
 
@@ -471,19 +476,41 @@ static int check_env_index(o2o_server *s, const o2o_wire_msg *m) {
   return 0;
 }
 
+/* GET_STATE and SET_STATE cover envs [env, env + n), n = num_envs or 1 when num_envs is 0
+ * (the one-env form). -1 after an ERROR reply. */
+static int state_range(o2o_server *s, const o2o_wire_msg *m, int *n) {
+  *n = m->h.num_envs ? m->h.num_envs : 1;
+  if (m->h.env < 0 || m->h.env > s->es->num_envs - *n) {
+    if (m->h.num_envs)
+      send_error(s, m->h.request_id, O2O_WIRE_EARG, "%s of envs [%d, %d): outside [0, %d)",
+                 o2o_wire_type_name(m->h.type), m->h.env, m->h.env + *n, s->es->num_envs);
+    else
+      send_error(s, m->h.request_id, O2O_WIRE_EARG, "%s: env %d out of range [0, %d)",
+                 o2o_wire_type_name(m->h.type), m->h.env, s->es->num_envs);
+    return -1;
+  }
+  return 0;
+}
+
 static void on_get_state(o2o_server *s, const o2o_wire_msg *m) {
-  if (check_env_index(s, m)) return;
-  o2o_vecenv_get_state(s->env, m->h.env, s->state);
+  int n;
+  if (state_range(s, m, &n)) return;
+  const size_t S = (size_t)s->es->state_dim;
+  for (int i = 0; i < n; i++)
+    o2o_vecenv_get_state(s->env, m->h.env + i, s->state + (size_t)i * S);
   o2o_wire_header h;
   reply_header(&h, O2O_MSG_GET_STATE, m);
   h.env = m->h.env;
+  h.num_envs = m->h.num_envs;
   h.state_dim = s->es->state_dim;
-  o2o_wire_frame a = {s->state, 8 * (size_t)s->es->state_dim};
+  o2o_wire_frame a = {s->state, 8 * (size_t)n * S};
   send_reply(s, &h, &a, 1);
 }
 
+/* All or nothing: a batch with one refused state leaves every env of it as it was. */
 static void on_set_state(o2o_server *s, const o2o_wire_msg *m) {
-  if (check_env_index(s, m)) return;
+  int n;
+  if (state_range(s, m, &n)) return;
   if (m->h.state_dim != s->es->state_dim) {
     send_error(s, m->h.request_id, O2O_WIRE_EDIMS,
                "SET_STATE has state_dim = %d; this server's "
@@ -491,14 +518,23 @@ static void on_set_state(o2o_server *s, const o2o_wire_msg *m) {
                m->h.state_dim, s->es->state_dim);
     return;
   }
+  const size_t S = (size_t)s->es->state_dim;
   memcpy(s->state, m->arrays[0].data, m->arrays[0].size);
-  if (o2o_vecenv_set_state(s->env, m->h.env, s->state, s->err, sizeof s->err) != 0) {
-    send_error(s, m->h.request_id, O2O_WIRE_ESIM, "SET_STATE: %s", s->err);
-    return;
+  for (int i = 0; i < n; i++)
+    o2o_vecenv_get_state(s->env, m->h.env + i, s->state_undo + (size_t)i * S);
+  for (int i = 0; i < n; i++) {
+    if (o2o_vecenv_set_state(s->env, m->h.env + i, s->state + (size_t)i * S, s->err,
+                             sizeof s->err) != 0) {
+      for (int j = 0; j < i; j++) /* exact: set_state(get_state()) restores bit for bit */
+        o2o_vecenv_set_state(s->env, m->h.env + j, s->state_undo + (size_t)j * S, NULL, 0);
+      send_error(s, m->h.request_id, O2O_WIRE_ESIM, "SET_STATE: %s", s->err);
+      return;
+    }
   }
   o2o_wire_header h;
   reply_header(&h, O2O_MSG_SET_STATE, m);
   h.env = m->h.env;
+  h.num_envs = m->h.num_envs;
   send_reply(s, &h, NULL, 0);
 }
 

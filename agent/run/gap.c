@@ -284,8 +284,7 @@ static int replay(gap_run *g, int64_t M, double *seconds, char *err, size_t errl
     goto done;
   }
   if (o2o_pool_reset(g->pool, g->cfg->seed, obs0, err, errlen)) goto done;
-  for (int j = 0; j < E; j++)
-    if (o2o_pool_get_state(g->pool, j, tmpl + (size_t)j * g->S, err, errlen)) goto done;
+  if (o2o_pool_get_states(g->pool, tmpl, err, errlen)) goto done;
   const double t0 = o2o_agent_now_s();
   o2o_progress_init(&line, 0.5, 10.0);
   for (int64_t i0 = 0; i0 < M; i0 += E) {

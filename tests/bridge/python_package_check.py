@@ -99,6 +99,17 @@ def check_errors(env, act_dim):
     a[N - 1, 0] = np.nan
     expect(o2o.O2OError, "NONFINITE", env.step, a)
     assert np.array_equal(env.client.get_state(0), s0), "a refused step changed the state"
+    # Batched states: one message for all envs, equal to the one-env form; all or nothing.
+    states = env.client.get_states()
+    assert states.shape == (N, s0.size) and np.array_equal(states[0], s0), states.shape
+    assert all(np.array_equal(states[i], env.client.get_state(i)) for i in range(N))
+    bad = states[::-1].copy()
+    bad[N - 1, 1] = np.nan
+    expect(o2o.O2OError, "SIM", env.client.set_states, 0, bad)
+    assert np.array_equal(env.client.get_states(), states), "a refused batch changed a state"
+    env.client.set_states(1, states[:1].repeat(N - 1, axis=0))
+    assert np.array_equal(env.client.get_states(1, N - 1), states[:1].repeat(N - 1, axis=0))
+    env.client.set_states(0, states)
     expect(ValueError, "seeds for", env.reset, seed=[1, 2])
     expect(ValueError, "options", env.reset, options={"x": 1})
     # Seeded resets repeat; lists give env i its own seed.

@@ -60,7 +60,7 @@ Test(wire, every_type_round_trips) {
   uint8_t term[N] = {0, 1, 0}, trunc[N] = {1, 0, 0}, rgb[W * H * 3];
   int32_t eps[N] = {4, 0, 7};
   uint64_t seeds[N] = {1, 2, 3};
-  double state[S], vals[P] = {1.5, 2};
+  double state[N * S], vals[P] = {1.5, 2}; /* GET/SET_STATE of num_envs = N envs */
   char names[P][32] = {"gravity_scale", "action_delay"};
   for (int i = 0; i < N * O; i++)
     obs[i] = (float)i, fobs[i] = (float)-i;
@@ -68,7 +68,7 @@ Test(wire, every_type_round_trips) {
     act[i] = 0.25f * (float)i;
   for (int i = 0; i < N; i++)
     rew[i] = (float)i / 3;
-  for (int i = 0; i < S; i++)
+  for (int i = 0; i < N * S; i++)
     state[i] = i * 1.5;
   for (int i = 0; i < W * H * 3; i++)
     rgb[i] = (uint8_t)i;
@@ -249,6 +249,19 @@ Test(wire, refuses_malformed_messages) {
   g.state_dim = O2O_WIRE_MAX_STATE + 1;
   o2o_wire_frame empty = {act, 0};
   expect_code(decode(&g, &empty, 1, &m), O2O_WIRE_ETOOLARGE, "huge state");
+  /* num_envs 0 is the one-env form: f64[s]; n > 0 carries f64[n][s]; negative is refused */
+  double st[6] = {0};
+  o2o_wire_frame one = {st, 2 * sizeof(double)}, three = {st, sizeof st};
+  g.state_dim = 2;
+  cr_assert_eq(decode(&g, &one, 1, &m), 0, "one-env SET_STATE: %s", err);
+  g.num_envs = 3;
+  expect_code(decode(&g, &one, 1, &m), O2O_WIRE_ESIZE, "3 envs, 1 state");
+  cr_assert_eq(decode(&g, &three, 1, &m), 0, "3-env SET_STATE: %s", err);
+  g.num_envs = -1;
+  expect_code(decode(&g, &three, 1, &m), O2O_WIRE_EDIMS, "num_envs -1");
+  o2o_wire_header_init(&g, O2O_MSG_GET_STATE, 1);
+  g.num_envs = O2O_WIRE_MAX_ENVS + 1;
+  expect_code(decode(&g, NULL, 0, &m), O2O_WIRE_ETOOLARGE, "GET_STATE of too many envs");
 
   /* dynamics: names must be NUL-terminated printable, values finite */
   o2o_wire_header_init(&g, O2O_MSG_SET_DYNAMICS, 1);

@@ -134,6 +134,18 @@ class O2OClient:
         state = np.asarray(state, "<f8")
         self._call(_header(SET_STATE, 0, env=env, state_dim=state.size), state)
 
+    def get_states(self, env=0, n=None):
+        """States of envs [env, env + n) (default: to the last env) in one message: [n, state_dim]."""
+        n = self.num_envs - env if n is None else n
+        h, f = self._call(_header(GET_STATE, 0, env=env, num_envs=n))
+        return np.frombuffer(f[0], "<f8").reshape(n, -1).copy()
+
+    def set_states(self, env, states):
+        """Sets envs [env, env + len(states)) in one message, all or nothing."""
+        states = np.ascontiguousarray(states, "<f8")
+        n, dim = states.shape
+        self._call(_header(SET_STATE, 0, env=env, num_envs=n, state_dim=dim), states)
+
     def render(self, env=0, width=320, height=240):
         h, f = self._call(_header(RENDER, 0, env=env, width=width, height=height))
         return np.frombuffer(f[0], np.uint8).reshape(height, width, 3).copy()
