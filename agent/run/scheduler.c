@@ -302,6 +302,8 @@ static int start_job(sched *s, job *j, char *err, size_t errlen) {
   return 0;
 }
 
+static void make_job_gap(sched *s, const job *j);
+
 /* The worker ended: DONE, or FAILED (its own, or written here with the exit status). */
 static void end_job(sched *s, job *j, int status) {
   char name[128], line[600], why[700];
@@ -313,6 +315,7 @@ static void end_job(sched *s, job *j, int status) {
     read_progress(j);
     event(s, 0, "done %s in %.0f s (last eval %.1f)", name, o2o_agent_now_s() - j->t_start,
           j->eval);
+    make_job_gap(s, j);
     return;
   }
   j->state = J_FAILED;
@@ -339,32 +342,62 @@ static void end_job(sched *s, job *j, int status) {
   event(s, 1, "FAILED %s: %s (log %s/log.txt)", name, why, j->dir);
 }
 
-/* RUN/gap.json: `o2o gap --json` of the scenario's sim variant on the dataset (for the
- * report), once per folder; a dataset without recorded states cannot be replayed: skipped. */
-static void make_gap(sched *s) {
-  char path[1200], tmp[1300], nul[] = "/dev/null";
-  snprintf(path, sizeof path, "%s/gap.json", s->run_dir);
-  if (!s->x->dataset[0] || access(path, F_OK) == 0) return;
+/* `o2o gap --json` of the scenario's sim variant on the dataset into path (replaced only by a
+ * complete run), with an H2O checkpoint when given (its discriminators' Spearman figure).
+ * 0 when written. */
+static int run_gap(sched *s, const char *path, const char *checkpoint) {
+  char tmp[1300], nul[] = "/dev/null";
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   pid_t pid = fork();
   if (pid == 0) {
     if (!freopen(tmp, "w", stdout) || !freopen(nul, "w", stderr)) _exit(127);
-    execle(s->o->exe, s->o->exe, "gap", s->x->dataset, "--scenario", s->x->scenario,
-           "--transitions", "5000", "--procs", "1", "--envs", "16", "--json", (char *)NULL,
-           s->envp);
+    if (checkpoint)
+      execle(s->o->exe, s->o->exe, "gap", s->x->dataset, "--scenario", s->x->scenario,
+             "--transitions", "5000", "--procs", "1", "--envs", "16", "--checkpoint", checkpoint,
+             "--json", (char *)NULL, s->envp);
+    else
+      execle(s->o->exe, s->o->exe, "gap", s->x->dataset, "--scenario", s->x->scenario,
+             "--transitions", "5000", "--procs", "1", "--envs", "16", "--json", (char *)NULL,
+             s->envp);
     _exit(127);
   }
   int st = 0;
   if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-      rename(tmp, path) == 0) {
+      rename(tmp, path) == 0)
+    return 0;
+  unlink(tmp);
+  return -1;
+}
+
+/* RUN/gap.json: the true gap (for the report), once per folder; a dataset without recorded
+ * states cannot be replayed: skipped. */
+static void make_gap(sched *s) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/gap.json", s->run_dir);
+  if (!s->x->dataset[0] || access(path, F_OK) == 0) return;
+  if (run_gap(s, path, NULL) == 0) {
     event(s, 0, "gap: %s", path);
     return;
   }
-  unlink(tmp);
   event(s, 0,
         "gap: no gap.json (o2o gap %s --scenario %s failed: a dataset without recorded "
         "states cannot be replayed)",
         s->x->dataset, s->x->scenario);
+}
+
+/* JOB/gap.json of a finished H2O job: how well its discriminators rank the true gap
+ * (Spearman of -log w with the replay error, their accuracy), from its final checkpoint. */
+static void make_job_gap(sched *s, const job *j) {
+  char path[1200], ckpt[1200];
+  snprintf(path, sizeof path, "%s/gap.json", j->dir);
+  snprintf(ckpt, sizeof ckpt, "%s/final.safetensors", j->dir);
+  if (j->method != O2O_METHOD_H2O || !s->x->dataset[0] || access(path, F_OK) == 0 ||
+      access(ckpt, R_OK) != 0)
+    return;
+  if (run_gap(s, path, ckpt) == 0)
+    event(s, 0, "gap of %s/final.safetensors against the truth: %s", j->dir, path);
+  else
+    event(s, 0, "gap: no %s (o2o gap --checkpoint %s failed)", path, ckpt);
 }
 
 /* The report (report.h) of the run folder, at the end of every run: a failure to write it is
@@ -421,6 +454,8 @@ int o2o_run_experiment(const o2o_experiment *x, const char *run_dir, const o2o_r
   }
   if (o->command) event(&s, 0, "command: %s", o->command);
   make_gap(&s);
+  for (int i = 0; i < s.n; i++) /* H2O jobs finished before a restart */
+    if (s.jobs[i].state == J_DONE) make_job_gap(&s, &s.jobs[i]);
   int done0 = 0;
   for (int i = 0; i < s.n; i++)
     done0 += s.jobs[i].state == J_DONE;

@@ -143,6 +143,31 @@ Test(run, refusals_before_anything_trains) {
             "%s", out);
 }
 
+/* A finished H2O job gets its own gap.json: its discriminators ranked against the true gap
+ * (a Spearman figure and an accuracy, not null), from its final checkpoint. */
+Test(run, h2o_job_measures_its_discriminators) {
+  static char out[65536];
+  char args[1024], p[400];
+  snprintf(args, sizeof args, "%s --out %s/h --methods h2o --set online.steps=600 --quiet",
+           exp_path, dir);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
+  snprintf(p, sizeof p, "%s/h/h2o/seed1/gap.json", dir);
+  char *gap = slurp(p);
+  cr_assert_not_null(gap, "no %s: %s", p, out);
+  const char *sp = strstr(gap, "\"spearman\": ");
+  cr_assert(sp && sp[12] != 'n', "spearman missing or null: %s", gap);
+  double rho = atof(sp + 12);
+  cr_assert(rho >= -1 && rho <= 1, "spearman %g outside [-1, 1]", rho);
+  cr_assert(strstr(gap, "\"disc_accuracy\": ") && !strstr(gap, "\"disc_accuracy\": null"), "%s",
+            gap);
+  free(gap);
+  snprintf(p, sizeof p, "%s/h/run.log", dir);
+  char *log = slurp(p);
+  cr_assert(log && strstr(log, "h2o/seed1/final.safetensors against the truth"), "%s",
+            log ? log : p);
+  free(log);
+}
+
 Test(run, sigkill_in_the_online_phase_resumes) {
   char out_dir[300], args[1024], p[400];
   snprintf(out_dir, sizeof out_dir, "%s/r", dir);
