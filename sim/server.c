@@ -480,13 +480,10 @@ static int check_env_index(o2o_server *s, const o2o_wire_msg *m) {
  * (the one-env form). -1 after an ERROR reply. */
 static int state_range(o2o_server *s, const o2o_wire_msg *m, int *n) {
   *n = m->h.num_envs ? m->h.num_envs : 1;
+  if (!m->h.num_envs) return check_env_index(s, m);
   if (m->h.env < 0 || m->h.env > s->es->num_envs - *n) {
-    if (m->h.num_envs)
-      send_error(s, m->h.request_id, O2O_WIRE_EARG, "%s of envs [%d, %d): outside [0, %d)",
-                 o2o_wire_type_name(m->h.type), m->h.env, m->h.env + *n, s->es->num_envs);
-    else
-      send_error(s, m->h.request_id, O2O_WIRE_EARG, "%s: env %d out of range [0, %d)",
-                 o2o_wire_type_name(m->h.type), m->h.env, s->es->num_envs);
+    send_error(s, m->h.request_id, O2O_WIRE_EARG, "%s of envs [%d, %d): outside [0, %d)",
+               o2o_wire_type_name(m->h.type), m->h.env, m->h.env + *n, s->es->num_envs);
     return -1;
   }
   return 0;

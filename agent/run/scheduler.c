@@ -348,17 +348,25 @@ static void end_job(sched *s, job *j, int status) {
 static int run_gap(sched *s, const char *path, const char *checkpoint) {
   char tmp[1300], nul[] = "/dev/null";
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  char *argv[] = {(char *)s->o->exe,
+                  "gap",
+                  (char *)s->x->dataset,
+                  "--scenario",
+                  (char *)s->x->scenario,
+                  "--transitions",
+                  "5000",
+                  "--procs",
+                  "1",
+                  "--envs",
+                  "16",
+                  "--json",
+                  checkpoint ? "--checkpoint" : NULL,
+                  (char *)checkpoint,
+                  NULL};
   pid_t pid = fork();
   if (pid == 0) {
     if (!freopen(tmp, "w", stdout) || !freopen(nul, "w", stderr)) _exit(127);
-    if (checkpoint)
-      execle(s->o->exe, s->o->exe, "gap", s->x->dataset, "--scenario", s->x->scenario,
-             "--transitions", "5000", "--procs", "1", "--envs", "16", "--checkpoint", checkpoint,
-             "--json", (char *)NULL, s->envp);
-    else
-      execle(s->o->exe, s->o->exe, "gap", s->x->dataset, "--scenario", s->x->scenario,
-             "--transitions", "5000", "--procs", "1", "--envs", "16", "--json", (char *)NULL,
-             s->envp);
+    execve(s->o->exe, argv, s->envp);
     _exit(127);
   }
   int st = 0;
