@@ -255,6 +255,7 @@ static int read_job(rpt_run *r, rpt_method *m, rpt_job *j, char *err, size_t err
   j->wall_s = j->pretrained = j->first_after = NAN;
   j->actor_delay = 0;
   j->final_ret = j->best_ret = j->final_d4rl = j->best_d4rl = j->ratio = NAN;
+  j->last_ret = j->spearman = j->disc_acc = NAN;
   if (!rpt_is_dir(dir)) {
     j->status = RPT_MISSING;
     return 0;
@@ -306,6 +307,13 @@ static int read_job(rpt_run *r, rpt_method *m, rpt_job *j, char *err, size_t err
     free(t);
   }
   if (j->warm) m->warm = 1;
+  /* o2o run measures each finished h2o job's discriminators against the true gap */
+  snprintf(p, sizeof p, "%s/gap.json", dir);
+  if ((t = rpt_slurp(p))) {
+    rpt_json_number(t, "spearman", &j->spearman);
+    rpt_json_number(t, "disc_accuracy", &j->disc_acc);
+    free(t);
+  }
   return 0;
 }
 
@@ -330,7 +338,8 @@ static void d4rl(const rpt_run *r, double ret, double *out) {
 /* Per-seed figures, then the method's aggregate over seeds with evaluations that did not fail. */
 static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
   double fin[RPT_MAX_SEEDS], best[RPT_MAX_SEEDS], pre[RPT_MAX_SEEDS], first[RPT_MAX_SEEDS];
-  int n = 0, npre = 0, nfirst = 0;
+  double last[RPT_MAX_SEEDS], rho[RPT_MAX_SEEDS], acc[RPT_MAX_SEEDS];
+  int n = 0, npre = 0, nfirst = 0, nrho = 0;
   m->wall_sum = 0;
   int walls = 0;
   for (int i = 0; i < m->njobs; i++) {
@@ -347,6 +356,13 @@ static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
         j->first_after = w->mean;
     }
     if (j->nrows) j->final_ret = j->rows[j->nrows - 1].mean;
+    int nl = j->nrows < RPT_LAST ? j->nrows : RPT_LAST;
+    if (nl) {
+      double s = 0;
+      for (int k = j->nrows - nl; k < j->nrows; k++)
+        s += j->rows[k].mean;
+      j->last_ret = s / nl;
+    }
     d4rl(r, j->final_ret, &j->final_d4rl);
     d4rl(r, j->best_ret, &j->best_d4rl);
     if (!j->warm) j->first_after = NAN;
@@ -360,8 +376,9 @@ static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
     j->ratio = j->first_after / j->pretrained;
     if (isfinite(j->wall_s)) m->wall_sum += j->wall_s, walls++;
     m->restarts += j->restarts, m->sim_faults += j->sim_faults;
+    if (isfinite(j->spearman)) rho[nrho] = j->spearman, acc[nrho++] = j->disc_acc;
     if (j->status == RPT_FAILED || !j->nrows) continue;
-    fin[n] = j->final_ret, best[n++] = j->best_ret;
+    last[n] = j->last_ret, fin[n] = j->final_ret, best[n++] = j->best_ret;
     if (isfinite(j->pretrained)) pre[npre++] = j->pretrained;
     if (isfinite(j->first_after)) first[nfirst++] = j->first_after;
   }
@@ -369,6 +386,10 @@ static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
   m->nagg = n;
   m->final_mean = mean_of(fin, n), m->final_std = std_of(fin, n);
   m->best_mean = mean_of(best, n), m->best_std = std_of(best, n);
+  m->last_mean = mean_of(last, n), m->last_std = std_of(last, n);
+  m->nspearman = nrho;
+  m->spearman_mean = mean_of(rho, nrho), m->spearman_std = std_of(rho, nrho);
+  m->acc_mean = mean_of(acc, nrho);
   d4rl(r, m->final_mean, &m->final_d4rl);
   d4rl(r, m->best_mean, &m->best_d4rl);
   m->pre_mean = mean_of(pre, npre), m->first_mean = mean_of(first, nfirst);

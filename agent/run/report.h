@@ -11,6 +11,7 @@
  *                                 timeouts are listed; a line "command: ..." is the command
  *                                 that reproduces the run
  *   RUN_DIR/<method>/seed<k>/log.txt  the pool's "o2o pool: fault" lines (o2o-sim restarted)
+ *   RUN_DIR/<method>/seed<k>/gap.json "spearman", "disc_accuracy" (an h2o job's discriminators)
  *
  * A job is done iff DONE exists, failed iff FAILED exists (its "error" text shown), running
  * (or interrupted) when only its folder exists, missing when the folder does not.
@@ -35,10 +36,14 @@
  * first_eval_after_warmup (first evaluation at a step > K with updates > actor_delay: once
  * the actor began to learn, after the critic-only updates; K = 0 for naive), warm_start_ratio
  * (first_eval_after_warmup / pretrained_return), eval_restarts (evaluations whose simulator was
- * restarted), sim_faults (o2o-sim faults in log.txt), wall_s. "all" rows aggregate the seeds that
- * have evaluations and did not fail: final/best are the mean over those seeds with the population
- * std (ddof 0), pretrained/first their means and the ratio of those means, restarts, faults and
- * wall_s the sums. Empty cell = not applicable / unknown.
+ * restarted), sim_faults (o2o-sim faults in log.txt), wall_s, last3_return (the mean of the
+ * last 3 evaluations, or fewer: one evaluation is noisy), last3_return_std, gap_spearman and
+ * disc_accuracy (the job's own gap.json, which o2o run writes for every finished h2o job: its
+ * discriminators against the true gap), gap_spearman_std. "all" rows aggregate the seeds that
+ * have evaluations and did not fail: final/best/last3 are the mean over those seeds with the
+ * population std (ddof 0), pretrained/first their means and the ratio of those means, restarts,
+ * faults and wall_s the sums, gap_spearman/disc_accuracy the mean over the seeds that have a
+ * gap.json. Empty cell = not applicable / unknown.
  *
  * The second layout: a folder of `o2o train-offline` runs (the offline benchmark,
  * agent/bench/results/offline.sh), recognised when RUN_DIR has no experiment.ini and either

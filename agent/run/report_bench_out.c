@@ -282,6 +282,7 @@ static void dataset_section(FILE *f, const rpt_bench *b, int d) {
       job_name(f, &r->methods[i], j);
       fputs("</td>", f);
       rpt_html_seed_cells(f, j, d4);
+      fputs("</tr>\n", f);
     }
   fputs("</table></details>\n", f);
 }

@@ -73,33 +73,50 @@ void rpt_html_row(FILE *f, const char *cls, const char *name) {
 }
 
 static void summary_table(FILE *f, const rpt_run *r) {
-  int d4 = 0; /* D4RL columns only for a task with reference scores */
+  int d4 = 0, rho = 0; /* D4RL columns only for a task with reference scores */
   for (int i = 0; i < r->nmethods; i++)
-    d4 |= isfinite(r->methods[i].final_d4rl);
+    d4 |= isfinite(r->methods[i].final_d4rl), rho |= r->methods[i].nspearman > 0;
   fprintf(f,
           "<table><tr><th>method</th><th>seeds done / failed / running / missing</th>"
-          "<th>final return</th><th>best return</th>%s<th>warm-start ratio</th>"
-          "<th>eval restarts</th><th>simulator faults</th><th>wall time (s, all seeds)</th></tr>\n",
-          d4 ? "<th>final D4RL</th><th>best D4RL</th>" : "");
+          "<th>final return</th><th>last-" RPT_LAST_S " mean</th><th>best return</th>%s"
+          "<th>warm-start ratio</th>%s<th>eval restarts</th><th>simulator faults</th>"
+          "<th>wall time (s, all seeds)</th></tr>\n",
+          d4 ? "<th>final D4RL</th><th>best D4RL</th>" : "",
+          rho ? "<th>gap Spearman (seeds)</th>" : "");
   for (int i = 0; i < r->nmethods; i++) {
     const rpt_method *m = &r->methods[i];
     rpt_html_row(f, NULL, m->name);
     fprintf(f, "<td>%d / %d / %d / %d</td><td>", m->done, m->failed, m->running, m->missing);
     rpt_html_pm(f, m->final_mean, m->final_std, m->nagg);
     fputs("</td><td>", f);
+    rpt_html_pm(f, m->last_mean, m->last_std, m->nagg);
+    fputs("</td><td>", f);
     rpt_html_pm(f, m->best_mean, m->best_std, m->nagg);
     fputs("</td>", f);
     if (d4) rpt_html_td(f, "%.1f", m->final_d4rl), rpt_html_td(f, "%.1f", m->best_d4rl);
     rpt_html_td(f, "%.3f", m->ratio);
+    if (rho && m->nspearman) {
+      fprintf(f, "<td>%.3f", m->spearman_mean);
+      if (m->nspearman > 1) fprintf(f, " &plusmn; %.3f", m->spearman_std);
+      fprintf(f, " (%d)</td>", m->nspearman);
+    } else if (rho)
+      fputs("<td>&ndash;</td>", f);
     rpt_html_td(f, "%.0f", m->restarts);
     rpt_html_td(f, "%.0f", m->sim_faults);
     rpt_html_td(f, "%.0f", m->wall_sum);
     fputs("</tr>\n", f);
   }
-  fputs("</table>\n<p class=note>Final: the last evaluation of each seed; best: its best "
-        "evaluation; mean &plusmn; std (ddof 0) over the seeds that have evaluations and did not "
-        "fail. Every return is measured on the real variant.</p>\n",
+  fputs("</table>\n<p class=note>Final: the last evaluation of each seed; last-" RPT_LAST_S
+        " mean: the mean of its last " RPT_LAST_S " evaluations (one evaluation is noisy); best: "
+        "its best evaluation; mean &plusmn; std (ddof 0) over the seeds that have evaluations and "
+        "did not fail. Every return is measured on the real variant.",
         f);
+  if (rho)
+    fputs(" Gap Spearman: each finished h2o job's discriminators against the true one-step gap "
+          "(o2o gap --checkpoint, the job's gap.json): the rank correlation of -log w with the "
+          "simulated next state's error; 0 = no better than chance.",
+          f);
+  fputs("</p>\n", f);
 }
 
 void rpt_html_seed_cells(FILE *f, const rpt_job *j, int d4) {
@@ -110,13 +127,13 @@ void rpt_html_seed_cells(FILE *f, const rpt_job *j, int d4) {
   rpt_html_td(f, "%.1f", j->final_ret);
   rpt_html_td(f, "%.1f", j->best_ret);
   rpt_html_td(f, "%.0f", j->wall_s);
-  fputs("</tr>\n", f);
 }
 
 static void seed_table(FILE *f, const rpt_run *r) {
   fputs("<details><summary>per seed</summary><table><tr><th>method</th><th>seed</th>"
         "<th>status</th><th>evaluations</th><th>last step</th><th>final return</th>"
-        "<th>best return</th><th>wall time (s)</th></tr>\n",
+        "<th>best return</th><th>wall time (s)</th><th>last-" RPT_LAST_S " mean</th>"
+        "<th>gap Spearman</th><th>discriminator accuracy</th></tr>\n",
         f);
   for (int i = 0; i < r->nmethods; i++)
     for (int k = 0; k < r->methods[i].njobs; k++) {
@@ -124,6 +141,10 @@ static void seed_table(FILE *f, const rpt_run *r) {
       rpt_html_row(f, NULL, r->methods[i].name);
       fprintf(f, "<td>%d</td>", j->seed);
       rpt_html_seed_cells(f, j, 0);
+      rpt_html_td(f, "%.1f", j->last_ret);
+      rpt_html_td(f, "%.3f", j->spearman);
+      rpt_html_td(f, "%.3f", j->disc_acc);
+      fputs("</tr>\n", f);
     }
   fputs("</table></details>\n", f);
 }

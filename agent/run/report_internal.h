@@ -13,6 +13,8 @@
 #define RPT_MAX_INI 256
 #define RPT_MAX_EVENTS 200
 #define RPT_MAX_DIMS 512
+#define RPT_LAST 3 /* evaluations averaged into a seed's "last" score: one is noisy */
+#define RPT_LAST_S "3"
 
 typedef enum { RPT_MISSING, RPT_RUNNING, RPT_DONE, RPT_FAILED } rpt_status;
 
@@ -33,6 +35,8 @@ typedef struct {
   double pretrained;  /* the offline job of this seed: its last evaluation; NAN none */
   double first_after; /* first evaluation at a step > K; NAN none */
   double final_ret, best_ret, final_d4rl, best_d4rl, ratio;
+  double last_ret;           /* mean of the last RPT_LAST evaluations (or fewer); NAN none */
+  double spearman, disc_acc; /* the job's own gap.json (an h2o job's discriminators); NAN none */
   int restarts;   /* evaluations whose simulator restarted (metrics.csv eval_restarted) */
   int sim_faults; /* "o2o pool: fault" lines in the job's log.txt */
 } rpt_job;
@@ -47,6 +51,9 @@ typedef struct {
   int done, failed, running, missing, nagg; /* nagg: seeds aggregated */
   double final_mean, final_std, best_mean, best_std, final_d4rl, best_d4rl;
   double pre_mean, first_mean, ratio, wall_sum;
+  double last_mean, last_std;                   /* over seeds of rpt_job.last_ret */
+  double spearman_mean, spearman_std, acc_mean; /* over seeds with a gap.json */
+  int nspearman;
   int restarts, sim_faults, warm;
 } rpt_method;
 
@@ -123,8 +130,8 @@ int rpt_html_base64(FILE *f, const char *path); /* the file's bytes; -1 when unr
 void rpt_html_pm(FILE *f, double mean, double std, int n);     /* "m &plusmn; s", or &ndash; */
 void rpt_html_td(FILE *f, const char *fmt, double v);          /* <td>v</td>, &ndash; for NAN */
 void rpt_html_row(FILE *f, const char *cls, const char *name); /* <tr><td class=l>name</td> */
-/* A job's status, evaluations, last step, (d4: final and best D4RL,) final and best return,
- * wall time cells, and </tr>. */
+/* A job's status, evaluations, last step, (d4: final and best D4RL,) final and best return
+ * and wall time cells; the caller ends the row. */
 void rpt_html_seed_cells(FILE *f, const rpt_job *j, int d4);
 
 /* report_bench.c: a folder of `o2o train-offline` runs (the offline benchmark): the report

@@ -58,7 +58,8 @@ int rpt_write_csv(const rpt_run *r, const char *path, char *err, size_t errlen) 
   fprintf(f, "method,seed,status,seeds_done,seeds_failed,seeds_running,seeds_missing,evals,"
              "last_step,final_return,final_return_std,best_return,best_return_std,final_d4rl,"
              "best_d4rl,pretrained_return,first_eval_after_warmup,warm_start_ratio,"
-             "eval_restarts,sim_faults,wall_s\n");
+             "eval_restarts,sim_faults,wall_s,last" RPT_LAST_S "_return,last" RPT_LAST_S
+             "_return_std,gap_spearman,gap_spearman_std,disc_accuracy\n");
   for (int i = 0; i < r->nmethods; i++) {
     const rpt_method *m = &r->methods[i];
     for (int k = 0; k < m->njobs; k++) {
@@ -76,6 +77,11 @@ int rpt_write_csv(const rpt_run *r, const char *path, char *err, size_t errlen) 
       rpt_csv_cell(f, "%.4f", j->ratio);
       fprintf(f, ",%d,%d", j->restarts, j->sim_faults);
       rpt_csv_cell(f, "%.1f", j->wall_s);
+      rpt_csv_cell(f, "%.4f", j->last_ret);
+      rpt_csv_cell(f, "%.4f", NAN);
+      rpt_csv_cell(f, "%.4f", j->spearman);
+      rpt_csv_cell(f, "%.4f", NAN);
+      rpt_csv_cell(f, "%.4f", j->disc_acc);
       fputc('\n', f);
     }
     fprintf(f, "%s,all,%s,%d,%d,%d,%d,,", m->name, rpt_agg_status(m), m->done, m->failed,
@@ -91,6 +97,11 @@ int rpt_write_csv(const rpt_run *r, const char *path, char *err, size_t errlen) 
     rpt_csv_cell(f, "%.4f", m->ratio);
     fprintf(f, ",%d,%d", m->restarts, m->sim_faults);
     rpt_csv_cell(f, "%.1f", m->wall_sum);
+    rpt_csv_cell(f, "%.4f", m->last_mean);
+    rpt_csv_cell(f, "%.4f", m->last_std);
+    rpt_csv_cell(f, "%.4f", m->spearman_mean);
+    rpt_csv_cell(f, "%.4f", m->spearman_std);
+    rpt_csv_cell(f, "%.4f", m->acc_mean);
     fputc('\n', f);
   }
   if (fclose(f)) {
@@ -134,6 +145,11 @@ void rpt_write_json(const rpt_run *r, const char *out_dir, FILE *f) {
     rpt_json_key(f, "final_return_std", m->final_std);
     rpt_json_key(f, "best_return", m->best_mean);
     rpt_json_key(f, "best_return_std", m->best_std);
+    rpt_json_key(f, "last" RPT_LAST_S "_return", m->last_mean);
+    rpt_json_key(f, "last" RPT_LAST_S "_return_std", m->last_std);
+    rpt_json_key(f, "gap_spearman", m->spearman_mean);
+    rpt_json_key(f, "gap_spearman_std", m->spearman_std);
+    rpt_json_key(f, "disc_accuracy", m->acc_mean);
     rpt_json_key(f, "final_d4rl", m->final_d4rl);
     rpt_json_key(f, "best_d4rl", m->best_d4rl);
     rpt_json_key(f, "pretrained_return", m->pre_mean);
@@ -148,6 +164,9 @@ void rpt_write_json(const rpt_run *r, const char *out_dir, FILE *f) {
               rpt_status_name(j->status), j->nrows);
       rpt_json_key(f, "final_return", j->final_ret);
       rpt_json_key(f, "best_return", j->best_ret);
+      rpt_json_key(f, "last" RPT_LAST_S "_return", j->last_ret);
+      rpt_json_key(f, "gap_spearman", j->spearman);
+      rpt_json_key(f, "disc_accuracy", j->disc_acc);
       rpt_json_key(f, "first_eval_after_warmup", j->first_after);
       rpt_json_key(f, "warm_start_ratio", j->ratio);
       rpt_json_key(f, "wall_s", j->wall_s);

@@ -105,6 +105,9 @@ static void make_run(const char *seeds) {
       "[h2o] step 1000\no2o pool: fault 1: o2o-sim #0 died (signal 9); "
       "restarted it as pid 42 in 30 ms; envs 0-0 were reset\n[h2o] step 1500\n");
   put("full/seed2/DONE", "{\"wall_s\": 20, \"warmup_steps\": 1000}\n");
+  /* o2o run's measure of each h2o job's discriminators (o2o gap --checkpoint) */
+  put("full/seed1/gap.json", "{\"spearman\": 0.3, \"disc_accuracy\": 0.6}\n");
+  put("full/seed2/gap.json", "{\"spearman\": 0.5, \"disc_accuracy\": 0.8}\n");
   put("sac-sim/seed1/metrics.csv", ON_HDR "500,1,10,1,5,0\n1000,2,40,1,5,0\n1500,3,30,1,5,0\n"
                                           "2000,4,70,1,5,0\n2500,5,60,1,5,0\n");
   put("sac-sim/seed1/DONE", "{\"wall_s\": 7}\n");
@@ -151,27 +154,35 @@ Test(report, summary_csv_numbers_html_rows_and_the_embedded_png) {
   char l[6][512];
   snprintf(l[0], sizeof l[0],
            "full,all,done,2,0,0,0,,,300.0000,50.0000,305.0000,45.0000,%s,%s,250.0000,255.0000,"
-           "1.0200,1,1,30.5",
+           "1.0200,1,1,30.5,280.0000,50.0000,0.4000,0.1000,0.7000",
            sc(300), sc(305));
   snprintf(l[1], sizeof l[1],
-           "offline,all,done,2,0,0,0,,,250.0000,50.0000,250.0000,50.0000,%s,%s,,,,0,0,5.0", sc(250),
-           sc(250));
-  snprintf(l[2], sizeof l[2], "offline,1,done,,,,,2,1000,200.0000,,200.0000,,%s,%s,,,,0,0,2.0",
-           sc(200), sc(200));
-  snprintf(l[3], sizeof l[3], "sac-sim,1,done,,,,,5,2500,60.0000,,70.0000,,%s,%s,,,,0,0,7.0",
-           sc(60), sc(70));
-  snprintf(l[4], sizeof l[4], "sac-sim,2,failed,,,,,2,1000,30.0000,,30.0000,,%s,%s,,,,0,0,10.0",
-           sc(30), sc(30));
-  snprintf(l[5], sizeof l[5],
-           "sac-sim,all,partial,1,1,0,0,,,60.0000,0.0000,70.0000,0.0000,%s,%s,,,,0,0,17.0", sc(60),
+           "offline,all,done,2,0,0,0,,,250.0000,50.0000,250.0000,50.0000,%s,%s,,,,0,0,5.0,"
+           "187.5000,37.5000,,,",
+           sc(250), sc(250));
+  snprintf(l[2], sizeof l[2],
+           "offline,1,done,,,,,2,1000,200.0000,,200.0000,,%s,%s,,,,0,0,2.0,150.0000,,,,", sc(200),
+           sc(200));
+  snprintf(l[3], sizeof l[3],
+           "sac-sim,1,done,,,,,5,2500,60.0000,,70.0000,,%s,%s,,,,0,0,7.0,53.3333,,,,", sc(60),
            sc(70));
+  snprintf(l[4], sizeof l[4],
+           "sac-sim,2,failed,,,,,2,1000,30.0000,,30.0000,,%s,%s,,,,0,0,10.0,25.0000,,,,", sc(30),
+           sc(30));
+  snprintf(l[5], sizeof l[5],
+           "sac-sim,all,partial,1,1,0,0,,,60.0000,0.0000,70.0000,0.0000,%s,%s,,,,0,0,17.0,"
+           "53.3333,0.0000,,,",
+           sc(60), sc(70));
   const char *lines[] = {l[0], l[1], l[2], l[3], l[4], l[5]};
   for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
     cr_assert(has_line(csv, lines[i]), "summary.csv lacks\n%s\nit is:\n%s", lines[i], csv);
   /* per-seed dips: 180 / 200 and 330 / 300 (seed 2 with its restarted evaluation) */
   cr_assert(strstr(csv, "\nfull,1,done,,,,,5,2500,250.0000,,260.0000,,"), "%s", csv);
-  cr_assert(strstr(csv, ",200.0000,180.0000,0.9000,0,0,10.5\n"), "%s", csv);
-  cr_assert(strstr(csv, ",300.0000,330.0000,1.1000,1,1,20.0\n"), "%s", csv);
+  /* ... and per seed: the mean of the last 3 evaluations, the gap Spearman and accuracy */
+  cr_assert(strstr(csv, ",200.0000,180.0000,0.9000,0,0,10.5,230.0000,,0.3000,,0.6000\n"), "%s",
+            csv);
+  cr_assert(strstr(csv, ",300.0000,330.0000,1.1000,1,1,20.0,330.0000,,0.5000,,0.8000\n"), "%s",
+            csv);
   /* methods in the report's order: offline, sac-sim, full */
   cr_assert(strstr(csv, "\noffline,") < strstr(csv, "\nsac-sim,") &&
             strstr(csv, "\nsac-sim,") < strstr(csv, "\nfull,"));
@@ -180,10 +191,11 @@ Test(report, summary_csv_numbers_html_rows_and_the_embedded_png) {
   char *html = slurp("report.html");
   dump_on_fail("report.html", html,
                "<tr><td class=l>full</td><td>2 / 0 / 0 / 0</td><td>300.0 &plusmn; 50.0</td>"
-               "<td>305.0 &plusmn; 45.0</td>");
+               "<td>280.0 &plusmn; 50.0</td><td>305.0 &plusmn; 45.0</td>");
   char row[256];
   snprintf(row, sizeof row,
-           "<td>%.1f</td><td>%.1f</td><td>1.020</td><td>1</td><td>1</td><td>30</td></tr>",
+           "<td>%.1f</td><td>%.1f</td><td>1.020</td><td>0.400 &plusmn; 0.100 (2)</td><td>1</td>"
+           "<td>1</td><td>30</td></tr>",
            atof(sc(300)), atof(sc(305)));
   dump_on_fail("report.html", html, row);
   dump_on_fail("report.html", html, "<td>0.900</td>");
@@ -258,9 +270,9 @@ Test(report, a_partial_run_names_missing_and_running_jobs_and_out_dir_works) {
   o.out_dir = out;
   cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
   char *csv = slurp("rep/x/summary.csv");
-  cr_assert(has_line(csv, "full,3,missing,,,,,0,,,,,,,,,,,0,0,"), "%s", csv);
-  cr_assert(has_line(csv, "offline,3,missing,,,,,0,,,,,,,,,,,0,0,"), "the pretrain is expected: %s",
-            csv);
+  cr_assert(has_line(csv, "full,3,missing,,,,,0,,,,,,,,,,,0,0,,,,,,"), "%s", csv);
+  cr_assert(has_line(csv, "offline,3,missing,,,,,0,,,,,,,,,,,0,0,,,,,,"),
+            "the pretrain is expected: %s", csv);
   cr_assert(strstr(csv, "\nfull,2,running,"), "%s", csv);
   cr_assert(strstr(csv, "\nfull,all,partial,1,0,1,1,"), "%s", csv);
   free(csv);
@@ -327,14 +339,14 @@ Test(
   cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
   char *csv = slurp("summary.csv");
   cr_assert(strstr(csv, "\noffline,1,missing,"), "%s", csv);
-  cr_assert(strstr(csv, ",195.0000,180.0000,0.9231,0,0,10.5\n"), "%s", csv);
+  cr_assert(strstr(csv, ",195.0000,180.0000,0.9231,0,0,10.5,"), "%s", csv);
   free(csv);
   /* with an updates column: the first evaluation once updates began (2000), not at 1500 */
   put("full/seed2/metrics.csv", "step,wall_s,eval_return_mean,updates\n0,0,300,0\n1000,2,300,0\n"
                                 "1500,3,330,0\n2000,4,310,500\n2500,5,350,1000\n");
   cr_assert_eq(o2o_report_write(dir, &o, err, sizeof err), 0, "%s", err);
   csv = slurp("summary.csv");
-  cr_assert(strstr(csv, ",300.0000,310.0000,1.0333,0,1,20.0\n"), "%s", csv);
+  cr_assert(strstr(csv, ",300.0000,310.0000,1.0333,0,1,20.0,"), "%s", csv);
   free(csv);
 }
 
