@@ -173,6 +173,12 @@ static int parse_seeds(const entry *e, o2o_experiment *x, char *err, size_t errl
                        O2O_EXP_MAX_SEEDS);
         return -1;
       }
+      for (int k = 0; k < x->num_seeds; k++)
+        if (x->seeds[k] == (uint64_t)s) { /* two jobs would share one folder */
+          o2o_agent_errf(err, errlen, "%s: key 'seeds': seed %lld is listed twice in '%s'",
+                         e->origin, s, e->value);
+          return -1;
+        }
       x->seeds[x->num_seeds++] = (uint64_t)s;
     }
     p = end;

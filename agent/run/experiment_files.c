@@ -40,9 +40,17 @@ int o2o_experiment_write(FILE *f, const o2o_experiment *x) {
   for (int m = 0, k = 0; m < O2O_NUM_METHODS; m++)
     if (x->methods & (1u << m)) fprintf(f, "%s%s", k++ ? ", " : "", o2o_method_name(m));
   fprintf(f, "\nseeds = ");
-  for (int i = 0; i < x->num_seeds; i++) /* a-a: a lone number would be a count */
-    fprintf(f, i ? ",%llu" : "%llu-%llu", (unsigned long long)x->seeds[i],
-            (unsigned long long)x->seeds[i]);
+  for (int i = 0; i < x->num_seeds;) { /* runs of consecutive seeds as a-b */
+    int j = i;
+    while (j + 1 < x->num_seeds && x->seeds[j + 1] == x->seeds[j] + 1)
+      j++;
+    unsigned long long a = x->seeds[i], z = x->seeds[j];
+    if (j > i || x->num_seeds == 1) /* a-a: a lone number would be a count */
+      fprintf(f, "%s%llu-%llu", i ? "," : "", a, z);
+    else
+      fprintf(f, "%s%llu", i ? "," : "", a);
+    i = j + 1;
+  }
   fprintf(f, "\neval_every = %lld\neval_episodes = %d\neval_seed = %llu\n",
           (long long)x->eval_every, x->eval_episodes, (unsigned long long)x->eval_seed);
   char rs[40];

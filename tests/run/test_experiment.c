@@ -98,6 +98,8 @@ Test(experiment, typo_names_file_line_key_and_the_nearest) {
       {"[experiment]\nscenario = pendulum\n[offline]\nalgo = sac\n",
        ":4: key 'algo': 'sac' is not an offline learner"},
       {"[experiment]\nscenario = pendulum\nseeds = two\n", ":3: key 'seeds'"},
+      {"[experiment]\nscenario = pendulum\nseeds = 1-3,2\n",
+       ":3: key 'seeds': seed 2 is listed twice"},
       {"[experiment]\nmethods = sac-sim\n", "key 'scenario': missing"},
       {"[experiment]\nscenario = pendulum\nmethods = full\n", "key 'dataset': missing"},
       {"[experiment]\nscenario = pendulum\nthis line has no equals sign\n", ":3: syntax error"},
@@ -141,6 +143,30 @@ Test(experiment, set_overrides_and_is_checked) {
   for (int i = 0; i < 5; i++) {
     cr_assert_eq(o2o_experiment_load(default_file(), bad + i, 1, &x, err, sizeof err), -1);
     cr_assert(strstr(err, want[i]), "%s", err);
+  }
+}
+
+/* The resolved file writes consecutive seeds as ranges, a lone seed k as k-k (a bare number
+ * would be a count), and reads back the same list. */
+Test(experiment, resolved_seeds_are_ranges_and_read_back_the_same) {
+  const char *given[] = {"experiment.seeds=3", "experiment.seeds=1,2,5", "experiment.seeds=4",
+                         "experiment.seeds=7,9", "experiment.seeds=2-3,4,8-9"};
+  const char *want[] = {"\nseeds = 1-3\n", "\nseeds = 1-2,5\n", "\nseeds = 1-4\n",
+                        "\nseeds = 7,9\n", "\nseeds = 2-4,8-9\n"};
+  for (int i = 0; i < 5; i++) {
+    const char *set = given[i];
+    cr_assert_eq(o2o_experiment_load(default_file(), &set, 1, &x, err, sizeof err), 0, "%s", err);
+    char *a = o2o_experiment_text(&x);
+    cr_assert_not_null(a);
+    cr_assert(strstr(a, want[i]), "%s gave:\n%s", set, a);
+    char p[256];
+    write_tmp(p, sizeof p, a);
+    cr_assert_eq(o2o_experiment_load(p, NULL, 0, &y, err, sizeof err), 0, "%s\n%s", err, a);
+    unlink(p);
+    cr_assert_eq(y.num_seeds, x.num_seeds, "%s", set);
+    for (int k = 0; k < x.num_seeds; k++)
+      cr_assert_eq(y.seeds[k], x.seeds[k], "%s: seed %d", set, k);
+    free(a);
   }
 }
 
