@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "o2o_image.h"
 #include "o2o_bridge.h"
@@ -25,6 +24,7 @@
 #include "cli/cli.h"
 #include "io/json_out.h"
 #include "cli/render_internal.h"
+#include "o2o_agent.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -128,10 +128,9 @@ static int is_still_image_name(const char *path) {
   return 0;
 }
 
-double render_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+void render_progress_start(render_run *r) {
+  r->t0 = o2o_agent_now_s();
+  o2o_progress_init(&r->prog, 0.5, 10.0);
 }
 
 int render_side_open(render_run *r, render_side *s, const char *variant) {
@@ -203,8 +202,8 @@ void render_count_step(render_run *r, render_side *s, float reward, int episode_
   s->last_reward = reward;
   if (episode_ended) {
     if (s->episodes_done < 64) s->returns[s->episodes_done] = s->episode_return;
-    fprintf(stderr, "o2o render: %s episode %d: return %.2f, %ld steps\n", s->variant,
-            s->episodes_done + 1, s->episode_return, s->episode_steps);
+    o2o_progress_note(&r->prog, "o2o render: %s episode %d: return %.2f, %ld steps", s->variant,
+                      s->episodes_done + 1, s->episode_return, s->episode_steps);
     s->episodes_done++;
     s->episode_return = 0;
     s->episode_steps = 0;
@@ -249,8 +248,9 @@ int render_emit_frame(render_run *r) {
   return rc;
 }
 
-void render_progress(const render_run *r, long target, double t0) {
-  double el = render_now() - t0, rate = el > 0 ? r->frames / el : 0;
+void render_progress(render_run *r, long target, int force) {
+  if (!o2o_progress_due(&r->prog, force)) return;
+  double el = o2o_agent_now_s() - r->t0, rate = el > 0 ? r->frames / el : 0;
   char eps[128] = "";
   for (int k = 0; k < r->nsides; k++) {
     size_t n = strlen(eps);
@@ -258,12 +258,13 @@ void render_progress(const render_run *r, long target, double t0) {
              r->side[k].episodes_done);
   }
   if (target > 0)
-    fprintf(stderr, "o2o render: frame %ld/%ld (%.0f%%), %.1f frames/s, ETA %.0f s, episodes %s\n",
-            r->frames, target, 100.0 * r->frames / target, rate,
-            rate > 0 ? (target - r->frames) / rate : 0.0, eps);
+    o2o_progress_show(&r->prog, force,
+                      "o2o render: frame %ld/%ld (%.0f%%), %.1f frames/s, ETA %.0f s, episodes %s",
+                      r->frames, target, 100.0 * r->frames / target, rate,
+                      rate > 0 ? (target - r->frames) / rate : 0.0, eps);
   else
-    fprintf(stderr, "o2o render: frame %ld, %.1f frames/s, episodes %s (of %d)\n", r->frames, rate,
-            eps, r->a.episodes);
+    o2o_progress_show(&r->prog, force, "o2o render: frame %ld, %.1f frames/s, episodes %s (of %d)",
+                      r->frames, rate, eps, r->a.episodes);
 }
 
 static void write_json(const render_run *r) {
@@ -351,7 +352,7 @@ static int run(render_run *r) {
   fprintf(stderr, "o2o render: %s (%s), %s policy, %dx%d at %g fps, dt %g s -> %s\n", a->scenario,
           a->side_by_side ? "real | sim" : a->variant, a->checkpoint ? a->checkpoint : "random",
           r->frame_width, a->height, a->fps, dt, a->out);
-  double t0 = render_now(), last_report = t0;
+  render_progress_start(r);
   if (render_emit_frame(r)) return -1;
   long step = 0;
   for (;;) {
@@ -379,13 +380,9 @@ static int run(render_run *r) {
       }
       if (render_emit_frame(r)) return -1;
     }
-    double t = render_now();
-    if (t - last_report > 2.0) {
-      render_progress(r, target, t0);
-      last_report = t;
-    }
+    render_progress(r, target, 0);
   }
-  render_progress(r, target, t0);
+  render_progress(r, target, 1);
   return finish(r);
 }
 
@@ -401,6 +398,7 @@ int o2o_cmd_render(int argc, char **argv) {
     return rc > 0 ? 0 : 2;
   }
   rc = run(r) ? 1 : 0;
+  o2o_progress_end(&r->prog); /* an error starts on a line of its own */
   if (rc) fprintf(stderr, "o2o render: %s\n", r->err);
   if (r->video) {
     char e[256];

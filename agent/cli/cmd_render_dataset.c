@@ -261,7 +261,7 @@ int render_dataset(render_run *r, int video) {
           path, a->first_episode, (long long)x.episodes,
           by_state ? "states: infos/qpos + infos/qvel" : "actions from the start seeds",
           a->scenario, variant, r->frame_width, a->height, a->fps, a->out);
-  double t0 = render_now(), last_report = t0;
+  render_progress_start(r);
   long k = 0; /* replay steps so far (time k * dt) */
   for (int64_t ep = a->first_episode; ep < x.episodes && !s->finished; ep++) {
     if (target > 0 && r->frames >= target) break;
@@ -292,14 +292,10 @@ int render_dataset(render_run *r, int video) {
       }
       if (show_row(r, &x, t, k, target, r1)) goto done;
       if (!by_state && t + 1 < r1 && step_row(r, &x, t)) goto done;
-      double now = render_now();
-      if (now - last_report > 2.0) {
-        render_progress(r, target, t0);
-        last_report = now;
-      }
+      render_progress(r, target, 0);
     }
   }
-  render_progress(r, target, t0);
+  render_progress(r, target, 1);
   rc = 0;
 done:
   free(state);

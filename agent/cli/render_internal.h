@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "io/policy.h"
+#include "io/progress.h"
 #include "o2o_bridge.h"
 #include "o2o_image.h"
 
@@ -52,6 +53,8 @@ typedef struct {
   uint8_t *frame; /* composed frame, nsides * width wide */
   int frame_width;
   long frames;
+  double t0;             /* when the frames began (monotonic s), for the rate */
+  o2o_progress prog;     /* progress lines on stderr (in place on a terminal) */
   char scenario_buf[64]; /* --dataset: the file's metadata/scenario */
   char err[RENDER_ERRLEN];
 } render_run;
@@ -61,8 +64,10 @@ int render_side_open(render_run *r, render_side *s, const char *variant);
 int render_side_render(render_run *r, render_side *s); /* into s->rgb */
 /* Compose the sides' last frames (labels, overlay, divider) and write the result. */
 int render_emit_frame(render_run *r);
-void render_progress(const render_run *r, long target, double t0);
-double render_now(void);
+/* Starts the clock and the progress line; render_progress shows frames, rate, ETA and the
+ * episodes when due (force: now, and keep the line: the final one). */
+void render_progress_start(render_run *r);
+void render_progress(render_run *r, long target, int force);
 /* Count one env step of side s (reward, episode end) as the overlay and summary show it. */
 void render_count_step(render_run *r, render_side *s, float reward, int episode_ended);
 /* `--dataset FILE`: after the output checks, replay the file's episodes (cmd_render_dataset.c). */

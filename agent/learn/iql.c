@@ -403,37 +403,25 @@ float *o2o_iql_test_grads(void *self, int which) {
 }
 
 /* ---- tensors ---- */
-static int add_tensor(o2o_tensor_ref *t, int n, const char *name, float *data, int64_t len) {
-  if (t) {
-    memset(&t[n], 0, sizeof t[n]);
-    snprintf(t[n].name, sizeof t[n].name, "%s", name);
-    t[n].data = data;
-    t[n].ndim = 1;
-    t[n].shape[0] = len;
-  }
-  return n + 1;
-}
-
-static int build_tensors(iql *q, o2o_tensor_ref *t) {
+static int build_tensors(iql *q, o2o_tensor_ref *t, int max) { /* t NULL: count */
   int n = 0;
-  const int big = 64;
-  n += o2o_nn_mlp_tensor_refs(&q->actor.m, q->actor.p, "actor", 0, t ? t + n : NULL, t ? big : 0);
-  n +=
-      o2o_nn_mlp_tensor_refs(&q->critic.m, q->critic.p, "critic", 1, t ? t + n : NULL, t ? big : 0);
+  if (!t) max = 0;
+  n += o2o_nn_mlp_tensor_refs(&q->actor.m, q->actor.p, "actor", 0, t ? t + n : NULL, max - n);
+  n += o2o_nn_mlp_tensor_refs(&q->critic.m, q->critic.p, "critic", 1, t ? t + n : NULL, max - n);
   n += o2o_nn_mlp_tensor_refs(&q->critic.m, q->target_p, "critic_target", 1, t ? t + n : NULL,
-                              t ? big : 0);
-  n += o2o_nn_mlp_tensor_refs(&q->value.m, q->value.p, "value", 0, t ? t + n : NULL, t ? big : 0);
-  n = add_tensor(t, n, "actor.log_std", log_std(q), q->act_dim);
+                              max - n);
+  n += o2o_nn_mlp_tensor_refs(&q->value.m, q->value.p, "value", 0, t ? t + n : NULL, max - n);
+  n = o2o_nn_tensor_ref_1d(t, n, max, "actor.log_std", log_std(q), q->act_dim);
   net *nets[3] = {&q->actor, &q->critic, &q->value};
   const char *names[3][2] = {{"actor.adam_m", "actor.adam_v"},
                              {"critic.adam_m", "critic.adam_v"},
                              {"value.adam_m", "value.adam_v"}};
   for (int k = 0; k < 3; k++) {
-    n = add_tensor(t, n, names[k][0], nets[k]->opt.m, (int64_t)nets[k]->n);
-    n = add_tensor(t, n, names[k][1], nets[k]->opt.v, (int64_t)nets[k]->n);
+    n = o2o_nn_tensor_ref_1d(t, n, max, names[k][0], nets[k]->opt.m, (int64_t)nets[k]->n);
+    n = o2o_nn_tensor_ref_1d(t, n, max, names[k][1], nets[k]->opt.v, (int64_t)nets[k]->n);
   }
-  n = add_tensor(t, n, "iql.counters", q->mirror, 8);
-  n = add_tensor(t, n, "iql.rng", q->mirror + 8, 16);
+  n = o2o_nn_tensor_ref_1d(t, n, max, "iql.counters", q->mirror, 8);
+  n = o2o_nn_tensor_ref_1d(t, n, max, "iql.rng", q->mirror + 8, 16);
   return n;
 }
 
@@ -448,13 +436,13 @@ static void pack(iql *q) {
 static int iql_tensors(void *self, const o2o_tensor_ref **out) {
   iql *q = self;
   if (!q->tensors) {
-    q->num_tensors = build_tensors(q, NULL);
+    q->num_tensors = build_tensors(q, NULL, 0);
     q->tensors = calloc((size_t)q->num_tensors, sizeof(o2o_tensor_ref));
     if (!q->tensors) {
       *out = NULL;
       return 0;
     }
-    build_tensors(q, q->tensors);
+    build_tensors(q, q->tensors, q->num_tensors);
   }
   pack(q);
   *out = q->tensors;

@@ -17,12 +17,12 @@
 #include "learn/sac_internal.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/tanh_gaussian.h"
+#include "o2o_agent.h"
 
 void o2o_sac_config_default(o2o_sac_config *c) {
   memset(c, 0, sizeof *c);
@@ -46,19 +46,11 @@ void o2o_sac_config_default(o2o_sac_config *c) {
   c->critic_steps = 1;
 }
 
-static void errf(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 int o2o_sac_config_check(const o2o_sac_config *c, int obs_dim, int act_dim, char *err,
                          size_t errlen) {
 #define BAD(cond, fmt, ...)                                                                        \
   if (cond) {                                                                                      \
-    errf(err, errlen, "SAC config: " fmt, __VA_ARGS__);                                            \
+    o2o_agent_errf(err, errlen, "SAC config: " fmt, __VA_ARGS__);                                  \
     return -1;                                                                                     \
   }
   BAD(obs_dim < 1 || act_dim < 1, "obs_dim %d / act_dim %d must be >= 1", obs_dim, act_dim);
@@ -95,112 +87,6 @@ int o2o_sac_config_check(const o2o_sac_config *c, int obs_dim, int act_dim, char
       c->batch_size);
 #undef BAD
   return 0;
-}
-
-/* ---- step counters and rng state as float tensors (exact small integers) ---- */
-static void pack_i64(float *f, int64_t v) {
-  f[0] = (float)(v & 0xFFFFFF);
-  f[1] = (float)(v >> 24);
-}
-static int unpack_i64(const float *f, int64_t *v) {
-  for (int i = 0; i < 2; i++)
-    if (!(f[i] >= 0.0f && f[i] < 16777216.0f && f[i] == floorf(f[i]))) return -1;
-  *v = (int64_t)f[0] | ((int64_t)f[1] << 24);
-  return 0;
-}
-
-static void pack_state(o2o_sac *s) {
-  pack_i64(s->mirror + 0, s->updates);
-  pack_i64(s->mirror + 2, s->actor_opt.t);
-  pack_i64(s->mirror + 4, s->critic_opt.t);
-  pack_i64(s->mirror + 6, s->alpha_opt.t);
-  for (int i = 0; i < 16; i++)
-    s->mirror[8 + i] = (float)((s->rng.s[i / 4] >> (16 * (i % 4))) & 0xFFFF);
-  memcpy(s->mirror_packed, s->mirror, sizeof s->mirror);
-}
-
-static int unpack_state(o2o_sac *s, char *err, size_t errlen) {
-  int64_t c[4];
-  static const char *names[4] = {"sac.updates", "actor.adam_step", "critic.adam_step",
-                                 "log_alpha.adam_step"};
-  for (int i = 0; i < 4; i++)
-    if (unpack_i64(s->mirror + 2 * i, &c[i])) {
-      errf(err, errlen, "tensor %s does not hold a step counter (values %g, %g)", names[i],
-           s->mirror[2 * i], s->mirror[2 * i + 1]);
-      return -1;
-    }
-  uint64_t r[4] = {0, 0, 0, 0};
-  for (int i = 0; i < 16; i++) {
-    float f = s->mirror[8 + i];
-    if (!(f >= 0.0f && f <= 65535.0f && f == floorf(f))) {
-      errf(err, errlen, "tensor sac.rng[%d] = %g is not a 16-bit integer", i, f);
-      return -1;
-    }
-    r[i / 4] |= (uint64_t)f << (16 * (i % 4));
-  }
-  if (!(r[0] | r[1] | r[2] | r[3])) {
-    errf(err, errlen, "tensor sac.rng is all zero (not a valid generator state)");
-    return -1;
-  }
-  s->updates = c[0];
-  s->actor_opt.t = c[1];
-  s->critic_opt.t = c[2];
-  s->alpha_opt.t = c[3];
-  memcpy(s->rng.s, r, sizeof r);
-  memcpy(s->mirror_packed, s->mirror, sizeof s->mirror);
-  return 0;
-}
-
-int o2o_sac_tensors_loaded(o2o_sac *s, char *err, size_t errlen) {
-  if (unpack_state(s, err, errlen)) {
-    pack_state(s); /* restore the mirrors of the state that stays in force */
-    return -1;
-  }
-  return 0;
-}
-
-/* Someone wrote into the mirrored tensors (a checkpoint load): adopt them if valid. */
-static void sync_state(o2o_sac *s) {
-  if (memcmp(s->mirror, s->mirror_packed, sizeof s->mirror))
-    if (unpack_state(s, NULL, 0)) pack_state(s);
-}
-
-/* ---- tensor table ---- */
-static int add_tensor(o2o_tensor_ref *t, int n, int max, const char *name, float *data,
-                      int64_t len) {
-  if (n < max) {
-    memset(&t[n], 0, sizeof t[n]);
-    snprintf(t[n].name, sizeof t[n].name, "%s", name);
-    t[n].data = data;
-    t[n].ndim = 1;
-    t[n].shape[0] = len;
-  }
-  return n + 1;
-}
-
-static int build_tensors(o2o_sac *s, o2o_tensor_ref *t, int max) {
-  int n = 0;
-  n += o2o_nn_mlp_tensor_refs(&s->actor_m, s->actor_p, "actor", 0, t ? t + n : NULL,
-                              t ? max - n : 0);
-  n += o2o_nn_mlp_tensor_refs(&s->critic_m, s->critic_p, "critic", 1, t ? t + n : NULL,
-                              t ? max - n : 0);
-  n += o2o_nn_mlp_tensor_refs(&s->critic_m, s->target_p, "critic_target", 1, t ? t + n : NULL,
-                              t ? max - n : 0);
-  if (!t) max = 0;
-  int64_t pa = (int64_t)s->actor_m.num_params, pc = (int64_t)s->critic_m.num_params;
-  n = add_tensor(t, n, max, "log_alpha", s->log_alpha, 1);
-  n = add_tensor(t, n, max, "actor.adam_m", s->actor_opt.m, pa);
-  n = add_tensor(t, n, max, "actor.adam_v", s->actor_opt.v, pa);
-  n = add_tensor(t, n, max, "critic.adam_m", s->critic_opt.m, pc);
-  n = add_tensor(t, n, max, "critic.adam_v", s->critic_opt.v, pc);
-  n = add_tensor(t, n, max, "log_alpha.adam_m", s->alpha_opt.m, 1);
-  n = add_tensor(t, n, max, "log_alpha.adam_v", s->alpha_opt.v, 1);
-  n = add_tensor(t, n, max, "sac.updates", s->mirror + 0, 2);
-  n = add_tensor(t, n, max, "actor.adam_step", s->mirror + 2, 2);
-  n = add_tensor(t, n, max, "critic.adam_step", s->mirror + 4, 2);
-  n = add_tensor(t, n, max, "log_alpha.adam_step", s->mirror + 6, 2);
-  n = add_tensor(t, n, max, "sac.rng", s->mirror + 8, 16);
-  return n;
 }
 
 /* ---- create / destroy ---- */
@@ -279,14 +165,14 @@ o2o_sac *o2o_sac_create(int obs_dim, int act_dim, const o2o_sac_config *cfg, uin
   for (int k = 0; k < c.num_critics; k++)
     s->subset[k] = k;
 
-  s->num_tensors = build_tensors(s, NULL, 0);
+  s->num_tensors = o2o_sac_build_tensors(s, NULL, 0);
   s->tensors = calloc((size_t)s->num_tensors, sizeof *s->tensors);
   if (!s->tensors) {
     o2o_sac_destroy(s);
     return NULL;
   }
-  build_tensors(s, s->tensors, s->num_tensors);
-  pack_state(s);
+  o2o_sac_build_tensors(s, s->tensors, s->num_tensors);
+  o2o_sac_pack_state(s);
   return s;
 }
 
@@ -325,15 +211,9 @@ const o2o_sac_config *o2o_sac_get_config(const o2o_sac *s) {
   return &s->cfg;
 }
 
-int o2o_sac_tensors(o2o_sac *s, const o2o_tensor_ref **tensors) {
-  sync_state(s);
-  *tensors = s->tensors;
-  return s->num_tensors;
-}
-
 /* ---- acting ---- */
 void o2o_sac_act(o2o_sac *s, const float *obs, int n, int deterministic, float *actions) {
-  sync_state(s);
+  o2o_sac_sync_state(s);
   const int A = s->act_dim, chunk = s->actor_acts->max_batch;
   const int L = s->actor_m.num_layers;
   for (int i0 = 0; i0 < n; i0 += chunk) {
@@ -349,7 +229,7 @@ void o2o_sac_act(o2o_sac *s, const float *obs, int n, int deterministic, float *
       o2o_tg_sample(out, 2 * A, m, A, s->cfg.log_std_min, s->cfg.log_std_max, s->eps, a, s->logp);
     }
   }
-  pack_state(s);
+  o2o_sac_pack_state(s);
 }
 
 /* ---- update ---- */
@@ -357,8 +237,8 @@ static int check_field(const float *x, int rows, int cols, const char *name, int
                        char *err, size_t errlen) {
   long i = o2o_nn_find_nonfinite(x, (size_t)rows * cols);
   if (i < 0) return 0;
-  errf(err, errlen, "batch.%s row %ld col %ld is %g (not finite) at update step %lld", name,
-       i / cols, i % cols, (double)x[i], (long long)step);
+  o2o_agent_errf(err, errlen, "batch.%s row %ld col %ld is %g (not finite) at update step %lld",
+                 name, i / cols, i % cols, (double)x[i], (long long)step);
   return -1;
 }
 
@@ -382,8 +262,8 @@ static int check_grads(o2o_sac *s, const float *grads, const float *params, size
   if (i < 0) return 0;
   long local;
   const char *name = tensor_of(s, params, i, &local);
-  errf(err, errlen, "%s gradient of %s[%ld] is %g (not finite) at update step %lld", what, name,
-       local, (double)grads[i], (long long)step);
+  o2o_agent_errf(err, errlen, "%s gradient of %s[%ld] is %g (not finite) at update step %lld", what,
+                 name, local, (double)grads[i], (long long)step);
   return -1;
 }
 
@@ -394,8 +274,8 @@ static int check_params(o2o_sac *s, int64_t step, char *err, size_t errlen) {
     if (strstr(r->name, "adam") || strncmp(r->name, "sac.", 4) == 0) continue;
     long i = o2o_nn_find_nonfinite(r->data, (size_t)o2o_tensor_numel(r));
     if (i >= 0) {
-      errf(err, errlen, "parameter %s[%ld] is %g (not finite) at update step %lld", r->name, i,
-           (double)r->data[i], (long long)step);
+      o2o_agent_errf(err, errlen, "parameter %s[%ld] is %g (not finite) at update step %lld",
+                     r->name, i, (double)r->data[i], (long long)step);
       return -1;
     }
   }
@@ -406,10 +286,11 @@ int o2o_sac_check_batch(o2o_sac *s, const o2o_batch *b, char *err, size_t errlen
   const int B = b->size, O = s->obs_dim, A = s->act_dim;
   const int64_t step = s->updates + 1;
   if (B < 1 || B > s->max_batch || b->obs_dim != O || b->act_dim != A) {
-    errf(err, errlen,
-         "batch of %d rows, obs_dim %d, act_dim %d does not fit this SAC (1..%d rows, obs_dim "
-         "%d, act_dim %d) at update step %lld",
-         B, b->obs_dim, b->act_dim, s->max_batch, O, A, (long long)step);
+    o2o_agent_errf(
+        err, errlen,
+        "batch of %d rows, obs_dim %d, act_dim %d does not fit this SAC (1..%d rows, obs_dim "
+        "%d, act_dim %d) at update step %lld",
+        B, b->obs_dim, b->act_dim, s->max_batch, O, A, (long long)step);
     return -1;
   }
   if (check_field(b->obs, B, O, "obs", step, err, errlen) ||
@@ -595,9 +476,10 @@ int o2o_sac_compute_grads(o2o_sac *s, const o2o_batch *b, o2o_sac_stats *st, cha
       check_grads(s, s->actor_g, s->actor_p, s->actor_m.num_params, "actor", step, err, errlen) ||
       check_grads(s, s->log_alpha_g, s->log_alpha, 1, "temperature", step, err, errlen))
     return -1;
-  errf(err, errlen,
-       "loss not finite at update step %lld: critic_loss %g, actor_loss %g, alpha_loss %g",
-       (long long)step, critic_loss, actor_loss, (double)alpha_loss);
+  o2o_agent_errf(
+      err, errlen,
+      "loss not finite at update step %lld: critic_loss %g, actor_loss %g, alpha_loss %g",
+      (long long)step, critic_loss, actor_loss, (double)alpha_loss);
   return -1;
 }
 
@@ -615,17 +497,17 @@ void o2o_sac_critic_step(o2o_sac *s) {
 
 int o2o_sac_update_with(o2o_sac *s, const o2o_batch *batch, o2o_sac_stats *stats,
                         o2o_sac_extra_fn extra, void *ctx, char *err, size_t errlen) {
-  sync_state(s);
+  o2o_sac_sync_state(s);
   o2o_nn_rng saved = s->rng;
   if (s->cfg.critic_steps > 1) {
     if (extra) {
-      errf(err, errlen, "an extra loss term needs critic_steps = 1 (it is %d)",
-           s->cfg.critic_steps);
+      o2o_agent_errf(err, errlen, "an extra loss term needs critic_steps = 1 (it is %d)",
+                     s->cfg.critic_steps);
       return -1;
     }
     int rc = o2o_sac_update_redq(s, batch, stats, err, errlen);
     if (rc) s->rng = saved;
-    pack_state(s);
+    o2o_sac_pack_state(s);
     return rc;
   }
   if (o2o_sac_compute_grads(s, batch, stats, err, errlen) ||
@@ -638,7 +520,7 @@ int o2o_sac_update_with(o2o_sac *s, const o2o_batch *batch, o2o_sac_stats *stats
     return -1;
   }
   o2o_sac_apply_grads(s);
-  pack_state(s);
+  o2o_sac_pack_state(s);
   return 0;
 }
 

@@ -40,6 +40,13 @@ struct o2o_sac {
   float mirror[24], mirror_packed[24]; /* [0..7] four step counters, [8..23] rng */
 };
 
+/* sac_tensors.c: the tensor table (t NULL: only count), and the step counters and rng packed
+ * into / adopted from their float mirrors (sync: after someone wrote the mirrors, e.g. a
+ * checkpoint load; invalid values are dropped and the state in force re-packed). */
+int o2o_sac_build_tensors(o2o_sac *s, o2o_tensor_ref *t, int max);
+void o2o_sac_pack_state(o2o_sac *s);
+void o2o_sac_sync_state(o2o_sac *s);
+
 /* Losses and gradients of one update from the current parameters (nothing is changed except
  * the gradient buffers, the rng and the saved activations). Returns 0, or -1 with err naming
  * the batch entry or tensor that is not finite. */

@@ -482,6 +482,17 @@ static int add_ref(o2o_tensor_ref *out, int n, int max, float *data, int ndim, i
   return n + 1;
 }
 
+int o2o_nn_tensor_ref_1d(o2o_tensor_ref *out, int n, int max, const char *name, float *data,
+                         int64_t len) {
+  if (!out || n >= max) return n + 1;
+  memset(&out[n], 0, sizeof out[n]);
+  snprintf(out[n].name, sizeof out[n].name, "%s", name);
+  out[n].data = data;
+  out[n].ndim = 1;
+  out[n].shape[0] = len;
+  return n + 1;
+}
+
 int o2o_nn_mlp_tensor_refs(const o2o_nn_mlp *m, float *params, const char *base, int always_index,
                            o2o_tensor_ref *out, int max) {
   int n = 0, E = m->ensemble, idx = E > 1 || always_index;

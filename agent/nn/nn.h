@@ -117,6 +117,10 @@ void o2o_nn_mlp_gather(const o2o_nn_mlp *m, const float *params, const int *memb
  * (members named "<base><k>" when ensemble > 1 or always_index, else "<base>"). */
 int o2o_nn_mlp_tensor_refs(const o2o_nn_mlp *m, float *params, const char *base, int always_index,
                            o2o_tensor_ref *out, int max);
+/* One 1-D tensor ref "name" of len floats at data into out[n] (when out and n < max: else
+ * only counted); returns n + 1. For a learner's own vectors (Adam moments, counters). */
+int o2o_nn_tensor_ref_1d(o2o_tensor_ref *out, int n, int max, const char *name, float *data,
+                         int64_t len);
 
 /* ---- optimiser and helpers (single loops over contiguous arrays) ---- */
 typedef struct o2o_nn_adam {

@@ -182,6 +182,57 @@ Test(learner, default_configs_round_trip_through_metadata) {
   }
 }
 
+/* Every algorithm at its deepest (layers at its maximum, narrow): the tensor table names every
+ * tensor once, each with data, and a checkpoint of it loads back into the same tensors (IQL's
+ * table had a fixed cap of 64 entries, so from 4 layers on its last tensors were never
+ * written and no such checkpoint could be saved). */
+Test(learner, the_deepest_networks_have_a_whole_tensor_table_that_round_trips) {
+  for (const o2o_learner_algo *const *a = o2o_learner_algos(); *a; a++) {
+    const o2o_learner_algo *algo = *a;
+    unsigned char cfg[4096] __attribute__((aligned(16)));
+    cr_assert_leq(algo->config_size, sizeof cfg);
+    algo->config_default(cfg);
+    char err[O2O_AGENT_ERRLEN] = "", v[32];
+    for (int i = 0; i < algo->num_fields; i++) {
+      const o2o_learner_field *f = &algo->fields[i];
+      if (strstr(f->name, "layers"))
+        snprintf(v, sizeof v, "%.0f", f->max);
+      else if (strstr(f->name, "hidden"))
+        snprintf(v, sizeof v, "8");
+      else
+        continue;
+      cr_assert_eq(o2o_learner_field_parse(f, cfg, v, err, sizeof err), 0, "%s.%s: %s", algo->name,
+                   f->name, err);
+    }
+    o2o_learner *l = o2o_learner_create(algo, OBS, ACT, cfg, NULL, NULL, 1, err, sizeof err);
+    cr_assert_not_null(l, "%s: %s", algo->name, err);
+    const o2o_tensor_ref *t;
+    int n = o2o_learner_tensors(l, &t);
+    cr_assert_gt(n, 0, "%s", algo->name);
+    for (int i = 0; i < n; i++) {
+      cr_assert(t[i].name[0] && t[i].data && t[i].ndim >= 1, "%s: tensor %d of %d is empty",
+                algo->name, i, n);
+      for (int k = 0; k < i; k++)
+        cr_assert_str_neq(t[i].name, t[k].name, "%s: %s twice", algo->name, t[i].name);
+    }
+    o2o_ckpt_meta meta;
+    o2o_ckpt_meta_init(&meta);
+    cr_assert_eq(o2o_learner_meta(l, &meta, err, sizeof err), 0, "%s", err);
+    save(l, &meta);
+    o2o_learner *r = o2o_learner_load(path, algo->name, NULL, err, sizeof err);
+    cr_assert_not_null(r, "%s: %s", algo->name, err);
+    const o2o_tensor_ref *u;
+    cr_assert_eq(o2o_learner_tensors(r, &u), n, "%s", algo->name);
+    for (int i = 0; i < n; i++) {
+      size_t len = (size_t)t[i].shape[0] * (t[i].ndim > 1 ? (size_t)t[i].shape[1] : 1);
+      cr_assert_eq(memcmp(t[i].data, u[i].data, len * sizeof(float)), 0, "%s: %s", algo->name,
+                   t[i].name);
+    }
+    o2o_learner_destroy(r);
+    o2o_learner_destroy(l);
+  }
+}
+
 /* Metadata that shapes the network must agree with the tensors: the learner is built from
  * the metadata, so hidden 17 over 16-wide tensors fails the strict load, naming a tensor. */
 Test(learner, metadata_that_disagrees_with_tensors_is_refused) {
