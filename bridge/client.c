@@ -431,22 +431,19 @@ int o2o_client_set_dynamics(o2o_client *c, int num_params, const char (*names)[3
   return 0;
 }
 
-static int check_env(o2o_client *c, int env, char *err, size_t errlen) {
-  if (env < 0 || env >= c->spec.num_envs) {
-    o2o_bridge_errf(err, errlen, "env %d out of range (server has %d envs)", env, c->spec.num_envs);
-    return O2O_BRIDGE_EINVAL;
-  }
-  return 0;
-}
-
-/* Envs [env, env + n) of the server, n >= 1. */
+/* Envs [env, env + n) of the server, n >= 1; check_env: the one env. */
 static int check_range(o2o_client *c, int env, int n, char *err, size_t errlen) {
-  if (n < 1 || env < 0 || env > c->spec.num_envs - n) {
+  if (n >= 1 && env >= 0 && env <= c->spec.num_envs - n) return 0;
+  if (n == 1)
+    o2o_bridge_errf(err, errlen, "env %d out of range (server has %d envs)", env, c->spec.num_envs);
+  else
     o2o_bridge_errf(err, errlen, "envs [%d, %d) out of range (server has %d envs)", env, env + n,
                     c->spec.num_envs);
-    return O2O_BRIDGE_EINVAL;
-  }
-  return 0;
+  return O2O_BRIDGE_EINVAL;
+}
+
+static int check_env(o2o_client *c, int env, char *err, size_t errlen) {
+  return check_range(c, env, 1, err, errlen);
 }
 
 /* num_envs 0 is the one-env form of GET_STATE/SET_STATE; a batch says how many. */
