@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/checkpoint.h"
 #include "cli/o2o_commands.h"
 #include "io/json_out.h"
 #include "learn/learner.h"
@@ -34,7 +35,10 @@ static void usage(FILE *f, const o2o_learner_algo *algo) {
           "                        return), IQL's locomotion rule (default: none)\n"
           "  --normalize-obs       normalise observations by the dataset's mean/std (CORL)\n"
           "  --out DIR             run folder (default runs/<scenario>__<algo>__s<seed>)\n"
-          "  --resume CKPT         continue a train-offline run from its checkpoint alone\n"
+          "  --resume CKPT         continue a train-offline run from its checkpoint alone: its\n"
+          "                        dataset, scenario, algorithm, seed, --steps target, reward\n"
+          "                        scale and evaluation settings come from the file (flags\n"
+          "                        given override them), in the checkpoint's folder\n"
           "  --overwrite           reuse an --out DIR that holds a run\n"
           "  --sim-exe PATH        o2o-sim to spawn (default: next to o2o, then PATH)\n"
           "  --quiet               no progress on stderr\n"
@@ -79,6 +83,22 @@ typedef struct {
   int json, help, version, quiet;
 } offline_opts;
 
+/* --resume CKPT: the run's own settings as defaults (the learner and its config come from the
+ * file in any case). Keys a checkpoint of an older o2o lacks keep the usual defaults. */
+static void resume_defaults(const o2o_ckpt_meta *m, o2o_offline_config *c) {
+  const char *v;
+  if ((v = o2o_ckpt_meta_get(m, "dataset"))) c->dataset = v;
+  if ((v = o2o_ckpt_meta_get(m, "scenario_arg")) || (v = o2o_ckpt_meta_get(m, "scenario")))
+    c->scenario = v;
+  if ((v = o2o_ckpt_meta_get(m, "seed"))) c->seed = strtoull(v, NULL, 10);
+  if ((v = o2o_ckpt_meta_get(m, "steps"))) c->steps = strtoll(v, NULL, 10);
+  if ((v = o2o_ckpt_meta_get(m, "reward_scale"))) c->reward_scale = strtod(v, NULL);
+  if ((v = o2o_ckpt_meta_get(m, "eval_every"))) c->eval_every = strtoll(v, NULL, 10);
+  if ((v = o2o_ckpt_meta_get(m, "eval_episodes"))) c->eval_episodes = atoi(v);
+  if ((v = o2o_ckpt_meta_get(m, "eval_seed"))) c->eval_seed = strtoull(v, NULL, 10);
+  if ((v = o2o_ckpt_meta_get(m, "checkpoint_every"))) c->checkpoint_every = strtoll(v, NULL, 10);
+}
+
 /* The flag table; algo = NULL: the run flags only (to peek at --algo first). */
 static o2o_flags *make_flags(o2o_offline_config *c, offline_opts *o, const o2o_learner_algo *algo,
                              void *acfg) {
@@ -113,17 +133,30 @@ int o2o_cmd_train_offline(int argc, char **argv) {
   offline_opts o = {0};
   o2o_flags *f = make_flags(&c, &o, NULL, NULL);
   const char *aname = o2o_flags_peek(f, argc, argv, "algo");
+  const char *resume = o2o_flags_peek(f, argc, argv, "resume");
   o2o_flags_destroy(f);
+  o2o_ckpt *ck = NULL;
+  if (resume) { /* the run's settings come from the checkpoint; flags given still override */
+    char err[2048];
+    if (!(ck = o2o_ckpt_open(resume, err, sizeof err))) {
+      fprintf(stderr, "o2o train-offline: --resume %s: %s\n", resume, err);
+      return 1;
+    }
+    resume_defaults(o2o_ckpt_metadata(ck), &c);
+    if (!aname) aname = o2o_ckpt_meta_get(o2o_ckpt_metadata(ck), "algorithm");
+  }
   if (aname) c.algo = aname;
   const o2o_learner_algo *algo = o2o_learner_find(c.algo);
   if (!algo || !algo->offline) {
     fprintf(stderr, "o2o train-offline: --algo '%s' is not an offline learner; choose one of: %s\n",
             c.algo, o2o_learner_names(1));
+    o2o_ckpt_close(ck);
     return 2;
   }
   void *acfg = malloc(algo->config_size);
   if (!acfg) {
     fprintf(stderr, "o2o train-offline: out of memory\n");
+    o2o_ckpt_close(ck);
     return 1;
   }
   algo->config_default(acfg);
@@ -188,5 +221,6 @@ int o2o_cmd_train_offline(int argc, char **argv) {
 out:
   o2o_flags_destroy(f);
   free(acfg);
+  o2o_ckpt_close(ck); /* after the run: c's strings from --resume point into its metadata */
   return rc;
 }

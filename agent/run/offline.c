@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "io/checkpoint.h"
+#include "run/stop.h"
 #include "io/json_out.h"
 #include "io/progress.h"
 
@@ -105,6 +106,11 @@ static int save(run *r, const char *name, int64_t step, char *err, size_t errlen
   bad |= o2o_ckpt_meta_setf(&meta, "reward_scale", "%.17g", r->reward_scale);
   bad |= o2o_ckpt_meta_setf(&meta, "seed", "%llu", (unsigned long long)r->cfg->seed);
   bad |= o2o_ckpt_meta_setf(&meta, "steps", "%lld", (long long)r->cfg->steps);
+  /* the run's settings, so that --resume CKPT alone continues it as it was */
+  bad |= o2o_ckpt_meta_setf(&meta, "eval_every", "%lld", (long long)r->cfg->eval_every);
+  bad |= o2o_ckpt_meta_setf(&meta, "eval_episodes", "%d", r->cfg->eval_episodes);
+  bad |= o2o_ckpt_meta_setf(&meta, "eval_seed", "%llu", (unsigned long long)r->cfg->eval_seed);
+  bad |= o2o_ckpt_meta_setf(&meta, "checkpoint_every", "%lld", (long long)r->cfg->checkpoint_every);
   char lo[256] = "", hi[256] = "";
   for (int j = 0; j < r->spec->act_dim; j++) {
     snprintf(lo + strlen(lo), sizeof lo - strlen(lo), "%s%.9g", j ? "," : "",
@@ -365,6 +371,8 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
                         .quiet = !c->progress};
   if (o2o_train_env_pool(&r.eval, &pc, err, errlen)) return -1;
   r.have_eval = 1;
+  o2o_stop stop; /* Ctrl-C / SIGTERM: finish the step, checkpoint, stop (resumable) */
+  o2o_stop_begin(&stop);
   r.spec = r.eval.spec(r.eval.ctx);
   if (load_dataset(&r, err, errlen) || make_learner(&r, err, errlen) ||
       fill_returns(&r, err, errlen) || open_dir(&r, err, errlen) ||
@@ -426,6 +434,16 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
       snprintf(last_ckpt, sizeof last_ckpt, "%s/checkpoint.safetensors", r.dir);
     }
     res->steps = step;
+    if (o2o_stop_requested() && step < c->steps) {
+      char saved[1200] = "";
+      if (r.dir[0]) {
+        if (save(&r, "checkpoint.safetensors", step, err, errlen)) goto done;
+        snprintf(saved, sizeof saved, "; checkpoint saved to %s/checkpoint.safetensors", r.dir);
+      }
+      o2o_agent_errf(err, errlen, "interrupted at gradient step %lld%s (--resume continues)",
+                     (long long)step, saved);
+      goto done;
+    }
   }
   if (r.dir[0]) {
     if (save(&r, "final.safetensors", c->steps, err, errlen)) goto done;
@@ -434,8 +452,14 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
   res->wall_s = o2o_agent_now_s() - r.t0;
   rc = 0;
 done:
+  o2o_stop_end(&stop);
   o2o_progress_end(&r.line); /* an error starts on a line of its own */
-  if (rc && r.metrics)       /* the folder holds a run: say it did not finish */
+  if (rc && err && errlen && o2o_stop_requested() && !strstr(err, "interrupted")) {
+    size_t k = strnlen(err, errlen - 1); /* a signal cut a simulator call short */
+    snprintf(err + k, errlen - k, " (interrupted by a signal)");
+  }
+  /* the folder holds a run: say it did not finish (an interrupted one is only paused) */
+  if (rc && r.metrics && !o2o_stop_requested())
     o2o_train_mark_failed(r.dir, err ? err : "",
                           res->steps > r.start_step ? res->steps : r.start_step);
   if (r.metrics) fclose(r.metrics);

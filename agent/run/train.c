@@ -1,19 +1,12 @@
 /* train.c: the online loop of any learner (see train.h); its state, evaluations and
  * progress lines are in train_state.c and train_eval.c (train_internal.h). */
 #include "run/train_internal.h"
+#include "run/stop.h"
 
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Set by SIGINT/SIGTERM during o2o_train_online: the loop saves a checkpoint and stops. */
-static volatile sig_atomic_t stop_requested;
-static void on_stop_signal(int sig) {
-  (void)sig;
-  stop_requested = 1;
-}
 
 void o2o_train_config_default(o2o_train_config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
@@ -240,7 +233,7 @@ int o2o_train_run(const o2o_train_config *cfg, o2o_train_env *env, o2o_train_env
     }
     if (cfg->progress)
       trn_progress_line(&r, env_steps, updates, &last_t, &last_steps, &last_updates);
-    if (stop_requested) {
+    if (o2o_stop_requested()) {
       /* The learner is consistent between iterations: keep its state. */
       if (cfg->out_dir && trn_checkpoint(&r, r.ckpt_path, env_steps, err, errlen)) goto done;
       o2o_agent_errf(err, errlen, "interrupted at env step %lld", (long long)env_steps);
@@ -274,7 +267,7 @@ done:
   if (rc && err && errlen) {
     /* Say what is on disk: the last good checkpoint is never overwritten after an error. */
     size_t k = strnlen(err, errlen - 1);
-    if (stop_requested && r.ckpt_step >= 0)
+    if (o2o_stop_requested() && r.ckpt_step >= 0)
       snprintf(err + k, errlen - k, "; checkpoint saved to %s", r.ckpt_path);
     else if (r.ckpt_step >= 0)
       snprintf(err + k, errlen - k,
@@ -286,7 +279,8 @@ done:
     if (r.ckpt_step >= 0)
       snprintf(res->last_checkpoint, sizeof(res->last_checkpoint), "%s", r.ckpt_path);
   }
-  if (rc && r.metrics) /* the folder holds a run: say it did not finish */
+  /* the folder holds a run: say it did not finish (an interrupted one is only paused) */
+  if (rc && r.metrics && !o2o_stop_requested())
     o2o_train_mark_failed(cfg->out_dir, err ? err : "", env_steps);
   trn_free(&r);
   return rc;
@@ -354,21 +348,15 @@ int o2o_train_online(const o2o_train_config *cfg, o2o_train_result *res, char *e
     return -1;
   }
   /* Ctrl-C / SIGTERM: finish the iteration, checkpoint, and reap the simulators. */
-  struct sigaction sa, old_int, old_term;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  stop_requested = 0;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
+  o2o_stop stop;
+  o2o_stop_begin(&stop);
   int rc = o2o_train_run(cfg, &env, &eval_env, res, err, errlen);
-  if (rc && err && errlen && stop_requested && !strstr(err, "interrupted")) {
+  if (rc && err && errlen && o2o_stop_requested() && !strstr(err, "interrupted")) {
     /* A signal cut a simulator call short: say so rather than blame the simulator. */
     size_t k = strnlen(err, errlen - 1);
     snprintf(err + k, errlen - k, " (interrupted by a signal)");
   }
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
+  o2o_stop_end(&stop);
   eval_env.destroy(eval_env.ctx);
   env.destroy(env.ctx);
   return rc;

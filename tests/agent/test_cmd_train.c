@@ -197,3 +197,115 @@ Test(cmd_train, short_run_then_eval) {
   cr_assert_eq(rc, 1, "%s", out);
   cr_assert(strstr(out, "final.safetensors") && strstr(out, "header JSON"), "%s", out);
 }
+
+/* ---- Ctrl-C / SIGTERM: the loop checkpoints and stops, resumable, not failed ---- */
+
+/* `o2o ARGS` in the background, stdout+stderr into log; returns its pid. */
+static pid_t spawn_o2o(const char *args, const char *log) {
+  char cmd[4096];
+  snprintf(cmd, sizeof(cmd), "exec %s/o2o %s > '%s' 2>&1", build_dir(), args, log);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  return pid;
+}
+
+static int lines_in(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  int n = 0, ch;
+  while ((ch = fgetc(f)) != EOF)
+    n += ch == '\n';
+  fclose(f);
+  return n;
+}
+
+/* Waits until path has at least n lines (60 s at most), then SIGTERM; returns the exit code. */
+static int stop_when(pid_t pid, const char *path, int n) {
+  for (int i = 0; i < 600 && lines_in(path) < n; i++)
+    usleep(100000);
+  cr_assert_geq(lines_in(path), n, "%s never reached %d lines", path, n);
+  cr_assert_eq(kill(pid, SIGTERM), 0);
+  int st = 0;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void read_into(const char *path, char *out, size_t cap) {
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f, "%s", path);
+  size_t n = fread(out, 1, cap - 1, f);
+  out[n] = 0;
+  fclose(f);
+}
+
+static int exists(const char *dir_, const char *name) {
+  char p[700];
+  snprintf(p, sizeof p, "%s/%s", dir_, name);
+  return access(p, F_OK) == 0;
+}
+
+Test(cmd_train, sigterm_checkpoints_train_offline_and_resume_finishes_it) {
+  static char out[8192], log[600], run[400], metrics[500], args[2048];
+  snprintf(run, sizeof run, "%s/off", dir);
+  snprintf(log, sizeof log, "%s/off.log", dir);
+  snprintf(metrics, sizeof metrics, "%s/metrics.csv", run);
+  snprintf(args, sizeof args,
+           "train-offline --dataset pendulum-medium --scenario pendulum --algo cql --hidden 32 "
+           "--batch-size 64 --steps 1000000 --eval-every 200 --eval-episodes 2 "
+           "--checkpoint-every 1000000 --out %s",
+           run);
+  pid_t pid = spawn_o2o(args, log);
+  int rc = stop_when(pid, metrics, 2); /* header + the step-200 evaluation */
+  read_into(log, out, sizeof out);
+  cr_assert_eq(rc, 1, "%s", out);
+  const char *at = strstr(out, "interrupted at gradient step ");
+  cr_assert_not_null(at, "%s", out);
+  long step = atol(at + strlen("interrupted at gradient step "));
+  cr_assert_geq(step, 200, "%s", out);
+  cr_assert(strstr(out, "checkpoint saved to") && strstr(out, "--resume"), "%s", out);
+  cr_assert(exists(run, "checkpoint.safetensors"), "no checkpoint at the stop: %s", out);
+  cr_assert(!exists(run, "FAILED"), "an interrupted run is not a failed one: %s", out);
+  cr_assert(!exists(run, "final.safetensors"));
+  /* The checkpoint is the stopping step's, and it alone resumes the run: no --dataset,
+   * --scenario or --algo (cql, not the default iql), its evaluation every 200 steps kept. */
+  long next = (step / 200 + 1) * 200;
+  snprintf(args, sizeof args,
+           "train-offline --resume %s/checkpoint.safetensors --steps %ld --quiet", run, next + 50);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
+  cr_assert(exists(run, "final.safetensors"), "%s", out);
+  cr_assert(strstr(out, "train-offline cql:"), "%s", out);
+  read_into(metrics, out, sizeof out);
+  char row[64];
+  snprintf(row, sizeof row, "\n%ld,", next);
+  cr_assert(strstr(out, row), "no evaluation at %ld after the resume:\n%s", next, out);
+  snprintf(args, sizeof args,
+           "train-offline --resume %s/checkpoint.safetensors --steps %ld --quiet", run, step);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 1, "a target already reached: %s", out);
+}
+
+Test(cmd_train, sigterm_checkpoints_train_online_and_marks_nothing_failed) {
+  static char out[8192], log[600], run[400], args[2048];
+  snprintf(run, sizeof run, "%s/on", dir);
+  snprintf(log, sizeof log, "%s/on.log", dir);
+  snprintf(args, sizeof args,
+           "train-online --scenario pendulum --hidden 32 --batch-size 64 --start-steps 200 "
+           "--steps 100000000 --eval-every 100000000 --checkpoint-every 100000000 --out %s",
+           run);
+  pid_t pid = spawn_o2o(args, log);
+  char cfg[500];
+  snprintf(cfg, sizeof cfg, "%s/config.json", run);
+  for (int i = 0; i < 600 && lines_in(cfg) < 1; i++)
+    usleep(100000);
+  usleep(1500000); /* past the start steps, into the updates */
+  int rc = stop_when(pid, cfg, 1);
+  read_into(log, out, sizeof out);
+  cr_assert_eq(rc, 1, "%s", out);
+  cr_assert(strstr(out, "interrupted at env step") && strstr(out, "checkpoint saved to"), "%s",
+            out);
+  cr_assert(exists(run, "checkpoint.safetensors"), "%s", out);
+  cr_assert(!exists(run, "FAILED"), "an interrupted run is not a failed one: %s", out);
+}

@@ -38,7 +38,7 @@ one() { # algo dataset seed
   mkdir -p "$dir"
   if [ -f "$dir/checkpoint.safetensors" ]; then
     OPENBLAS_NUM_THREADS=1 "$O2O" train-offline --resume "$dir/checkpoint.safetensors" \
-      --steps "$STEPS" >>"$dir/log.txt" 2>&1
+      --steps "$STEPS" "${flags[@]}" >>"$dir/log.txt" 2>&1
   else
     OPENBLAS_NUM_THREADS=1 "$O2O" train-offline --dataset "$ds" --scenario "$scen" --algo "$algo" \
       --seed "$seed" --steps "$STEPS" "${flags[@]}" --out "$dir" --overwrite >>"$dir/log.txt" 2>&1
