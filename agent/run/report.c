@@ -255,7 +255,7 @@ static int read_job(rpt_run *r, rpt_method *m, rpt_job *j, char *err, size_t err
   j->wall_s = j->pretrained = j->first_after = NAN;
   j->actor_delay = 0;
   j->final_ret = j->best_ret = j->final_d4rl = j->best_d4rl = j->ratio = NAN;
-  j->last_ret = j->spearman = j->disc_acc = NAN;
+  j->last_ret = j->spearman = j->disc_acc = j->actor_step = NAN;
   if (!rpt_is_dir(dir)) {
     j->status = RPT_MISSING;
     return 0;
@@ -339,15 +339,21 @@ static void d4rl(const rpt_run *r, double ret, double *out) {
 static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
   double fin[RPT_MAX_SEEDS], best[RPT_MAX_SEEDS], pre[RPT_MAX_SEEDS], first[RPT_MAX_SEEDS];
   double last[RPT_MAX_SEEDS], rho[RPT_MAX_SEEDS], acc[RPT_MAX_SEEDS];
-  int n = 0, npre = 0, nfirst = 0, nrho = 0;
+  double ast[RPT_MAX_SEEDS], adl[RPT_MAX_SEEDS];
+  int n = 0, npre = 0, nfirst = 0, nrho = 0, nast = 0;
   m->wall_sum = 0;
   int walls = 0;
   for (int i = 0; i < m->njobs; i++) {
     rpt_job *j = &m->jobs[i];
     m->done += j->status == RPT_DONE, m->failed += j->status == RPT_FAILED;
     m->running += j->status == RPT_RUNNING, m->missing += j->status == RPT_MISSING;
+    double ps = j->warmup, pu = 0; /* updates begin at K */
     for (int k = 0; k < j->nrows; k++) {
       const rpt_row *w = &j->rows[k];
+      if (j->actor_delay > 0 && !isfinite(j->actor_step) && w->updates > j->actor_delay &&
+          w->updates > pu && w->step >= ps)
+        j->actor_step = ps + (j->actor_delay - pu) * (w->step - ps) / (w->updates - pu);
+      if (w->updates <= j->actor_delay) ps = w->step, pu = w->updates;
       j->restarts += w->restarted > 0;
       if (!(w->mean <= j->best_ret)) j->best_ret = isfinite(w->mean) ? w->mean : j->best_ret;
       /* the first evaluation once the policy began to change: after K, and after the
@@ -377,6 +383,7 @@ static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
     if (isfinite(j->wall_s)) m->wall_sum += j->wall_s, walls++;
     m->restarts += j->restarts, m->sim_faults += j->sim_faults;
     if (isfinite(j->spearman)) rho[nrho] = j->spearman, acc[nrho++] = j->disc_acc;
+    if (j->warm && isfinite(j->actor_step)) ast[nast] = j->actor_step, adl[nast++] = j->actor_delay;
     if (j->status == RPT_FAILED || !j->nrows) continue;
     last[n] = j->last_ret, fin[n] = j->final_ret, best[n++] = j->best_ret;
     if (isfinite(j->pretrained)) pre[npre++] = j->pretrained;
@@ -390,6 +397,7 @@ static void aggregate(rpt_run *r, rpt_method *m, const rpt_method *off) {
   m->nspearman = nrho;
   m->spearman_mean = mean_of(rho, nrho), m->spearman_std = std_of(rho, nrho);
   m->acc_mean = mean_of(acc, nrho);
+  m->actor_step = mean_of(ast, nast), m->actor_delay = mean_of(adl, nast);
   d4rl(r, m->final_mean, &m->final_d4rl);
   d4rl(r, m->best_mean, &m->best_d4rl);
   m->pre_mean = mean_of(pre, npre), m->first_mean = mean_of(first, nfirst);

@@ -163,7 +163,8 @@ static void dip_table(FILE *f, const rpt_run *r) {
         "pretrained score (the offline job of the same seed, its last evaluation). A ratio "
         "below 0.9 is a collapse at the switch to online updates.</p>\n"
         "<table><tr><th>method</th><th>seed</th><th>K</th><th>critic-only updates</th>"
-        "<th>pretrained</th><th>first after warm-up</th><th>ratio</th></tr>\n",
+        "<th>actor learns from env step</th><th>pretrained</th><th>first after "
+        "warm-up</th><th>ratio</th></tr>\n",
         f);
   for (int i = 0; i < r->nmethods; i++) {
     const rpt_method *m = &r->methods[i];
@@ -174,6 +175,7 @@ static void dip_table(FILE *f, const rpt_run *r) {
       fprintf(f, "<td>%d</td>", j->seed);
       rpt_html_td(f, "%.0f", j->warmup);
       rpt_html_td(f, "%.0f", j->actor_delay);
+      rpt_html_td(f, "%.0f", j->actor_step);
       rpt_html_td(f, "%.1f", j->pretrained);
       rpt_html_td(f, "%.1f", j->first_after);
       rpt_html_td(f, "%.3f", j->ratio);
@@ -181,6 +183,7 @@ static void dip_table(FILE *f, const rpt_run *r) {
     }
     rpt_html_row(f, "agg", m->name);
     fputs("<td>mean</td><td></td><td></td>", f);
+    rpt_html_td(f, "%.0f", m->actor_step);
     rpt_html_td(f, "%.1f", m->pre_mean);
     rpt_html_td(f, "%.1f", m->first_mean);
     rpt_html_td(f, "%.3f", m->ratio);

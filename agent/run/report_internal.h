@@ -32,6 +32,8 @@ typedef struct {
   int warm;           /* warm-started from the offline job */
   double warmup;      /* K of this job */
   double actor_delay; /* critic-only updates after K (config.json's actor_delay), 0 if none */
+  double actor_step;  /* env step where those end and the actor learns (between evaluations,
+                       * interpolated on the updates column); NAN none */
   double pretrained;  /* the offline job of this seed: its last evaluation; NAN none */
   double first_after; /* first evaluation at a step > K; NAN none */
   double final_ret, best_ret, final_d4rl, best_d4rl, ratio;
@@ -55,6 +57,7 @@ typedef struct {
   double spearman_mean, spearman_std, acc_mean; /* over seeds with a gap.json */
   int nspearman;
   int restarts, sim_faults, warm;
+  double actor_step, actor_delay; /* means over its jobs that have them (NAN none) */
 } rpt_method;
 
 typedef struct {

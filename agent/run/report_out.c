@@ -169,6 +169,7 @@ void rpt_write_json(const rpt_run *r, const char *out_dir, FILE *f) {
       rpt_json_key(f, "disc_accuracy", j->disc_acc);
       rpt_json_key(f, "first_eval_after_warmup", j->first_after);
       rpt_json_key(f, "warm_start_ratio", j->ratio);
+      rpt_json_key(f, "actor_from_step", j->actor_step);
       rpt_json_key(f, "wall_s", j->wall_s);
       if (j->status == RPT_FAILED) {
         fprintf(f, ", \"error\": ");
@@ -298,6 +299,7 @@ int rpt_write_png(const rpt_run *r, const char *path, int width, int height, cha
     o2o_plot *p = pl[np++];
     o2o_plot_legend_below(p, 1);
     int warm_k = 0;
+    double actor_end = NAN, actor_updates = NAN; /* the latest method's critic-only phase end */
     for (int i = 0; i < r->nmethods; i++) {
       const rpt_method *m = &r->methods[i];
       if (m->offline) continue;
@@ -313,6 +315,8 @@ int rpt_write_png(const rpt_run *r, const char *path, int width, int height, cha
       o2o_plot_series(p, lab, cv[i].x, cv[i].y, cv[i].lo, cv[i].hi, cv[i].n);
       o2o_plot_color(p, m->color);
       warm_k |= m->warm && strcmp(m->name, "naive") && r->K > 0;
+      if (m->warm && !(m->actor_step <= actor_end) && isfinite(m->actor_step))
+        actor_end = m->actor_step, actor_updates = m->actor_delay;
     }
     if (isfinite(pre)) {
       snprintf(lab, sizeof lab, "offline-only (%s), final: %.1f", algo ? algo : "pretrained", pre);
@@ -327,6 +331,10 @@ int rpt_write_png(const rpt_run *r, const char *path, int width, int height, cha
     if (warm_k) {
       snprintf(lab, sizeof lab, "warm-up: %.0f steps, pretrained policy, no updates", r->K);
       o2o_plot_xspan(p, 0, r->K, lab);
+    }
+    if (isfinite(actor_end) && actor_end > (warm_k ? r->K : 0)) {
+      snprintf(lab, sizeof lab, "then %.0f critic-only updates, actor frozen", actor_updates);
+      o2o_plot_xspan(p, warm_k ? r->K : 0, actor_end, lab);
     }
     if (ylo <= yhi) o2o_plot_ylim(p, ylo, yhi);
     o2o_plot_xlim(p, 0, NAN); /* env steps from 0 */

@@ -260,7 +260,10 @@ static void render(const o2o_plot *p, cairo_t *cr) {
   cairo_fill(cr);
   /* shaded phases under everything */
   for (int m = 0; m < p->num_spans; m++) {
-    cairo_set_source_rgb(cr, 0.93, 0.93, 0.96);
+    if (m % 2) /* the next phase in a warmer grey, so adjacent spans stay apart */
+      cairo_set_source_rgb(cr, 0.96, 0.94, 0.90);
+    else
+      cairo_set_source_rgb(cr, 0.93, 0.93, 0.96);
     double x0 = fmax(PX(p->span_x0[m]), L), x1 = fmin(PX(p->span_x1[m]), L + pw);
     if (x1 > x0) cairo_rectangle(cr, x0, T, x1 - x0, ph);
     cairo_fill(cr);

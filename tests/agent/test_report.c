@@ -382,6 +382,9 @@ Test(report, the_dip_waits_for_the_critic_only_updates) {
   free(csv);
   char *html = slurp("report.html");
   dump_on_fail("report.html", html, "<th>critic-only updates</th>");
+  /* the 600 critic-only updates end between the evaluations at 1500 (500 updates) and 2000
+   * (1000): at env step 1600; the plot shades K..1600 as that phase */
+  dump_on_fail("report.html", html, "<td>600</td><td>1600</td>");
   free(html);
 }
 
