@@ -21,8 +21,8 @@
  * Writes into the output folder (the run folder by default):
  *   report.png   real-variant eval return vs online env step of every method: mean over seeds
  *                and a min-max band, the warm-up 0..K shaded (then the critic-only phase), the
- * offline-only (pretrained) score and the dataset's mean return as reference lines; beside it the
- *                offline phase's eval return vs gradient step (same y axis)
+ *                offline-only (pretrained) score and the dataset's mean return as reference
+ *                lines; beside it the offline phase's eval return vs gradient step (same y)
  *   summary.csv  per method one row per seed and one row "all" (see below)
  *   report.html  self-contained: the plot (base64 PNG), the tables, the warm-start dip, the
  *                gap summary, the resolved config, failed/missing jobs, log events, command
