@@ -53,6 +53,20 @@ static void json_arr(FILE *f, const double *v, int n) {
   fputc(']', f);
 }
 
+/* "name": {"min": [..], "max": [..], "mean": [..], "std": [..]} of n columns */
+static void json_columns(FILE *f, const char *name, const double *min, const double *max,
+                         const double *mean, const double *std, int n) {
+  fprintf(f, "\"%s\": {\"min\": ", name);
+  json_arr(f, min, n);
+  fprintf(f, ", \"max\": ");
+  json_arr(f, max, n);
+  fprintf(f, ", \"mean\": ");
+  json_arr(f, mean, n);
+  fprintf(f, ", \"std\": ");
+  json_arr(f, std, n);
+  fputc('}', f);
+}
+
 static void shape_str(const o2o_dataset_extra *k, char *buf, size_t len) {
   int off = snprintf(buf, len, "(");
   for (int i = 0; i < k->ndim && off < (int)len; i++)
@@ -209,23 +223,11 @@ static int info_main(int argc, char **argv) {
     o2o_json_num(f, st.reward_mean);
     fprintf(f, ", \"max\": ");
     o2o_json_num(f, st.reward_max);
-    fprintf(f, "}, \"obs\": {\"min\": ");
-    json_arr(f, st.obs_min, od);
-    fprintf(f, ", \"max\": ");
-    json_arr(f, st.obs_max, od);
-    fprintf(f, ", \"mean\": ");
-    json_arr(f, st.obs_mean, od);
-    fprintf(f, ", \"std\": ");
-    json_arr(f, st.obs_std, od);
-    fprintf(f, "}, \"act\": {\"min\": ");
-    json_arr(f, st.act_min, ad);
-    fprintf(f, ", \"max\": ");
-    json_arr(f, st.act_max, ad);
-    fprintf(f, ", \"mean\": ");
-    json_arr(f, st.act_mean, ad);
-    fprintf(f, ", \"std\": ");
-    json_arr(f, st.act_std, ad);
-    fprintf(f, "}, \"keys\": {");
+    fprintf(f, "}, ");
+    json_columns(f, "obs", st.obs_min, st.obs_max, st.obs_mean, st.obs_std, od);
+    fprintf(f, ", ");
+    json_columns(f, "act", st.act_min, st.act_max, st.act_mean, st.act_std, ad);
+    fprintf(f, ", \"keys\": {");
     for (int i = 0; i < in->num_keys; i++) {
       fprintf(f, "%s", i ? ", " : "");
       o2o_json_str(f, in->keys[i].key);
