@@ -454,10 +454,7 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
 done:
   o2o_stop_end(&stop);
   o2o_progress_end(&r.line); /* an error starts on a line of its own */
-  if (rc && err && errlen && o2o_stop_requested() && !strstr(err, "interrupted")) {
-    size_t k = strnlen(err, errlen - 1); /* a signal cut a simulator call short */
-    snprintf(err + k, errlen - k, " (interrupted by a signal)");
-  }
+  o2o_stop_explain(rc, err, errlen);
   /* the folder holds a run: say it did not finish (an interrupted one is only paused) */
   if (rc && r.metrics && !o2o_stop_requested())
     o2o_train_mark_failed(r.dir, err ? err : "",

@@ -1,6 +1,7 @@
 /* stop.c: see stop.h. */
 #include "run/stop.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static volatile sig_atomic_t requested;
@@ -27,4 +28,10 @@ void o2o_stop_end(o2o_stop *s) {
 
 int o2o_stop_requested(void) {
   return requested != 0;
+}
+
+void o2o_stop_explain(int rc, char *err, size_t errlen) {
+  if (!rc || !err || !errlen || !requested || strstr(err, "interrupted")) return;
+  size_t k = strnlen(err, errlen - 1);
+  snprintf(err + k, errlen - k, " (interrupted by a signal)");
 }

@@ -4,6 +4,7 @@
  * (no FAILED marker: the folder stays a run to continue). */
 #pragma once
 #include <signal.h>
+#include <stddef.h>
 
 typedef struct {
   struct sigaction old_int, old_term;
@@ -15,3 +16,7 @@ void o2o_stop_begin(o2o_stop *s);
 void o2o_stop_end(o2o_stop *s);
 /* 1 once SIGINT or SIGTERM arrived since o2o_stop_begin. */
 int o2o_stop_requested(void);
+/* After a loop failed (rc != 0) while a stop was requested: a signal cut a simulator call
+ * short, so append " (interrupted by a signal)" to err (unless it says "interrupted")
+ * rather than blame the simulator. */
+void o2o_stop_explain(int rc, char *err, size_t errlen);

@@ -351,11 +351,7 @@ int o2o_train_online(const o2o_train_config *cfg, o2o_train_result *res, char *e
   o2o_stop stop;
   o2o_stop_begin(&stop);
   int rc = o2o_train_run(cfg, &env, &eval_env, res, err, errlen);
-  if (rc && err && errlen && o2o_stop_requested() && !strstr(err, "interrupted")) {
-    /* A signal cut a simulator call short: say so rather than blame the simulator. */
-    size_t k = strnlen(err, errlen - 1);
-    snprintf(err + k, errlen - k, " (interrupted by a signal)");
-  }
+  o2o_stop_explain(rc, err, errlen);
   o2o_stop_end(&stop);
   eval_env.destroy(eval_env.ctx);
   env.destroy(env.ctx);
