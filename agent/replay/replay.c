@@ -169,6 +169,18 @@ void o2o_replay_add(o2o_replay *rb, int64_t n, const float *obs, const float *ac
   }
 }
 
+void o2o_replay_storage(const o2o_replay *rb, o2o_replay_view *view, int64_t *oldest) {
+  view->rows = rb->size;
+  view->obs = rb->obs;
+  view->act = rb->act;
+  view->rew = rb->rew;
+  view->next_obs = rb->next_obs;
+  view->done = rb->done;
+  view->weight = rb->weight;
+  view->mc_return = rb->mc_return;
+  *oldest = rb->size < rb->capacity ? 0 : rb->head;
+}
+
 /* Storage index of logical row i (0 = oldest). */
 static int64_t storage_row(const o2o_replay *rb, int64_t i) {
   if (rb->size < rb->capacity) return i;

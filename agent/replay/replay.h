@@ -76,6 +76,11 @@ int o2o_replay_get(const o2o_replay *rb, int64_t i, float *obs, float *act, floa
  * for is not stored. */
 int o2o_replay_get_columns(const o2o_replay *rb, int64_t i, float *weight, float *mc_return);
 
+/* The storage itself, read-only (for saving a buffer whole): view->rows = the rows stored, the
+ * pointers at storage row 0; *oldest = the storage index of the oldest row (rows oldest..rows-1
+ * then 0..oldest-1 are the rows oldest first; 0 until the buffer wraps). */
+void o2o_replay_storage(const o2o_replay *rb, o2o_replay_view *view, int64_t *oldest);
+
 /* ---- Monte-Carlo returns-to-go (Cal-QL) --------------------------------------------------- */
 typedef struct o2o_mc_opts {
   double gamma;         /* discount, [0, 1] (< 1 with sparse_reward or infinite_horizon) */

@@ -152,6 +152,7 @@ typedef struct o2o_train_result {
   int episodes;             /* training episodes finished */
   int64_t transitions;      /* stored in the replay (lost rows excluded) */
   int64_t lost;             /* rows lost to simulator faults */
+  int64_t replay_restored;  /* rows a resumed run reloaded from replay.safetensors, -1 none */
   double train_return_mean; /* mean of the last 10 training episodes */
   double init_eval_mean;    /* the step-0 evaluation of a warm-started run, NAN otherwise */
   double init_eval_std;

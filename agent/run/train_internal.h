@@ -36,7 +36,7 @@ typedef struct {
   double last_return;
   uint64_t rng, warm_rng; /* replay sampling, warm-up actions */
   FILE *metrics;
-  char ckpt_path[1024], final_path[1024];
+  char ckpt_path[1024], final_path[1024], replay_path[1024];
   int64_t ckpt_step; /* env step of the last good checkpoint, -1 none */
   /* running means of update statistics since the last metrics row */
   double st_sum[TRN_NSTATS];

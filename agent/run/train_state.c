@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "run/replay_file.h"
 #include "run/train_internal.h"
 
 /* An int config field of the learner ("utd", "start_steps"), or dflt when it has none. */
@@ -253,6 +254,37 @@ static int open_run_files(trn_run *r, const o2o_train_result *res, int64_t capac
     return -1;
   snprintf(r->ckpt_path, sizeof(r->ckpt_path), "%s/checkpoint.safetensors", cfg->out_dir);
   snprintf(r->final_path, sizeof(r->final_path), "%s/final.safetensors", cfg->out_dir);
+  snprintf(r->replay_path, sizeof(r->replay_path), "%s/" O2O_REPLAY_FILE, cfg->out_dir);
+  return 0;
+}
+
+/* A resumed run refills its buffer from the replay file beside the checkpoint it resumes. A file
+ * that is missing or belongs to another step (the run was killed between writing the two, or
+ * resumes a final checkpoint) leaves the buffer empty, said on stderr; a broken one is an error. */
+static int restore_replay(trn_run *r, o2o_train_result *res, char *err, size_t errlen) {
+  char path[1100], sub[O2O_AGENT_ERRLEN];
+  const char *slash = strrchr(r->cfg->resume, '/');
+  int dl = slash ? (int)(slash - r->cfg->resume) : 1;
+  snprintf(path, sizeof path, "%.*s/" O2O_REPLAY_FILE, dl, slash ? r->cfg->resume : ".");
+  if (access(path, F_OK)) {
+    if (r->cfg->progress)
+      fprintf(stderr, "resume: no %s beside the checkpoint: the replay buffer starts empty\n",
+              path);
+    return 0;
+  }
+  int64_t n = o2o_replay_file_load(r->rb, path, r->start_step, sub, sizeof sub);
+  if (n < 0 && strstr(sub, "is at env step")) {
+    if (r->cfg->progress) fprintf(stderr, "resume: %s: the replay buffer starts empty\n", sub);
+    return 0;
+  }
+  if (n < 0) {
+    o2o_agent_errf(err, errlen, "resume: %s (delete it to resume with an empty replay buffer)",
+                   sub);
+    return -1;
+  }
+  res->replay_restored = n;
+  if (r->cfg->progress)
+    fprintf(stderr, "resume: %lld replay rows restored from %s\n", (long long)n, path);
   return 0;
 }
 
@@ -274,6 +306,8 @@ int trn_setup(trn_run *r, o2o_train_result *res, char *err, size_t errlen) {
   r->learn_from = r->warmup_end > cfg->warmup_steps ? r->warmup_end : cfg->warmup_steps;
   r->learn_start_step = -1;
   if (alloc_buffers(r, capacity, err, errlen)) return -1;
+  res->replay_restored = -1;
+  if (cfg->resume && restore_replay(r, res, err, errlen)) return -1;
   return cfg->out_dir ? open_run_files(r, res, capacity, err, errlen) : 0;
 }
 
@@ -281,7 +315,9 @@ int trn_checkpoint(trn_run *r, const char *path, int64_t env_steps, char *err, s
   if (o2o_train_save_checkpoint(path, r->learner, r->cfg, r->spec, env_steps, err, errlen))
     return -1;
   if (path == r->ckpt_path) r->ckpt_step = env_steps;
-  return 0;
+  /* the buffer goes with the checkpoint a resumed run starts from (a killed run: the last
+   * checkpoint; a finished one extended with a larger --steps: the final one) */
+  return o2o_replay_file_save(r->rb, r->replay_path, env_steps, err, errlen);
 }
 
 void trn_free(trn_run *r) {

@@ -194,9 +194,11 @@ Test(train, resume_continues_from_a_checkpoint) {
   cfg.resume = ck;
   cr_assert_eq(o2o_train_run(&cfg, &env, &eval_env, &res, err, sizeof(err)), 0, "%s", err);
   cr_assert_eq(res.env_steps, 1600);
-  /* 300 iterations of 2 envs; updates resume once the empty buffer holds a batch (32 rows,
-   * after 16 iterations). */
-  cr_assert_eq(res.updates, 2 * (300 - 16), "updates %lld", (long long)res.updates);
+  /* 300 iterations of 2 envs, each with its 2 updates from the first: the buffer comes back
+   * from replay.safetensors beside the checkpoint (an empty one would wait 16 iterations for
+   * a batch of 32 rows). */
+  cr_assert_eq(res.replay_restored, 1000);
+  cr_assert_eq(res.updates, 2 * 300, "updates %lld", (long long)res.updates);
   cr_assert_eq(res.evals, 2); /* at 1500 and the final one at 1600 */
   /* The learner comes from the checkpoint alone: other learner settings in cfg are ignored. */
   small_config(&cfg, b);
