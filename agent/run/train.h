@@ -74,8 +74,9 @@ typedef struct o2o_train_config {
   const char *resume;       /* checkpoint to continue from: the learner is rebuilt from the
                                file alone (algorithm, config, every tensor incl. Adam and
                                rng); counting resumes at its "step", which must be below
-                               steps; metrics.csv rows past it are cut. The replay buffer is
-                               not in checkpoints: it refills before updates resume. */
+                               steps; metrics.csv rows past it are cut. The replay buffer
+                               comes back from replay.safetensors beside it (replay_file.h);
+                               without one of its step it refills before updates resume. */
   const char *real_dataset; /* real data for learners that mix it into their batches (H2O:
                                o2o_learner_real_fraction >= 0): the dataset becomes the real
                                buffer, its observation mean/std go to o2o_learner_set_data_stats,
