@@ -380,6 +380,12 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
     goto done;
   res->dataset_return_mean = r.return_mean;
   res->reward_scale = r.reward_scale;
+  if (c->resume) { /* the best evaluation so far is the whole run's, not this part's */
+    char p[1100];
+    int64_t at;
+    snprintf(p, sizeof p, "%s/metrics.csv", r.dir);
+    o2o_train_metrics_best(p, &res->best_eval_mean, &at);
+  }
   const int B = o2o_learner_batch_size(r.learner);
   if (o2o_replay_batch_alloc_with(&r.batch, B, r.spec->obs_dim, r.spec->act_dim,
                                   o2o_replay_columns(r.rb)) ||

@@ -120,6 +120,10 @@ int o2o_train_check_bounds(const struct o2o_ckpt_meta *m, const char *path,
 /* Keep the header and the rows of metrics.csv at path whose step is <= step (a resumed run
  * drops the killed run's rows past its checkpoint); rewritten atomically. */
 int o2o_train_cut_metrics(const char *path, int64_t step, char *err, size_t errlen);
+/* The best eval_return_mean among the rows of metrics.csv at path (a resumed run's history, so
+ * its "best" is the whole run's): the number of rows with an evaluation (0: no file or none);
+ * *best and *best_step are set when it is > 0. */
+int o2o_train_metrics_best(const char *path, double *best, int64_t *best_step);
 /* Seconds left: warm-up steps are cheap (no updates), so the rate of the learning phase
  * (learn_rate, env steps/s; <= 0 unknown) prices the learning steps, warm_rate the warm-up
  * ones. -1 when a needed rate is unknown. */

@@ -118,7 +118,7 @@ int trn_evaluate(trn_run *r, o2o_train_result *res, int64_t env_steps, int64_t u
                       (long long)env_steps, mean, sqrt(var), n, sc,
                       restarted ? " (a simulator restarted: not the fixed-seed episodes)" : "");
   }
-  if (mean > res->best_eval_mean || res->evals == 0) {
+  if (mean > res->best_eval_mean || (res->evals == 0 && !r->hist_evals)) {
     res->best_eval_mean = mean;
     res->best_eval_step = env_steps;
   }

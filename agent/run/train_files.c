@@ -1,5 +1,6 @@
 /* train_files.c: what a training run writes: config.json, checkpoints with metadata. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -237,4 +238,29 @@ int o2o_train_cut_metrics(const char *path, int64_t step, char *err, size_t errl
     return -1;
   }
   return 0;
+}
+
+int o2o_train_metrics_best(const char *path, double *best, int64_t *best_step) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char line[8192];
+  int col = -1, n = 0;
+  if (fgets(line, sizeof line, f)) { /* the column of eval_return_mean in the header */
+    char *save = NULL;
+    int k = 0;
+    for (char *t = strtok_r(line, ",\n", &save); t; t = strtok_r(NULL, ",\n", &save), k++)
+      if (col < 0 && !strcmp(t, "eval_return_mean")) col = k;
+  }
+  while (col >= 0 && fgets(line, sizeof line, f)) {
+    char *p = line, *end;
+    long long step = strtoll(p, &end, 10);
+    if (end == p) continue;
+    for (int k = 0; k < col && p; k++) /* empty fields count: no strtok */
+      p = (p = strchr(p, ',')) ? p + 1 : NULL;
+    double v = p ? strtod(p, &end) : NAN;
+    if (!p || end == p || !isfinite(v)) continue; /* a row without an evaluation */
+    if (n++ == 0 || v > *best) *best = v, *best_step = step;
+  }
+  fclose(f);
+  return n;
 }

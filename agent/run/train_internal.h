@@ -38,6 +38,7 @@ typedef struct {
   FILE *metrics;
   char ckpt_path[1024], final_path[1024], replay_path[1024];
   int64_t ckpt_step; /* env step of the last good checkpoint, -1 none */
+  int hist_evals;    /* evaluations a resumed run's metrics.csv kept (its best is res's) */
   /* running means of update statistics since the last metrics row */
   double st_sum[TRN_NSTATS];
   int64_t st_n[TRN_NSTATS];

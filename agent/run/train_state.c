@@ -308,7 +308,14 @@ int trn_setup(trn_run *r, o2o_train_result *res, char *err, size_t errlen) {
   if (alloc_buffers(r, capacity, err, errlen)) return -1;
   res->replay_restored = -1;
   if (cfg->resume && restore_replay(r, res, err, errlen)) return -1;
-  return cfg->out_dir ? open_run_files(r, res, capacity, err, errlen) : 0;
+  if (!cfg->out_dir) return 0;
+  if (open_run_files(r, res, capacity, err, errlen)) return -1;
+  if (cfg->resume) { /* the best evaluation so far is the whole run's, not this part's */
+    char p[1100];
+    snprintf(p, sizeof p, "%s/metrics.csv", cfg->out_dir);
+    r->hist_evals = o2o_train_metrics_best(p, &res->best_eval_mean, &res->best_eval_step);
+  }
+  return 0;
 }
 
 int trn_checkpoint(trn_run *r, const char *path, int64_t env_steps, char *err, size_t errlen) {

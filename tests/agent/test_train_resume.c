@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,9 +79,15 @@ Test(resume, continues_in_place_from_the_checkpoint_alone) {
   cr_assert_neq(o2o_train_run(&r, &env, &eval_env, &res, err, sizeof(err)), 0);
   cr_assert(strstr(err, "env step 800") && strstr(err, "--steps 800"), "%s", err);
 
+  /* the kept row of step 500 made the run's best: the resumed run's best is the whole run's */
+  char sed[900];
+  snprintf(sed, sizeof sed, "sed -i 's/^500,\\([^,]*\\),[^,]*,/500,\\1,99999,/' '%s'", p);
+  cr_assert_eq(system(sed), 0);
   r.steps = 1600; /* no learner config at all: rebuilt from the file */
   cr_assert_eq(o2o_train_run(&r, &env, &eval_env, &res, err, sizeof(err)), 0, "%s", err);
   cr_assert_eq(res.env_steps, 1600);
+  cr_assert(res.best_eval_mean == 99999.0 && res.best_eval_step == 500, "best %g at %lld",
+            res.best_eval_mean, (long long)res.best_eval_step);
   csv = slurp(p);
   /* rows 500 (before the checkpoint), then 1000, 1500, 1600 of the resumed run: the killed
    * run's row at 1000 is gone, so 1000 appears once */
