@@ -89,6 +89,7 @@ int64_t o2o_replay_file_load(o2o_replay *rb, const char *path, int64_t want_step
   if (step != want_step) {
     o2o_agent_errf(err, errlen, "%s is at env step %lld, the checkpoint at %lld", path, step,
                    (long long)want_step);
+    rc = -2;
     goto done;
   }
   const float *src[NF];

@@ -25,9 +25,9 @@ int o2o_replay_file_save(const o2o_replay *rb, const char *path, int64_t step, c
                          size_t errlen);
 
 /* Append the rows of the file at path to rb (oldest first; a smaller rb keeps the newest).
- * Returns the rows read (>= 0), or -1 with err: unreadable or not a replay file, dims other
- * than rb's, or step other than `want_step` (the file belongs to another checkpoint). rb is
- * unchanged on error. */
+ * Returns the rows read (>= 0); -2 with err when its step is not `want_step` (a file of
+ * another checkpoint); -1 with err when it is unreadable, not a replay file, of other dims
+ * than rb's, or holds a non-finite value. rb is unchanged unless rows are returned. */
 int64_t o2o_replay_file_load(o2o_replay *rb, const char *path, int64_t want_step, char *err,
                              size_t errlen);
 

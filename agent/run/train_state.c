@@ -259,8 +259,9 @@ static int open_run_files(trn_run *r, const o2o_train_result *res, int64_t capac
 }
 
 /* A resumed run refills its buffer from the replay file beside the checkpoint it resumes. A file
- * that is missing or belongs to another step (the run was killed between writing the two, or
- * resumes a final checkpoint) leaves the buffer empty, said on stderr; a broken one is an error. */
+ * that is missing or of another step (the run was killed between writing the two, or resumes
+ * an older checkpoint than the last one written) leaves the buffer empty, said on stderr; a
+ * broken one is an error. */
 static int restore_replay(trn_run *r, o2o_train_result *res, char *err, size_t errlen) {
   char path[1100], sub[O2O_AGENT_ERRLEN];
   const char *slash = strrchr(r->cfg->resume, '/');
@@ -273,7 +274,7 @@ static int restore_replay(trn_run *r, o2o_train_result *res, char *err, size_t e
     return 0;
   }
   int64_t n = o2o_replay_file_load(r->rb, path, r->start_step, sub, sizeof sub);
-  if (n < 0 && strstr(sub, "is at env step")) {
+  if (n == -2) {
     if (r->cfg->progress) fprintf(stderr, "resume: %s: the replay buffer starts empty\n", sub);
     return 0;
   }

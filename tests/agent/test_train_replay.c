@@ -60,7 +60,7 @@ Test(replay_file, a_wrapped_buffer_round_trips_oldest_first) {
   for (int i = 0; i < 3; i++)
     check_row(small, i, 4 + i);
   /* another step: the file belongs to another checkpoint; the buffer is untouched */
-  cr_assert_eq(o2o_replay_file_load(big, path, 800, err, sizeof err), -1);
+  cr_assert_eq(o2o_replay_file_load(big, path, 800, err, sizeof err), -2);
   cr_assert(strstr(err, "env step 700") && strstr(err, "800"), "%s", err);
   cr_assert_eq(o2o_replay_size(big), 5);
   /* other dims: both named */
