@@ -136,12 +136,7 @@ static int resume_settings(o2o_train_config *cfg, const char *ckpt, char *scen, 
     if ((v = o2o_ckpt_meta_get(m, "seed"))) cfg->seed = strtoull(v, NULL, 10);
     if ((v = o2o_ckpt_meta_get(m, "eval_seed"))) cfg->eval_seed = strtoull(v, NULL, 10);
     /* the run goes on in the checkpoint's own folder */
-    snprintf(dir, cap, "%s", ckpt);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-      *slash = 0;
-    else
-      snprintf(dir, cap, ".");
+    o2o_train_dir_of(ckpt, dir, cap);
   }
   static char algo_name[64];
   if (!rc) {

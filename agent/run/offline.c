@@ -247,12 +247,7 @@ static int open_dir(run *r, char *err, size_t errlen) {
                      sizeof r->dir - 1);
       return -1;
     }
-    snprintf(r->dir, sizeof r->dir, "%s", c->resume);
-    char *slash = strrchr(r->dir, '/');
-    if (slash)
-      *slash = 0;
-    else
-      snprintf(r->dir, sizeof r->dir, ".");
+    o2o_train_dir_of(c->resume, r->dir, sizeof r->dir);
     char path[1100];
     snprintf(path, sizeof path, "%s/metrics.csv", r->dir);
     if (access(path, F_OK) == 0 && o2o_train_cut_metrics(path, r->start_step, err, errlen))
@@ -382,9 +377,8 @@ int o2o_offline_run(const o2o_offline_config *c, o2o_offline_result *res, char *
   res->reward_scale = r.reward_scale;
   if (c->resume) { /* the best evaluation so far is the whole run's, not this part's */
     char p[1100];
-    int64_t at;
     snprintf(p, sizeof p, "%s/metrics.csv", r.dir);
-    o2o_train_metrics_best(p, &res->best_eval_mean, &at);
+    o2o_train_metrics_best(p, &res->best_eval_mean, NULL);
   }
   const int B = o2o_learner_batch_size(r.learner);
   if (o2o_replay_batch_alloc_with(&r.batch, B, r.spec->obs_dim, r.spec->act_dim,

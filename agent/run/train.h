@@ -122,8 +122,10 @@ int o2o_train_check_bounds(const struct o2o_ckpt_meta *m, const char *path,
 int o2o_train_cut_metrics(const char *path, int64_t step, char *err, size_t errlen);
 /* The best eval_return_mean among the rows of metrics.csv at path (a resumed run's history, so
  * its "best" is the whole run's): the number of rows with an evaluation (0: no file or none);
- * *best and *best_step are set when it is > 0. */
+ * *best and *best_step (may be NULL) are set when it is > 0. */
 int o2o_train_metrics_best(const char *path, double *best, int64_t *best_step);
+/* The folder of a file path into out ("." for a bare name): a checkpoint's run folder. */
+void o2o_train_dir_of(const char *path, char *out, size_t cap);
 /* Seconds left: warm-up steps are cheap (no updates), so the rate of the learning phase
  * (learn_rate, env steps/s; <= 0 unknown) prices the learning steps, warm_rate the warm-up
  * ones. -1 when a needed rate is unknown. */

@@ -259,8 +259,20 @@ int o2o_train_metrics_best(const char *path, double *best, int64_t *best_step) {
       p = (p = strchr(p, ',')) ? p + 1 : NULL;
     double v = p ? strtod(p, &end) : NAN;
     if (!p || end == p || !isfinite(v)) continue; /* a row without an evaluation */
-    if (n++ == 0 || v > *best) *best = v, *best_step = step;
+    if (n++ == 0 || v > *best) {
+      *best = v;
+      if (best_step) *best_step = step;
+    }
   }
   fclose(f);
   return n;
+}
+
+void o2o_train_dir_of(const char *path, char *out, size_t cap) {
+  snprintf(out, cap, "%s", path);
+  char *slash = strrchr(out, '/');
+  if (slash)
+    *slash = 0;
+  else
+    snprintf(out, cap, ".");
 }

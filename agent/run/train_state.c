@@ -263,10 +263,9 @@ static int open_run_files(trn_run *r, const o2o_train_result *res, int64_t capac
  * an older checkpoint than the last one written) leaves the buffer empty, said on stderr; a
  * broken one is an error. */
 static int restore_replay(trn_run *r, o2o_train_result *res, char *err, size_t errlen) {
-  char path[1100], sub[O2O_AGENT_ERRLEN];
-  const char *slash = strrchr(r->cfg->resume, '/');
-  int dl = slash ? (int)(slash - r->cfg->resume) : 1;
-  snprintf(path, sizeof path, "%.*s/" O2O_REPLAY_FILE, dl, slash ? r->cfg->resume : ".");
+  char dir[1024], path[1100], sub[O2O_AGENT_ERRLEN];
+  o2o_train_dir_of(r->cfg->resume, dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/" O2O_REPLAY_FILE, dir);
   if (access(path, F_OK)) {
     if (r->cfg->progress)
       fprintf(stderr, "resume: no %s beside the checkpoint: the replay buffer starts empty\n",
