@@ -51,6 +51,15 @@ const char *o2o_ckpt_meta_get(const o2o_ckpt_meta *m, const char *key) {
   return NULL;
 }
 
+int64_t o2o_ckpt_meta_int(const o2o_ckpt_meta *m, const char *key) {
+  const char *s = o2o_ckpt_meta_get(m, key);
+  if (!s || *s < '0' || *s > '9') return -1; /* strtoll would take "+1", " 1" and "-1" */
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  return *end || errno ? -1 : (int64_t)v;
+}
+
 /* ---- writing ----------------------------------------------------------------------- */
 typedef struct {
   char *p;

@@ -43,6 +43,9 @@ int o2o_ckpt_meta_set(o2o_ckpt_meta *m, const char *key, const char *value);
 int o2o_ckpt_meta_setf(o2o_ckpt_meta *m, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *o2o_ckpt_meta_get(const o2o_ckpt_meta *m, const char *key); /* NULL if absent */
+/* A key's value as a whole decimal integer >= 0, or -1 if absent or anything else ("12x",
+ * "", "-3"): the one reader of step, rows and dims metadata. */
+int64_t o2o_ckpt_meta_int(const o2o_ckpt_meta *m, const char *key);
 
 /* Write tensors + metadata to path atomically. Returns 0, or -1 with err. */
 int o2o_ckpt_save(const char *path, const o2o_tensor_ref *tensors, int num_tensors,

@@ -396,9 +396,8 @@ int o2o_learner_meta(const o2o_learner *l, o2o_ckpt_meta *meta, char *err, size_
 static int meta_int(const o2o_ckpt_meta *m, const char *path, const char *key, char *err,
                     size_t errlen) {
   const char *v = o2o_ckpt_meta_get(m, key);
-  char *end = NULL;
-  long x = v ? strtol(v, &end, 10) : 0;
-  if (!v || end == v || *end || x <= 0 || x > 1000000) {
+  int64_t x = o2o_ckpt_meta_int(m, key);
+  if (x <= 0 || x > 1000000) {
     o2o_agent_errf(err, errlen, "checkpoint %s: metadata '%s' is %s%s%s (a positive integer)", path,
                    key, v ? "'" : "missing", v ? v : "", v ? "'" : "");
     return -1;

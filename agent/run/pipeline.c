@@ -43,8 +43,7 @@ static int64_t ckpt_step(const char *path) {
   char err[O2O_AGENT_ERRLEN];
   o2o_ckpt *c = o2o_ckpt_open(path, err, sizeof err);
   if (!c) return -1;
-  const char *s = o2o_ckpt_meta_get(o2o_ckpt_metadata(c), "step");
-  int64_t st = s ? strtoll(s, NULL, 10) : -1;
+  int64_t st = o2o_ckpt_meta_int(o2o_ckpt_metadata(c), "step");
   o2o_ckpt_close(c);
   return st;
 }

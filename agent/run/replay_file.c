@@ -55,14 +55,6 @@ int o2o_replay_file_save(const o2o_replay *rb, const char *path, int64_t step, c
   return rc;
 }
 
-/* An integer metadata value, or -1 if absent or not a number >= 0. */
-static long long meta_int(const o2o_ckpt_meta *m, const char *key) {
-  const char *s = o2o_ckpt_meta_get(m, key);
-  char *end = NULL;
-  long long v = s ? strtoll(s, &end, 10) : -1;
-  return s && end != s && !*end && v >= 0 ? v : -1;
-}
-
 int64_t o2o_replay_file_load(o2o_replay *rb, const char *path, int64_t want_step, char *err,
                              size_t errlen) {
   const int O = o2o_replay_obs_dim(rb), A = o2o_replay_act_dim(rb);
@@ -74,8 +66,8 @@ int64_t o2o_replay_file_load(o2o_replay *rb, const char *path, int64_t want_step
   }
   const o2o_ckpt_meta *m = o2o_ckpt_metadata(c);
   const char *kind = o2o_ckpt_meta_get(m, "kind");
-  const long long n = meta_int(m, "rows"), step = meta_int(m, "step");
-  const long long fo = meta_int(m, "obs_dim"), fa = meta_int(m, "act_dim");
+  const long long n = o2o_ckpt_meta_int(m, "rows"), step = o2o_ckpt_meta_int(m, "step");
+  const long long fo = o2o_ckpt_meta_int(m, "obs_dim"), fa = o2o_ckpt_meta_int(m, "act_dim");
   int64_t rc = -1;
   if (!kind || strcmp(kind, "o2o-replay") || n < 0 || step < 0) {
     o2o_agent_errf(err, errlen, "%s: not a replay file (metadata kind, rows, step)", path);

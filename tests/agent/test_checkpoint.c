@@ -518,3 +518,19 @@ Test(checkpoint, a_folder_is_named_as_a_folder) {
   cr_assert_null(o2o_ckpt_open(dir, err, sizeof err));
   cr_assert(strstr(err, "is a folder") && strstr(err, f), "%s", err);
 }
+
+/* Step, rows and dims are read as whole integers >= 0: anything else is -1, not a prefix. */
+Test(checkpoint, integer_metadata_is_whole_or_absent) {
+  o2o_ckpt_meta m;
+  o2o_ckpt_meta_init(&m);
+  const char *keys[] = {"zero", "step", "big", "junk", "neg", "plus", "space", "empty", "huge"};
+  const char *vals[] = {"0",  "25000", "9000000000",          "12x", "-3", "+4",
+                        " 5", "",      "99999999999999999999"};
+  const int64_t want[] = {0, 25000, 9000000000LL, -1, -1, -1, -1, -1, -1};
+  for (int i = 0; i < 9; i++)
+    cr_assert_eq(o2o_ckpt_meta_set(&m, keys[i], vals[i]), 0);
+  for (int i = 0; i < 9; i++)
+    cr_assert_eq(o2o_ckpt_meta_int(&m, keys[i]), want[i], "%s='%s': %lld", keys[i], vals[i],
+                 (long long)o2o_ckpt_meta_int(&m, keys[i]));
+  cr_assert_eq(o2o_ckpt_meta_int(&m, "absent"), -1);
+}
