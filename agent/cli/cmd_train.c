@@ -117,24 +117,25 @@ static int resume_settings(o2o_train_config *cfg, const char *ckpt, char *scen, 
     cfg->scenario = scen;
     cfg->variant = variant;
     const char *v;
-#define RUN_KEY(key, member, type)                                                                 \
-  if ((v = o2o_ckpt_meta_get(m, key))) cfg->member = (type)strtoll(v, NULL, 10);
-    RUN_KEY("steps", steps, int64_t)
-    RUN_KEY("envs_per_proc", envs_per_proc, int)
-    RUN_KEY("procs", procs, int)
-    RUN_KEY("eval_every", eval_every, int64_t)
-    RUN_KEY("eval_episodes", eval_episodes, int)
-    RUN_KEY("checkpoint_every", checkpoint_every, int64_t)
-    RUN_KEY("replay_capacity", replay_capacity, int64_t)
-    RUN_KEY("warmup_steps", warmup_steps, int64_t)
-#undef RUN_KEY
+    const o2o_ckpt_int_key keys[] = {
+        O2O_CKPT_INT_KEY("steps", cfg->steps),
+        O2O_CKPT_INT_KEY("envs_per_proc", cfg->envs_per_proc),
+        O2O_CKPT_INT_KEY("procs", cfg->procs),
+        O2O_CKPT_INT_KEY("eval_every", cfg->eval_every),
+        O2O_CKPT_INT_KEY("eval_episodes", cfg->eval_episodes),
+        O2O_CKPT_INT_KEY("checkpoint_every", cfg->checkpoint_every),
+        O2O_CKPT_INT_KEY("replay_capacity", cfg->replay_capacity),
+        O2O_CKPT_INT_KEY("warmup_steps", cfg->warmup_steps),
+        O2O_CKPT_INT_KEY("seed", cfg->seed),
+        O2O_CKPT_INT_KEY("eval_seed", cfg->eval_seed),
+    };
+    rc = o2o_ckpt_meta_read_ints(m, keys, (int)(sizeof keys / sizeof *keys), err, sizeof err);
+    if (rc) fprintf(stderr, "o2o train-online: --resume: %s: %s\n", ckpt, err);
     static char real_dataset[O2O_CKPT_VALLEN];
     if ((v = o2o_ckpt_meta_get(m, "real_dataset"))) {
       snprintf(real_dataset, sizeof real_dataset, "%s", v);
       cfg->real_dataset = real_dataset;
     }
-    if ((v = o2o_ckpt_meta_get(m, "seed"))) cfg->seed = strtoull(v, NULL, 10);
-    if ((v = o2o_ckpt_meta_get(m, "eval_seed"))) cfg->eval_seed = strtoull(v, NULL, 10);
     /* the run goes on in the checkpoint's own folder */
     o2o_train_dir_of(ckpt, dir, cap);
   }

@@ -85,18 +85,29 @@ typedef struct {
 
 /* --resume CKPT: the run's own settings as defaults (the learner and its config come from the
  * file in any case). Keys a checkpoint of an older o2o lacks keep the usual defaults. */
-static void resume_defaults(const o2o_ckpt_meta *m, o2o_offline_config *c) {
+static int resume_defaults(const o2o_ckpt_meta *m, o2o_offline_config *c, char *err,
+                           size_t errlen) {
   const char *v;
   if ((v = o2o_ckpt_meta_get(m, "dataset"))) c->dataset = v;
   if ((v = o2o_ckpt_meta_get(m, "scenario_arg")) || (v = o2o_ckpt_meta_get(m, "scenario")))
     c->scenario = v;
-  if ((v = o2o_ckpt_meta_get(m, "seed"))) c->seed = strtoull(v, NULL, 10);
-  if ((v = o2o_ckpt_meta_get(m, "steps"))) c->steps = strtoll(v, NULL, 10);
-  if ((v = o2o_ckpt_meta_get(m, "reward_scale"))) c->reward_scale = strtod(v, NULL);
-  if ((v = o2o_ckpt_meta_get(m, "eval_every"))) c->eval_every = strtoll(v, NULL, 10);
-  if ((v = o2o_ckpt_meta_get(m, "eval_episodes"))) c->eval_episodes = atoi(v);
-  if ((v = o2o_ckpt_meta_get(m, "eval_seed"))) c->eval_seed = strtoull(v, NULL, 10);
-  if ((v = o2o_ckpt_meta_get(m, "checkpoint_every"))) c->checkpoint_every = strtoll(v, NULL, 10);
+  if ((v = o2o_ckpt_meta_get(m, "reward_scale"))) {
+    char *end = NULL;
+    c->reward_scale = strtod(v, &end);
+    if (end == v || *end || !isfinite(c->reward_scale)) {
+      o2o_agent_errf(err, errlen, "metadata 'reward_scale' is '%s' (a number)", v);
+      return -1;
+    }
+  }
+  const o2o_ckpt_int_key keys[] = {
+      O2O_CKPT_INT_KEY("seed", c->seed),
+      O2O_CKPT_INT_KEY("steps", c->steps),
+      O2O_CKPT_INT_KEY("eval_every", c->eval_every),
+      O2O_CKPT_INT_KEY("eval_episodes", c->eval_episodes),
+      O2O_CKPT_INT_KEY("eval_seed", c->eval_seed),
+      O2O_CKPT_INT_KEY("checkpoint_every", c->checkpoint_every),
+  };
+  return o2o_ckpt_meta_read_ints(m, keys, (int)(sizeof keys / sizeof *keys), err, errlen);
 }
 
 /* The flag table; algo = NULL: the run flags only (to peek at --algo first). */
@@ -142,7 +153,11 @@ int o2o_cmd_train_offline(int argc, char **argv) {
       fprintf(stderr, "o2o train-offline: --resume %s: %s\n", resume, err);
       return 1;
     }
-    resume_defaults(o2o_ckpt_metadata(ck), &c);
+    if (resume_defaults(o2o_ckpt_metadata(ck), &c, err, sizeof err)) {
+      fprintf(stderr, "o2o train-offline: --resume %s: %s\n", resume, err);
+      o2o_ckpt_close(ck);
+      return 1;
+    }
     if (!aname) aname = o2o_ckpt_meta_get(o2o_ckpt_metadata(ck), "algorithm");
   }
   if (aname) c.algo = aname;

@@ -60,6 +60,32 @@ int64_t o2o_ckpt_meta_int(const o2o_ckpt_meta *m, const char *key) {
   return *end || errno ? -1 : (int64_t)v;
 }
 
+int o2o_ckpt_meta_read_ints(const o2o_ckpt_meta *m, const o2o_ckpt_int_key *keys, int n, char *err,
+                            size_t errlen) {
+  for (int i = 0; i < n; i++) {
+    const char *s = o2o_ckpt_meta_get(m, keys[i].key);
+    if (!s) continue;
+    const int64_t v = o2o_ckpt_meta_int(m, keys[i].key);
+    const int64_t max = keys[i].size == 4 ? INT32_MAX : INT64_MAX;
+    if (keys[i].size != 4 && keys[i].size != 8) {
+      o2o_agent_errf(err, errlen, "metadata '%s': a field of %zu bytes", keys[i].key, keys[i].size);
+      return -1;
+    }
+    if (v < 0 || v > max) {
+      o2o_agent_errf(err, errlen, "metadata '%s' is '%s' (a whole number 0..%lld)", keys[i].key, s,
+                     (long long)max);
+      return -1;
+    }
+    if (keys[i].size == 4) {
+      const int32_t v32 = (int32_t)v;
+      memcpy(keys[i].field, &v32, 4);
+    } else {
+      memcpy(keys[i].field, &v, 8); /* an int64_t or a uint64_t: v >= 0 is the same bits */
+    }
+  }
+  return 0;
+}
+
 /* ---- writing ----------------------------------------------------------------------- */
 typedef struct {
   char *p;

@@ -46,6 +46,18 @@ const char *o2o_ckpt_meta_get(const o2o_ckpt_meta *m, const char *key); /* NULL 
 /* A key's value as a whole decimal integer >= 0, or -1 if absent or anything else ("12x",
  * "", "-3"): the one reader of step, rows and dims metadata. */
 int64_t o2o_ckpt_meta_int(const o2o_ckpt_meta *m, const char *key);
+/* Optional integer keys into int / int64_t / uint64_t fields (a resume's run settings): a
+ * key an older o2o did not write keeps its field. Returns 0, or -1 at the first key that is
+ * not a whole number that fits its field (err names the key and its value). */
+typedef struct o2o_ckpt_int_key {
+  const char *key;
+  void *field;
+  size_t size; /* 4 or 8 */
+} o2o_ckpt_int_key;
+#define O2O_CKPT_INT_KEY(k, f)                                                                     \
+  { (k), &(f), sizeof(f) }
+int o2o_ckpt_meta_read_ints(const o2o_ckpt_meta *m, const o2o_ckpt_int_key *keys, int n, char *err,
+                            size_t errlen);
 
 /* Write tensors + metadata to path atomically. Returns 0, or -1 with err. */
 int o2o_ckpt_save(const char *path, const o2o_tensor_ref *tensors, int num_tensors,

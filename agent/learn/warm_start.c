@@ -170,8 +170,7 @@ o2o_learner *o2o_learner_warm_start(const o2o_learner_algo *algo, const void *cf
   const o2o_learner_algo *salgo = o2o_learner_algo_of(src);
   snprintf(rep->source, sizeof rep->source, "%s", path);
   snprintf(rep->source_algo, sizeof rep->source_algo, "%s", salgo->name);
-  const char *step = o2o_ckpt_meta_get(&meta, "step");
-  if (step) rep->source_step = strtoll(step, NULL, 10);
+  rep->source_step = o2o_ckpt_meta_int(&meta, "step"); /* -1 absent (or malformed) */
   const o2o_tensor_ref *st;
   const int ns = o2o_learner_tensors(src, &st);
   arch sa;

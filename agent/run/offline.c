@@ -311,14 +311,16 @@ static int make_learner(run *r, char *err, size_t errlen) {
   if (c->resume) {
     o2o_ckpt_meta meta;
     if (!(r->learner = o2o_learner_load(c->resume, c->algo, &meta, err, errlen))) return -1;
-    const char *phase = o2o_ckpt_meta_get(&meta, "phase"), *st = o2o_ckpt_meta_get(&meta, "step");
+    const char *phase = o2o_ckpt_meta_get(&meta, "phase");
     const char *rs = o2o_ckpt_meta_get(&meta, "reward_scale");
-    if (!phase || strcmp(phase, "offline") || !st) {
-      o2o_agent_errf(err, errlen, "resume: %s is not a train-offline checkpoint (phase %s)",
-                     c->resume, phase ? phase : "missing");
+    r->start_step = o2o_ckpt_meta_int(&meta, "step");
+    if (!phase || strcmp(phase, "offline") || r->start_step < 0) {
+      o2o_agent_errf(
+          err, errlen, "resume: %s is not a train-offline checkpoint (phase %s, step %s)",
+          c->resume, phase ? phase : "missing",
+          o2o_ckpt_meta_get(&meta, "step") ? o2o_ckpt_meta_get(&meta, "step") : "missing");
       return -1;
     }
-    r->start_step = strtoll(st, NULL, 10);
     if (rs && fabs(strtod(rs, NULL) - r->reward_scale) > 1e-9 * fabs(r->reward_scale)) {
       o2o_agent_errf(err, errlen,
                      "resume: %s was trained with reward scale %s, this dataset gives %.17g "

@@ -26,10 +26,8 @@ static int resume_from(trn_run *r, const char *path, char *err, size_t errlen) {
     o2o_agent_errf(err, errlen, "resume: %s", sub);
     return -1;
   }
-  const char *step = o2o_ckpt_meta_get(&m, "step");
-  char *end = NULL;
-  long long st = step ? strtoll(step, &end, 10) : -1;
-  if (!step || end == step || *end || st < 0) {
+  const int64_t st = o2o_ckpt_meta_int(&m, "step");
+  if (st < 0) {
     o2o_agent_errf(err, errlen,
                    "resume: %s has no valid 'step' in its metadata (not a checkpoint "
                    "of a training run)",
@@ -49,7 +47,7 @@ static int resume_from(trn_run *r, const char *path, char *err, size_t errlen) {
     o2o_agent_errf(err, errlen,
                    "resume: %s is at env step %lld, already at or past the target --steps %lld "
                    "(give a larger --steps)",
-                   path, st, (long long)r->cfg->steps);
+                   path, (long long)st, (long long)r->cfg->steps);
     return -1;
   }
   const char *from = o2o_ckpt_meta_get(&m, "init_from");

@@ -534,3 +534,24 @@ Test(checkpoint, integer_metadata_is_whole_or_absent) {
                  (long long)o2o_ckpt_meta_int(&m, keys[i]));
   cr_assert_eq(o2o_ckpt_meta_int(&m, "absent"), -1);
 }
+
+/* A resume's settings: absent keys keep their field, a value too big for an int is refused. */
+Test(checkpoint, integer_keys_fill_fields_of_their_size) {
+  o2o_ckpt_meta m;
+  o2o_ckpt_meta_init(&m);
+  cr_assert_eq(o2o_ckpt_meta_set(&m, "episodes", "7"), 0);
+  cr_assert_eq(o2o_ckpt_meta_set(&m, "seed", "9223372036854775807"), 0);
+  int episodes = -1, untouched = 42;
+  uint64_t seed = 0;
+  o2o_ckpt_int_key keys[] = {O2O_CKPT_INT_KEY("episodes", episodes), O2O_CKPT_INT_KEY("seed", seed),
+                             O2O_CKPT_INT_KEY("absent", untouched)};
+  char err[256] = "";
+  cr_assert_eq(o2o_ckpt_meta_read_ints(&m, keys, 3, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(episodes, 7);
+  cr_assert_eq(seed, 9223372036854775807ULL);
+  cr_assert_eq(untouched, 42);
+  cr_assert_eq(o2o_ckpt_meta_set(&m, "episodes", "3000000000"), 0);
+  cr_assert_eq(o2o_ckpt_meta_read_ints(&m, keys, 3, err, sizeof err), -1);
+  cr_assert(strstr(err, "'episodes'") && strstr(err, "3000000000"), "%s", err);
+  cr_assert_eq(episodes, 7, "a refused value leaves the field");
+}

@@ -309,3 +309,69 @@ Test(cmd_train, sigterm_checkpoints_train_online_and_marks_nothing_failed) {
   cr_assert(exists(run, "checkpoint.safetensors"), "%s", out);
   cr_assert(!exists(run, "FAILED"), "an interrupted run is not a failed one: %s", out);
 }
+
+/* ---- a checkpoint's run settings are checked, not parsed leniently ---- */
+
+/* Copy src to dst with the first character of metadata key's value replaced by c (same
+ * length: the safetensors offsets stay valid, the file still opens). */
+static void copy_with_bad_meta(const char *src, const char *dst, const char *key, char c) {
+  FILE *f = fopen(src, "rb");
+  cr_assert_not_null(f, "%s", src);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc(n + 1);
+  cr_assert_eq(fread(buf, 1, n, f), (size_t)n);
+  fclose(f);
+  buf[n] = 0;
+  char quoted[64];
+  snprintf(quoted, sizeof quoted, "\"%s\"", key);
+  char *at = strstr(buf + 8, quoted); /* the header JSON starts after its 8-byte length */
+  cr_assert_not_null(at, "no metadata '%s' in %s", key, src);
+  at = strchr(at + strlen(quoted), '"');
+  cr_assert_not_null(at);
+  at[1] = c;
+  f = fopen(dst, "wb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(buf, 1, n, f), (size_t)n);
+  fclose(f);
+  free(buf);
+}
+
+Test(cmd_train, resume_refuses_a_malformed_run_setting_naming_it) {
+  static char out[8192], args[2048], run[400], bad[500];
+  snprintf(run, sizeof run, "%s/on", dir);
+  snprintf(args, sizeof args,
+           "train-online --scenario pendulum --steps 200 --envs 2 --start-steps 100 --hidden 16 "
+           "--batch-size 16 --eval-every 200 --eval-episodes 1 --checkpoint-every 200 --quiet "
+           "--out %s",
+           run);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
+  snprintf(bad, sizeof bad, "%s/bad-seed.safetensors", dir);
+  char src[500];
+  snprintf(src, sizeof src, "%s/checkpoint.safetensors", run);
+  copy_with_bad_meta(src, bad, "seed", 'x');
+  snprintf(args, sizeof args, "train-online --resume %s --steps 400 --quiet", bad);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 1, "%s", out);
+  cr_assert(strstr(out, bad) && strstr(out, "metadata 'seed'") && strstr(out, "a whole number"),
+            "%s", out);
+
+  snprintf(run, sizeof run, "%s/off", dir);
+  snprintf(args, sizeof args,
+           "train-offline --dataset pendulum-medium --scenario pendulum --algo iql --hidden 16 "
+           "--batch-size 16 --steps 100 --eval-every 100 --eval-episodes 1 --checkpoint-every 100 "
+           "--quiet --out %s",
+           run);
+  cr_assert_eq(run_o2o(args, out, sizeof out), 0, "%s", out);
+  snprintf(src, sizeof src, "%s/final.safetensors", run); /* the only file of so short a run */
+  const char *keys[] = {"steps", "reward_scale"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(bad, sizeof bad, "%s/bad-%s.safetensors", dir, keys[i]);
+    copy_with_bad_meta(src, bad, keys[i], '-');
+    snprintf(args, sizeof args, "train-offline --resume %s --steps 300 --quiet", bad);
+    cr_assert_eq(run_o2o(args, out, sizeof out), 1, "%s", out);
+    char want[64];
+    snprintf(want, sizeof want, "metadata '%s'", keys[i]);
+    cr_assert(strstr(out, bad) && strstr(out, want), "%s: %s", keys[i], out);
+  }
+}
