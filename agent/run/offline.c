@@ -311,14 +311,13 @@ static int make_learner(run *r, char *err, size_t errlen) {
   if (c->resume) {
     o2o_ckpt_meta meta;
     if (!(r->learner = o2o_learner_load(c->resume, c->algo, &meta, err, errlen))) return -1;
-    const char *phase = o2o_ckpt_meta_get(&meta, "phase");
+    const char *phase = o2o_ckpt_meta_get(&meta, "phase"), *st = o2o_ckpt_meta_get(&meta, "step");
     const char *rs = o2o_ckpt_meta_get(&meta, "reward_scale");
     r->start_step = o2o_ckpt_meta_int(&meta, "step");
     if (!phase || strcmp(phase, "offline") || r->start_step < 0) {
-      o2o_agent_errf(
-          err, errlen, "resume: %s is not a train-offline checkpoint (phase %s, step %s)",
-          c->resume, phase ? phase : "missing",
-          o2o_ckpt_meta_get(&meta, "step") ? o2o_ckpt_meta_get(&meta, "step") : "missing");
+      o2o_agent_errf(err, errlen,
+                     "resume: %s is not a train-offline checkpoint (phase %s, step %s)", c->resume,
+                     phase ? phase : "missing", st ? st : "missing");
       return -1;
     }
     if (rs && fabs(strtod(rs, NULL) - r->reward_scale) > 1e-9 * fabs(r->reward_scale)) {
