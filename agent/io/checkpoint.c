@@ -65,12 +65,12 @@ int o2o_ckpt_meta_read_ints(const o2o_ckpt_meta *m, const o2o_ckpt_int_key *keys
   for (int i = 0; i < n; i++) {
     const char *s = o2o_ckpt_meta_get(m, keys[i].key);
     if (!s) continue;
-    const int64_t v = o2o_ckpt_meta_int(m, keys[i].key);
-    const int64_t max = keys[i].size == 4 ? INT32_MAX : INT64_MAX;
     if (keys[i].size != 4 && keys[i].size != 8) {
       o2o_agent_errf(err, errlen, "metadata '%s': a field of %zu bytes", keys[i].key, keys[i].size);
       return -1;
     }
+    const int64_t v = o2o_ckpt_meta_int(m, keys[i].key);
+    const int64_t max = keys[i].size == 4 ? INT32_MAX : INT64_MAX;
     if (v < 0 || v > max) {
       o2o_agent_errf(err, errlen, "metadata '%s' is '%s' (a whole number 0..%lld)", keys[i].key, s,
                      (long long)max);
