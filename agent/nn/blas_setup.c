@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #define MARKER "O2O_BLAS_REEXEC"
 
@@ -93,6 +96,22 @@ static void reexec(char **argv) {
   /* only reached when exec failed: keep running on the current kernel */
 }
 
+/* OpenBLAS's own; ends its worker threads, which it starts again (from the calling thread) on
+ * the next parallel call. */
+int blas_thread_shutdown_(void);
+
+int o2o_fp_flush_denormals(void) {
+#if defined(__SSE__)
+  _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ (bit 15) and DAZ (bit 6) */
+  /* threads copy the creator's MXCSR; OpenBLAS started its workers when it loaded, before
+   * main(), so they would keep computing on denormals: restart them from this thread */
+  blas_thread_shutdown_();
+  return 1;
+#else
+  return 0;
+#endif
+}
+
 static void setup_threads(void) {
   const char *t = getenv("O2O_BLAS_THREADS");
   if (t && atoi(t) >= 1)
@@ -108,6 +127,7 @@ void o2o_blas_setup(int argc, char **argv) {
   const char *marker = getenv(MARKER);
   const char *user_core = getenv("OPENBLAS_CORETYPE");
   if (!argv || argc <= 0) argv = read_cmdline();
+  o2o_fp_flush_denormals();
 
   if (marker && !strcmp(marker, "fallback")) {
     unsetenv(MARKER);

@@ -1,7 +1,9 @@
 /* test_par.c: o2o's 2-thread task parallelism (nn/par.h) gives the 1-thread results bit for
  * bit: an ensemble's forward and backward (members split), a single network's (not split),
  * Adam, Polyak and the finite check (halves), the REDQ-SAC update, and one update of each
- * learner at its default sizes. The sizes are the real ones: smaller passes are not split. */
+ * learner at its default sizes. The sizes are the real ones: smaller passes are not split.
+ * And every thread, OpenBLAS's workers too, computes with denormals flushed to zero. */
+#include <cblas.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,6 +21,37 @@ __attribute__((constructor)) static void blas_init(void) {
 }
 
 TestSuite(par);
+
+/* o2o_blas_setup flushes denormals in this thread and in OpenBLAS's workers (which started
+ * before main): a product of denormal inputs must be exactly 0 everywhere, here and in the
+ * rows a second OpenBLAS thread computes. */
+Test(par, denormals_are_flushed_in_this_thread_and_in_blas_workers) {
+#if defined(__SSE__)
+  volatile float tiny = 1e-39f, one = 1.0f;
+  cr_expect_eq(tiny * one, 0.0f, "denormal survived a multiply in the main thread: %g",
+               (double)(tiny * one));
+  enum { N = 512 };
+  float *a = malloc(sizeof(float) * N * N), *b = malloc(sizeof(float) * N * N);
+  float *c = calloc((size_t)N * N, sizeof(float));
+  cr_assert(a && b && c);
+  for (int i = 0; i < N * N; i++)
+    a[i] = 1e-39f, b[i] = 1.0f;
+  int before = o2o_blas_threads();
+  o2o_blas_set_threads(2);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
+  o2o_blas_set_threads(before);
+  int nonzero = 0, first = -1;
+  for (int i = 0; i < N * N; i++)
+    if (c[i] != 0.0f && (nonzero++, first < 0)) first = i;
+  cr_expect_eq(nonzero, 0,
+               "%d of %d outputs of a 2-thread sgemm on denormals are nonzero "
+               "(first at row %d): a BLAS worker computes without FTZ/DAZ",
+               nonzero, N * N, first / N);
+  free(a), free(b), free(c);
+#else
+  cr_skip_test("FTZ/DAZ are x86 (SSE) controls");
+#endif
+}
 
 static float *randn(int n, uint64_t seed) {
   float *x = malloc(sizeof(float) * (size_t)n);
