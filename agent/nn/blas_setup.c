@@ -112,7 +112,10 @@ int o2o_fp_flush_denormals(void) {
 #endif
 }
 
+/* In every process that keeps running (not before a re-exec), and before any thread it sizes
+ * here starts, so that they inherit the flush. */
 static void setup_threads(void) {
+  o2o_fp_flush_denormals();
   const char *t = getenv("O2O_BLAS_THREADS");
   if (t && atoi(t) >= 1)
     openblas_set_num_threads(atoi(t));
@@ -127,7 +130,6 @@ void o2o_blas_setup(int argc, char **argv) {
   const char *marker = getenv(MARKER);
   const char *user_core = getenv("OPENBLAS_CORETYPE");
   if (!argv || argc <= 0) argv = read_cmdline();
-  o2o_fp_flush_denormals();
 
   if (marker && !strcmp(marker, "fallback")) {
     unsetenv(MARKER);

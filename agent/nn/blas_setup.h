@@ -21,12 +21,10 @@
 #pragma once
 
 void o2o_blas_setup(int argc, char **argv);
-/* Flush float denormals to zero in this thread, in threads it creates from now on and in
- * OpenBLAS's workers (restarted). On x86, an FMA with a denormal operand takes a microcode
- * assist ~100x slower than a normal one, and long runs drift into them: a Cal-QL hopper run
- * fell from 8 to under 2 updates/s by step 5000 on an Intel Xeon; 300 steps resumed from its
- * checkpoint took 104.7 s without the flush and 23.3 s with it. Values below 1.2e-38 become 0
- * (TensorFlow's default; torch.set_flush_denormal(True)). Called by o2o_blas_setup.
+/* Flush float denormals to zero (FTZ + DAZ: values below 1.2e-38 compute as 0) in this
+ * thread, in threads it creates from now on and in OpenBLAS's workers (restarted). On x86 an FMA
+ * on a denormal operand is a microcode assist, and long runs drift into them (the measured
+ * slowdown: agent/nn/NN.md, "Denormals"). Called by o2o_blas_setup.
  * 1 = set, 0 = not x86 (nothing done). */
 int o2o_fp_flush_denormals(void);
 /* Set the OpenBLAS thread count (n >= 1). */

@@ -42,7 +42,10 @@ Test(par, denormals_are_flushed_in_this_thread_and_in_blas_workers) {
   o2o_blas_set_threads(before);
   int nonzero = 0, first = -1;
   for (int i = 0; i < N * N; i++)
-    if (c[i] != 0.0f && (nonzero++, first < 0)) first = i;
+    if (c[i] != 0.0f) {
+      if (first < 0) first = i;
+      nonzero++;
+    }
   cr_expect_eq(nonzero, 0,
                "%d of %d outputs of a 2-thread sgemm on denormals are nonzero "
                "(first at row %d): a BLAS worker computes without FTZ/DAZ",
